@@ -1,0 +1,13 @@
+// Every migration in order; a released one is never edited, a change is a new file.
+
+import type { Migration } from 'kysely/migration';
+import type { DbTraits } from '../src/db/connect.js';
+import { journal } from './0001_journal.js';
+import { readModel } from './0002_read_model.js';
+import { idempotencyKeys } from './0003_idempotency_keys.js';
+
+export const migrations = (traits: DbTraits): Record<string, Migration> => ({
+  '0001_journal': journal(traits),
+  '0002_read_model': readModel(traits),
+  '0003_idempotency_keys': idempotencyKeys(traits),
+});

@@ -1,0 +1,93 @@
+// Environment variables → one typed, validated configuration object.
+
+import { cleanEnv, makeValidator, str } from 'envalid';
+
+const int = makeValidator<number>((input) => {
+  const value = Number(input);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`expected a non-negative integer, got "${input}"`);
+  return value;
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Unset: embedded PGlite under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  /** Unset: the admin API answers 403. */
+  readonly adminToken: string | undefined;
+  readonly orderTtlMs: number;
+  readonly natsUrl: string | undefined;
+  readonly dataPlatformUrl: string | undefined;
+  readonly logLevel: string;
+  readonly journal: {
+    /** Events per batch (one transaction) at most. */
+    readonly maxBatchEvents: number;
+    /** Events waiting for a batch at most; beyond it commands are refused with 503 OVERLOADED. */
+    readonly maxQueuedEvents: number;
+  };
+  readonly snapshotEvery: number;
+  readonly actors: {
+    /** Live actors at most; the least recently used idle ones are passivated beyond it. */
+    readonly maxLive: number;
+    readonly idleMs: number;
+    /** Command ids each actor remembers in memory; older ones are checked in the journal. */
+    readonly windowSize: number;
+  };
+  readonly requestTimeoutMs: number;
+  readonly idempotencyRetentionMs: number;
+  readonly dbPoolSize: number;
+  /** How often the sweeper resumes stuck sagas and expires unpaid orders. */
+  readonly sweepIntervalMs: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = cleanEnv(
+    env,
+    {
+      PORT: int({ default: 3000 }),
+      HOST: str({ default: '127.0.0.1' }),
+      DATABASE_URL: str({ default: '' }),
+      DATA_DIR: str({ default: './data' }),
+      ADMIN_TOKEN: str({ default: '' }),
+      ORDER_TTL: int({ default: 1800, desc: 'seconds an unpaid order lives before it expires' }),
+      NATS_URL: str({ default: '' }),
+      DATA_PLATFORM_URL: str({ default: '' }),
+      LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
+      JOURNAL_MAX_BATCH: int({ default: 2000 }),
+      JOURNAL_MAX_QUEUED: int({ default: 100_000 }),
+      SNAPSHOT_EVERY: int({ default: 500 }),
+      ACTORS_MAX_LIVE: int({ default: 200_000 }),
+      ACTORS_IDLE_SECONDS: int({ default: 300 }),
+      ACTORS_WINDOW: int({ default: 1024 }),
+      REQUEST_TIMEOUT_MS: int({ default: 10_000 }),
+      IDEMPOTENCY_RETENTION_HOURS: int({ default: 24 }),
+      DB_POOL_SIZE: int({ default: 8 }),
+      SWEEP_INTERVAL_MS: int({ default: 2000 }),
+    },
+    {
+      reporter: ({ errors }) => {
+        const problems = Object.entries(errors).map(([name, error]) => `${name}: ${(error as Error).message}`);
+        if (problems.length > 0) throw new Error(`invalid configuration: ${problems.join('; ')}`);
+      },
+    },
+  );
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL || undefined,
+    dataDir: e.DATA_DIR,
+    adminToken: e.ADMIN_TOKEN || undefined,
+    orderTtlMs: e.ORDER_TTL * 1000,
+    natsUrl: e.NATS_URL || undefined,
+    dataPlatformUrl: e.DATA_PLATFORM_URL || undefined,
+    logLevel: e.LOG_LEVEL,
+    journal: { maxBatchEvents: Math.max(1, e.JOURNAL_MAX_BATCH), maxQueuedEvents: Math.max(1, e.JOURNAL_MAX_QUEUED) },
+    snapshotEvery: Math.max(1, e.SNAPSHOT_EVERY),
+    actors: { maxLive: Math.max(1, e.ACTORS_MAX_LIVE), idleMs: e.ACTORS_IDLE_SECONDS * 1000, windowSize: Math.max(1, e.ACTORS_WINDOW) },
+    requestTimeoutMs: Math.max(1, e.REQUEST_TIMEOUT_MS),
+    idempotencyRetentionMs: e.IDEMPOTENCY_RETENTION_HOURS * 3600_000,
+    dbPoolSize: Math.max(1, e.DB_POOL_SIZE),
+    sweepIntervalMs: Math.max(10, e.SWEEP_INTERVAL_MS),
+  };
+}

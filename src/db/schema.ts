@@ -1,0 +1,69 @@
+// Table types: every query is checked against these.
+
+export interface JournalTable {
+  persistence_key: string;
+  sequence_nr: number;
+  event_type: string;
+  /** The command id the event records (order id, idempotency key), for the durable idempotency check. */
+  ref: string | null;
+  payload: string;
+  created_at: number;
+}
+
+export interface SnapshotsTable {
+  persistence_key: string;
+  sequence_nr: number;
+  state: string;
+  created_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  name: string;
+  points: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProductsTable {
+  id: string;
+  name: string;
+  price: number;
+  stock: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OrdersTable {
+  id: string;
+  user_id: string;
+  status: string;
+  total: number;
+  failure_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OrderItemsTable {
+  order_id: string;
+  product_id: string;
+  quantity: number;
+  unit_price: number;
+}
+
+export interface IdempotencyKeysTable {
+  idem_key: string;
+  status_code: number;
+  body: string;
+  created_at: number;
+}
+
+export interface Schema {
+  journal: JournalTable;
+  snapshots: SnapshotsTable;
+  users: UsersTable;
+  products: ProductsTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}

@@ -1,0 +1,289 @@
+// The use-case facade: one typed method per use case, answering results or typed errors.
+
+import { v7 as uuidv7 } from 'uuid';
+import type { OrderCommand, OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
+import type { ProductCommand, ProductView } from '../../actors/product/index.js';
+import type { ActorKind } from '../../actors/shared/entity.js';
+import { reject, type Result } from '../../actors/shared/result.js';
+import type { UserCommand, UserView } from '../../actors/user/index.js';
+import type { Config } from '../config.js';
+import { connect, type Database } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { BatchWriter } from '../journal/batch-writer.js';
+import { SqlJournalStore } from '../journal/sql-store.js';
+import type { Metrics } from '../metrics.js';
+import { ReadQueries, type Page } from '../read/queries.js';
+import type { Inspection } from './entity.js';
+import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
+import { startSystem, type ActorSystem } from './nact.js';
+import { hostedModules } from './projections.js';
+import { Registry, type LiveActorSummary } from './registry.js';
+
+interface Commands {
+  user: UserCommand;
+  product: ProductCommand;
+  order: OrderCommand;
+}
+interface Views {
+  user: UserView;
+  product: ProductView;
+  order: OrderView;
+}
+
+export interface NewOrder {
+  readonly userId: string;
+  readonly items: ReadonlyArray<{ readonly productId: string; readonly quantity: number }>;
+}
+
+/**
+ * The engine: actors, journal and read side behind one facade.
+ *
+ * ```ts
+ * const engine = await Engine.start(loadConfig(), metrics);
+ * const user = await engine.createUser({ name: 'ada', points: 1000 });
+ * ```
+ */
+export class Engine {
+  private recovering = true;
+  private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly config: Config,
+    private readonly database: Database,
+    private readonly journal: BatchWriter,
+    private readonly registry: Registry,
+    private readonly system: ActorSystem,
+    private readonly reads: ReadQueries,
+    private readonly idempotency: IdempotencyStore,
+    private readonly metrics: Metrics | undefined,
+  ) {}
+
+  static async start(config: Config, metrics?: Metrics): Promise<Engine> {
+    const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+    await migrateToLatest(database);
+    const journal = new BatchWriter(new SqlJournalStore(database.db), {
+      ...config.journal,
+      observer: metrics && {
+        batchCommitted: (_entries, events, seconds) => {
+          metrics.batchEvents.observe(events);
+          metrics.batchCommit.observe(seconds);
+        },
+        batchFailed: () => metrics.batchFailures.inc(),
+      },
+    });
+    const system = startSystem();
+    const registry = new Registry(
+      system,
+      hostedModules,
+      journal,
+      { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs },
+      metrics && { activated: (kind) => metrics.activations.inc({ kind }), passivated: (kind) => metrics.passivations.inc({ kind }) },
+    );
+    const engine = new Engine(
+      config,
+      database,
+      journal,
+      registry,
+      system,
+      new ReadQueries(database.db),
+      new IdempotencyStore(database.db, config.idempotencyRetentionMs),
+      metrics,
+    );
+    await engine.resumeSagas(0);
+    engine.recovering = false;
+    engine.sweeper = setInterval(() => void engine.sweep(), config.sweepIntervalMs);
+    engine.sweeper.unref();
+    return engine;
+  }
+
+  // Users
+
+  createUser(input: { name: string; points: number }): Promise<Result<UserView>> {
+    return this.ask('user', uuidv7(), { type: 'CreateUser', name: input.name, points: input.points });
+  }
+
+  getUser(id: string): Promise<Result<UserView>> {
+    return this.read('user', id);
+  }
+
+  chargePoints(id: string, amount: number, idempotencyKey?: string): Promise<Result<UserView>> {
+    const ref = `charge:${idempotencyKey ?? uuidv7()}`;
+    return this.ask('user', id, { type: 'ChargePoints', ref, amount, keyed: idempotencyKey !== undefined });
+  }
+
+  listUsers(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<UserView>> {
+    return this.reads.listUsers(opts);
+  }
+
+  userOrders(opts: { userId: string; cursor?: string; limit: number }): Promise<Page<OrderView>> {
+    return this.reads.userOrders(opts);
+  }
+
+  // Products
+
+  createProduct(input: { name: string; price: number; stock: number }): Promise<Result<ProductView>> {
+    return this.ask('product', uuidv7(), { type: 'CreateProduct', ...input });
+  }
+
+  getProduct(id: string): Promise<Result<ProductView>> {
+    return this.read('product', id);
+  }
+
+  restock(id: string, quantity: number, idempotencyKey?: string): Promise<Result<ProductView>> {
+    const ref = `restock:${idempotencyKey ?? uuidv7()}`;
+    return this.ask('product', id, { type: 'Restock', ref, quantity, keyed: idempotencyKey !== undefined });
+  }
+
+  listProducts(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<ProductView>> {
+    return this.reads.listProducts(opts);
+  }
+
+  // Orders
+
+  /** Captures each product's price now; the user and every product must exist. */
+  async createOrder(input: NewOrder): Promise<Result<OrderView>> {
+    const ids = new Set<string>();
+    for (const item of input.items) {
+      if (ids.has(item.productId)) return reject('INVALID_ORDER', `product ${item.productId} appears twice`, item.productId);
+      ids.add(item.productId);
+    }
+    const [user, ...products] = await Promise.all([this.getUser(input.userId), ...input.items.map((i) => this.getProduct(i.productId))]);
+    if (!user?.ok) return user ?? reject('NOT_FOUND', `user ${input.userId} not found`);
+    const items: OrderItem[] = [];
+    for (const [index, product] of products.entries()) {
+      const item = input.items[index];
+      if (!product || !item) continue;
+      if (!product.ok) return product;
+      items.push({ productId: item.productId, quantity: item.quantity, unitPrice: product.value.price });
+    }
+    return this.ask('order', uuidv7(), { type: 'CreateOrder', userId: input.userId, items, ttlMs: this.config.orderTtlMs });
+  }
+
+  getOrder(id: string): Promise<Result<OrderView>> {
+    return this.read('order', id);
+  }
+
+  async payOrder(id: string): Promise<Result<OrderView>> {
+    const started = performance.now();
+    const result = await this.ask('order', id, { type: 'PayOrder' });
+    this.observeSaga('pay', result, started);
+    return result;
+  }
+
+  async cancelOrder(id: string): Promise<Result<OrderView>> {
+    const started = performance.now();
+    const result = await this.ask('order', id, { type: 'CancelOrder' });
+    this.observeSaga('cancel', result, started);
+    return result;
+  }
+
+  ordersByIds(ids: readonly string[]): Promise<Page<OrderView>> {
+    return this.reads.ordersByIds(ids);
+  }
+
+  ordersByStatus(opts: { status: OrderStatus; days: number; cursor?: string; limit: number }): Promise<Page<OrderView>> {
+    return this.reads.ordersByStatus({ ...opts, now: Date.now() });
+  }
+
+  // Idempotency, operations, admin
+
+  /** Runs `work` once per Idempotency-Key; a repeat gets the first answer. */
+  once(key: string, work: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
+    return this.idempotency.once(key, work);
+  }
+
+  async ready(): Promise<{ database: boolean; recovering: boolean }> {
+    return { database: await this.database.ping(), recovering: this.recovering };
+  }
+
+  liveActors(): LiveActorSummary[] {
+    return this.registry.liveActors();
+  }
+
+  inspect(kind: ActorKind, id: string): Promise<Result<Inspection>> {
+    return this.registry.inspect({ kind, id });
+  }
+
+  passivate(kind: ActorKind, id: string): boolean {
+    return this.registry.passivate({ kind, id });
+  }
+
+  snapshot(kind: ActorKind, id: string): Promise<Result<unknown>> {
+    return this.registry.snapshot({ kind, id });
+  }
+
+  /** Refreshes the gauges that are read off live state. */
+  collectGauges(): void {
+    if (!this.metrics) return;
+    const stats = this.registry.stats();
+    for (const [kind, n] of Object.entries(stats.live)) this.metrics.liveActors.set({ kind }, n);
+    this.metrics.mailboxMax.set(stats.mailboxMax);
+    this.metrics.mailboxTotal.set(stats.mailboxTotal);
+    this.metrics.journalBacklog.set(this.journal.backlog);
+  }
+
+  /** Stops taking work, lets committed work finish and flushes the journal. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.journal.drain();
+    this.registry.close();
+    this.system.stop();
+    await this.database.close();
+  }
+
+  private async ask<K extends ActorKind>(kind: K, id: string, command: Commands[K]): Promise<Result<Views[K]>> {
+    return (await this.registry.ask({ kind, id }, command)) as Result<Views[K]>;
+  }
+
+  private async read<K extends ActorKind>(kind: K, id: string): Promise<Result<Views[K]>> {
+    return (await this.registry.read({ kind, id })) as Result<Views[K]>;
+  }
+
+  private observeSaga(saga: 'pay' | 'cancel', result: Result<OrderView>, started: number): void {
+    if (!this.metrics) return;
+    const outcome = result.ok ? result.value.status : result.error;
+    this.metrics.sagaDuration.observe({ saga, outcome: result.ok ? 'ok' : 'rejected' }, (performance.now() - started) / 1000);
+    this.metrics.ordersFinished.inc({ status: outcome });
+  }
+
+  /** Pokes orders whose saga was interrupted (crash, failed commit) so that they finish. */
+  private async resumeSagas(olderThanMs: number): Promise<void> {
+    const cutoff = Date.now() - olderThanMs;
+    for (const status of ['PAYING', 'CANCELLING'] as const) {
+      const stuck = await this.database.db
+        .selectFrom('orders')
+        .select('id')
+        .where('status', '=', status)
+        .where('updated_at', '<=', cutoff)
+        .limit(1000)
+        .execute();
+      for (const { id } of stuck) this.registry.send({ kind: 'order', id }, { type: 'command', command: { type: 'ResumeSaga' }, mode: 'decision' });
+    }
+  }
+
+  private async expireOrders(): Promise<void> {
+    const expired = await this.database.db
+      .selectFrom('orders')
+      .select('id')
+      .where('status', '=', 'CREATED')
+      .where('created_at', '<=', Date.now() - this.config.orderTtlMs)
+      .limit(1000)
+      .execute();
+    for (const { id } of expired) this.registry.send({ kind: 'order', id }, { type: 'command', command: { type: 'ExpireOrder' }, mode: 'decision' });
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.registry.sweepIdle();
+      await this.resumeSagas(this.config.sweepIntervalMs);
+      await this.expireOrders();
+      await this.idempotency.purge();
+    } catch {
+      // The database is down; readiness reports it and the next sweep tries again.
+    }
+  }
+}

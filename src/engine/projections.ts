@@ -1,0 +1,45 @@
+// Each actor kind's row in the read model, derived from its state after a command.
+
+import { orderModule, type OrderState } from '../../actors/order/index.js';
+import { productModule, type ProductState } from '../../actors/product/index.js';
+import type { ActorKind } from '../../actors/shared/entity.js';
+import { userModule, type UserState } from '../../actors/user/index.js';
+import type { ReadModelRow } from '../journal/journal.js';
+import type { Hosted } from './entity.js';
+
+const userRow = (s: UserState): ReadModelRow | undefined =>
+  s.status === 'NONE'
+    ? undefined
+    : { table: 'users', row: { id: s.id, name: s.name, points: s.points, created_at: s.createdAt, updated_at: s.updatedAt } };
+
+const productRow = (s: ProductState): ReadModelRow | undefined =>
+  s.status === 'NONE'
+    ? undefined
+    : {
+        table: 'products',
+        row: { id: s.id, name: s.name, price: s.price, stock: s.stock, created_at: s.createdAt, updated_at: s.updatedAt },
+      };
+
+const orderRow = (s: OrderState): ReadModelRow | undefined =>
+  s.status === 'NONE'
+    ? undefined
+    : {
+        table: 'orders',
+        row: {
+          id: s.id,
+          user_id: s.userId,
+          // The read model keeps CANCELLING so that a sweep finds interrupted cancels; queries show it as PAID.
+          status: s.status,
+          total: s.total,
+          failure_reason: s.status === 'FAILED' ? s.failure.error : null,
+          created_at: s.createdAt,
+          updated_at: s.updatedAt,
+        },
+        items: s.items.map((i) => ({ order_id: s.id, product_id: i.productId, quantity: i.quantity, unit_price: i.unitPrice })),
+      };
+
+export const hostedModules: Record<ActorKind, Hosted> = {
+  user: { module: userModule, project: userRow },
+  product: { module: productModule, project: productRow },
+  order: { module: orderModule, project: orderRow },
+};

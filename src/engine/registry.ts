@@ -1,0 +1,197 @@
+// The only place that knows where an actor lives: activation by key, passivation, the live-actor cap, request/reply.
+
+import type { ActorKind, Address } from '../../actors/shared/entity.js';
+import { reject, type Result } from '../../actors/shared/result.js';
+import type { Journal } from '../journal/journal.js';
+import { Entity, type EntityOptions, type Hosted, type Inspection } from './entity.js';
+import type { Envelope, Postman, ReplyTo } from './envelope.js';
+import { spawnActor, send, stopActor, type ActorRef, type ActorSystem } from './nact.js';
+
+export interface RegistryOptions extends EntityOptions {
+  readonly maxLive: number;
+  readonly idleMs: number;
+  readonly askTimeoutMs: number;
+}
+
+export interface RegistryObserver {
+  activated(kind: ActorKind): void;
+  passivated(kind: ActorKind): void;
+}
+
+interface Live {
+  readonly entity: Entity;
+  readonly ref: ActorRef<Envelope>;
+}
+
+interface Waiting {
+  resolve(result: Result<unknown>): void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface LiveActorSummary {
+  readonly kind: ActorKind;
+  readonly id: string;
+  readonly mailboxDepth: number;
+  readonly sequenceNr: number;
+  readonly lastActivity: number;
+}
+
+export class Registry implements Postman {
+  private readonly live = new Map<string, Live>();
+  private readonly waiting = new Map<number, Waiting>();
+  private nextCorrelationId = 1;
+  private spawned = 0;
+
+  constructor(
+    private readonly system: ActorSystem,
+    private readonly hosted: Record<ActorKind, Hosted>,
+    private readonly journal: Journal,
+    private readonly options: RegistryOptions,
+    private readonly observer?: RegistryObserver,
+  ) {}
+
+  send(to: Address, envelope: Envelope): void {
+    const live = this.activate(to);
+    live.entity.mailboxDepth++;
+    send(live.ref, envelope);
+  }
+
+  /** Sends a command and resolves with the actor's answer, or TIMEOUT after the ask timeout. */
+  ask(to: Address, command: unknown, mode: 'commit' | 'decision' = 'commit'): Promise<Result<unknown>> {
+    return this.request(to, (replyTo) => ({ type: 'command', command, mode, replyTo }));
+  }
+
+  /** The actor's committed view. */
+  read(to: Address): Promise<Result<unknown>> {
+    return this.request(to, (replyTo) => ({ type: 'read', replyTo }));
+  }
+
+  inspect(to: Address): Promise<Result<Inspection>> {
+    return this.request(to, (replyTo) => ({ type: 'inspect', replyTo })) as Promise<Result<Inspection>>;
+  }
+
+  snapshot(to: Address): Promise<Result<unknown>> {
+    return this.request(to, (replyTo) => ({ type: 'snapshot', replyTo }));
+  }
+
+  deliver(replyTo: ReplyTo | undefined, result: Result<unknown>): void {
+    if (!replyTo) return;
+    if ('correlationId' in replyTo) {
+      const waiting = this.waiting.get(replyTo.correlationId);
+      if (!waiting) return;
+      this.waiting.delete(replyTo.correlationId);
+      clearTimeout(waiting.timer);
+      waiting.resolve(result);
+      return;
+    }
+    const hosted = this.hosted[replyTo.actor.kind];
+    const command = hosted.module.replied?.(replyTo.step, result);
+    if (command !== undefined) this.send(replyTo.actor, { type: 'command', command, mode: 'decision', incarnation: replyTo.incarnation });
+  }
+
+  isLive(to: Address): boolean {
+    return this.live.has(keyOf(to));
+  }
+
+  /** Stops an idle actor; false when it is busy (queued messages, uncommitted events, waiting callers). */
+  passivate(to: Address): boolean {
+    const key = keyOf(to);
+    const live = this.live.get(key);
+    if (!live || !live.entity.idle) return false;
+    this.stop(key, live);
+    return true;
+  }
+
+  /** Passivates actors idle for longer than the idle time. */
+  sweepIdle(now = Date.now()): number {
+    let stopped = 0;
+    for (const [key, live] of this.live) {
+      if (now - live.entity.lastActivity >= this.options.idleMs && live.entity.idle) {
+        this.stop(key, live);
+        stopped++;
+      }
+    }
+    return stopped;
+  }
+
+  liveActors(): LiveActorSummary[] {
+    return [...this.live.values()].map(({ entity }) => ({
+      kind: entity.address.kind,
+      id: entity.address.id,
+      mailboxDepth: entity.mailboxDepth,
+      sequenceNr: entity.sequence,
+      lastActivity: entity.lastActivity,
+    }));
+  }
+
+  stats(): { live: Record<ActorKind, number>; mailboxMax: number; mailboxTotal: number } {
+    const live: Record<ActorKind, number> = { user: 0, product: 0, order: 0 };
+    let mailboxMax = 0;
+    let mailboxTotal = 0;
+    for (const { entity } of this.live.values()) {
+      live[entity.address.kind]++;
+      mailboxMax = Math.max(mailboxMax, entity.mailboxDepth);
+      mailboxTotal += entity.mailboxDepth;
+    }
+    return { live, mailboxMax, mailboxTotal };
+  }
+
+  /** Stops every actor; callers still waiting get TIMEOUT. */
+  close(): void {
+    for (const [key, live] of this.live) this.stop(key, live);
+    for (const [id, waiting] of this.waiting) {
+      clearTimeout(waiting.timer);
+      waiting.resolve(reject('TIMEOUT', 'the engine is shutting down'));
+      this.waiting.delete(id);
+    }
+  }
+
+  private request(to: Address, envelope: (replyTo: ReplyTo) => Envelope): Promise<Result<unknown>> {
+    const correlationId = this.nextCorrelationId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(correlationId);
+        resolve(reject('TIMEOUT', `${to.kind} ${to.id} did not answer within ${this.options.askTimeoutMs} ms`));
+      }, this.options.askTimeoutMs);
+      this.waiting.set(correlationId, { resolve, timer });
+      this.send(to, envelope({ correlationId }));
+    });
+  }
+
+  private activate(to: Address): Live {
+    const key = keyOf(to);
+    const existing = this.live.get(key);
+    if (existing) {
+      // Map order is recency order: the first entries are the least recently used.
+      this.live.delete(key);
+      this.live.set(key, existing);
+      return existing;
+    }
+    const entity = new Entity(to, this.hosted[to.kind], this.journal, this, this.options);
+    const ref = spawnActor<Envelope>(this.system, `a${++this.spawned}`, (envelope) => entity.receive(envelope));
+    const live = { entity, ref };
+    this.live.set(key, live);
+    this.observer?.activated(to.kind);
+    if (this.live.size > this.options.maxLive) this.evict(key);
+    return live;
+  }
+
+  private evict(activating: string): void {
+    let excess = this.live.size - this.options.maxLive;
+    for (const [key, live] of this.live) {
+      if (excess <= 0) return;
+      if (key !== activating && live.entity.idle) {
+        this.stop(key, live);
+        excess--;
+      }
+    }
+  }
+
+  private stop(key: string, live: Live): void {
+    this.live.delete(key);
+    stopActor(live.ref);
+    this.observer?.passivated(live.entity.address.kind);
+  }
+}
+
+const keyOf = (address: Address): string => `${address.kind}-${address.id}`;

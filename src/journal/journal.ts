@@ -1,0 +1,50 @@
+// The journal's contract: append events (settled when their batch commits) and read them back.
+
+import type { OrderItemsTable, OrdersTable, ProductsTable, UsersTable } from '../db/schema.js';
+
+/** One actor's row in the read model, as it stands after the appended events. */
+export type ReadModelRow =
+  | { readonly table: 'users'; readonly row: UsersTable }
+  | { readonly table: 'products'; readonly row: ProductsTable }
+  | { readonly table: 'orders'; readonly row: OrdersTable; readonly items: readonly OrderItemsTable[] };
+
+export interface StoredEvent {
+  readonly sequenceNr: number;
+  readonly type: string;
+  readonly ref: string | null;
+  readonly payload: string;
+  readonly at: number;
+}
+
+/** Everything one actor hands over for one command: committed together or not at all. */
+export interface AppendEntry {
+  readonly key: string;
+  readonly events: readonly StoredEvent[];
+  readonly snapshot?: { readonly sequenceNr: number; readonly state: string };
+  readonly row?: ReadModelRow;
+  /** The events start the actor's life (sequence 1): its read-model row is inserted, not updated. */
+  readonly creates: boolean;
+}
+
+export interface Snapshot {
+  readonly sequenceNr: number;
+  readonly state: string;
+}
+
+/** Thrown into every waiting append when a batch could not be committed. */
+export class JournalUnavailableError extends Error {
+  override readonly name = 'JournalUnavailableError';
+}
+
+export interface Journal {
+  /** Queues the entry; settles when the batch holding it commits, or rejects when it fails. */
+  append(entry: AppendEntry): Promise<void>;
+  /** False when the queue is full: callers refuse new work instead of queueing without end. */
+  hasCapacity(): boolean;
+  loadSnapshot(key: string): Promise<Snapshot | undefined>;
+  readEvents(key: string, afterSequenceNr: number, limit: number): Promise<StoredEvent[]>;
+  /** The event types recorded for a command id of one actor, oldest first. */
+  refTypes(key: string, ref: string): Promise<string[]>;
+  /** Resolves when every queued entry has been committed or failed. */
+  drain(): Promise<void>;
+}

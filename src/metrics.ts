@@ -1,0 +1,93 @@
+// Every metric the engine exports, defined in one place and named as Prometheus recommends.
+
+import client from 'prom-client';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly httpDuration = new client.Histogram({
+    name: 'orderengine_http_request_duration_seconds',
+    help: 'HTTP request duration by route template, method and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly ordersFinished = new client.Counter({
+    name: 'orderengine_orders_finished_total',
+    help: 'Pay and cancel requests by the status the order ended in',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sagaDuration = new client.Histogram({
+    name: 'orderengine_saga_duration_seconds',
+    help: 'Time from a pay or cancel request to its saga outcome',
+    labelNames: ['saga', 'outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly batchEvents = new client.Histogram({
+    name: 'orderengine_journal_batch_events',
+    help: 'Events per committed journal batch',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000],
+    registers: [this.registry],
+  });
+
+  readonly batchCommit = new client.Histogram({
+    name: 'orderengine_journal_commit_duration_seconds',
+    help: 'Duration of one journal batch transaction',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  readonly batchFailures = new client.Counter({
+    name: 'orderengine_journal_batch_failures_total',
+    help: 'Journal batches that failed to commit',
+    registers: [this.registry],
+  });
+
+  readonly activations = new client.Counter({
+    name: 'orderengine_actor_activations_total',
+    help: 'Actors activated (recovered from the journal) by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly passivations = new client.Counter({
+    name: 'orderengine_actor_passivations_total',
+    help: 'Actors passivated by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly liveActors = new client.Gauge({
+    name: 'orderengine_live_actors',
+    help: 'Live actors by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly mailboxMax = new client.Gauge({
+    name: 'orderengine_mailbox_depth_max',
+    help: 'Deepest mailbox among live actors',
+    registers: [this.registry],
+  });
+
+  readonly mailboxTotal = new client.Gauge({
+    name: 'orderengine_mailbox_depth_total',
+    help: 'Messages waiting in all mailboxes',
+    registers: [this.registry],
+  });
+
+  readonly journalBacklog = new client.Gauge({
+    name: 'orderengine_journal_backlog_events',
+    help: 'Events waiting for a journal batch',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'orderengine_' });
+  }
+}

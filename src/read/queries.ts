@@ -1,0 +1,138 @@
+// Read-side queries over the read-model tables, keyset-paginated, only the columns each list needs.
+
+import type { Kysely } from 'kysely';
+import type { OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
+import type { ProductView } from '../../actors/product/index.js';
+import type { UserView } from '../../actors/user/index.js';
+import type { OrdersTable, Schema } from '../db/schema.js';
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+/** A cursor that does not decode: the HTTP layer answers 400. */
+export class BadCursorError extends Error {
+  override readonly name = 'BadCursorError';
+}
+
+const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function decode<T>(cursor: string | undefined, check: (v: unknown) => v is T): T | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new BadCursorError('cursor is not valid');
+  }
+  if (!check(value)) throw new BadCursorError('cursor is not valid');
+  return value;
+}
+
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length <= 64;
+const isTimeId = (v: unknown): v is [number, string] =>
+  Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && isId(v[1]);
+
+const DAY_MS = 86_400_000;
+
+export class ReadQueries {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async listUsers(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<UserView>> {
+    const after = decode(opts.cursor, isId);
+    let q = this.db.selectFrom('users').select(['id', 'name', 'points']).orderBy('id').limit(opts.limit + 1);
+    if (opts.name !== undefined) q = q.where('name', '=', opts.name);
+    if (after !== undefined) q = q.where('id', '>', after);
+    const rows = await q.execute();
+    return pageById(rows.map((r) => ({ id: r.id, name: r.name, points: Number(r.points) })), opts.limit);
+  }
+
+  async listProducts(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<ProductView>> {
+    const after = decode(opts.cursor, isId);
+    let q = this.db.selectFrom('products').select(['id', 'name', 'price', 'stock']).orderBy('id').limit(opts.limit + 1);
+    if (opts.name !== undefined) q = q.where('name', '=', opts.name);
+    if (after !== undefined) q = q.where('id', '>', after);
+    const rows = await q.execute();
+    return pageById(
+      rows.map((r) => ({ id: r.id, name: r.name, price: Number(r.price), stock: Number(r.stock) })),
+      opts.limit,
+    );
+  }
+
+  async ordersByIds(ids: readonly string[]): Promise<Page<OrderView>> {
+    if (ids.length === 0) return { items: [], nextCursor: null };
+    const rows = await this.db.selectFrom('orders').selectAll().where('id', 'in', [...ids]).execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const ordered = ids.map((id) => byId.get(id)).filter((r): r is OrdersTable => r !== undefined);
+    return { items: await this.withItems(ordered), nextCursor: null };
+  }
+
+  /** Orders of one status created within the last `days`, newest first. */
+  async ordersByStatus(opts: { status: OrderStatus; days: number; cursor?: string; limit: number; now: number }): Promise<Page<OrderView>> {
+    const after = decode(opts.cursor, isTimeId);
+    let q = this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('status', '=', opts.status)
+      .where('created_at', '>=', opts.now - opts.days * DAY_MS)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(opts.limit + 1);
+    if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after[0]), eb.and([eb('created_at', '=', after[0]), eb('id', '<', after[1])])]));
+    return this.pageByTime(await q.execute(), opts.limit);
+  }
+
+  /** One user's orders, newest first. */
+  async userOrders(opts: { userId: string; cursor?: string; limit: number }): Promise<Page<OrderView>> {
+    const after = decode(opts.cursor, isTimeId);
+    let q = this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('user_id', '=', opts.userId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(opts.limit + 1);
+    if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after[0]), eb.and([eb('created_at', '=', after[0]), eb('id', '<', after[1])])]));
+    return this.pageByTime(await q.execute(), opts.limit);
+  }
+
+  private async pageByTime(rows: OrdersTable[], limit: number): Promise<Page<OrderView>> {
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { items: await this.withItems(page), nextCursor: more && last ? encode([Number(last.created_at), last.id]) : null };
+  }
+
+  private async withItems(rows: readonly OrdersTable[]): Promise<OrderView[]> {
+    if (rows.length === 0) return [];
+    const items = await this.db
+      .selectFrom('order_items')
+      .select(['order_id', 'product_id', 'quantity', 'unit_price'])
+      .where('order_id', 'in', rows.map((r) => r.id))
+      .execute();
+    const byOrder = new Map<string, OrderItem[]>();
+    for (const i of items) {
+      const list = byOrder.get(i.order_id) ?? [];
+      list.push({ productId: i.product_id, quantity: Number(i.quantity), unitPrice: Number(i.unit_price) });
+      byOrder.set(i.order_id, list);
+    }
+    return rows.map((r) => ({
+      id: r.id,
+      userId: r.user_id,
+      status: (r.status === 'CANCELLING' ? 'PAID' : r.status) as OrderStatus,
+      items: byOrder.get(r.id) ?? [],
+      total: Number(r.total),
+      failureReason: r.failure_reason,
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+    }));
+  }
+}
+
+function pageById<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  const more = rows.length > limit;
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: more && last ? encode(last.id) : null };
+}
