@@ -31,7 +31,7 @@ export const orderModule: EntityModule<OrderState, OrderCommand, OrderEvent, Ord
           id: state.id,
           userId: state.userId,
           status: publicStatus(state),
-          items: state.items,
+          items: [...state.items],
           total: state.total,
           failureReason: state.status === 'FAILED' ? state.failure.error : null,
           createdAt: state.createdAt,

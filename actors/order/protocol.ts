@@ -64,7 +64,7 @@ export interface OrderView {
   readonly id: string;
   readonly userId: string;
   readonly status: OrderStatus;
-  readonly items: readonly OrderItem[];
+  readonly items: OrderItem[];
   readonly total: number;
   readonly failureReason: string | null;
   readonly createdAt: number;

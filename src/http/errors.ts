@@ -1,0 +1,71 @@
+// Every HTTP error code with its status, in one table; the one place results become replies.
+
+import type { FastifyReply } from 'fastify';
+import type { ErrorCode, Result } from '../../actors/shared/result.js';
+
+export type HttpErrorCode =
+  | ErrorCode
+  | 'BAD_REQUEST'
+  | 'MALFORMED_JSON'
+  | 'BAD_CURSOR'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'ROUTE_NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'UNAUTHORIZED'
+  | 'ADMIN_DISABLED'
+  | 'ACTOR_BUSY'
+  | 'NOT_READY'
+  | 'INTERNAL';
+
+export const statusOf: Record<HttpErrorCode, number> = {
+  BAD_REQUEST: 400,
+  MALFORMED_JSON: 400,
+  BAD_CURSOR: 400,
+  INVALID_ORDER: 400,
+  UNAUTHORIZED: 401,
+  ADMIN_DISABLED: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ALREADY_EXISTS: 409,
+  ACTOR_BUSY: 409,
+  INSUFFICIENT_STOCK: 409,
+  INSUFFICIENT_POINTS: 409,
+  STOCK_LIMIT_EXCEEDED: 409,
+  POINTS_LIMIT_EXCEEDED: 409,
+  ORDER_NOT_PAYABLE: 409,
+  ORDER_NOT_CANCELLABLE: 409,
+  RESERVATION_RELEASED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  OVERLOADED: 503,
+  DATABASE_UNAVAILABLE: 503,
+  TIMEOUT: 503,
+  NOT_READY: 503,
+  INTERNAL: 500,
+};
+
+export interface ErrorBody {
+  readonly error: HttpErrorCode;
+  readonly message: string;
+  readonly productId?: string;
+}
+
+export function sendError(reply: FastifyReply, error: HttpErrorCode, message: string, extra: Record<string, unknown> = {}): FastifyReply {
+  if (statusOf[error] === 503) reply.header('retry-after', '1');
+  return reply.code(statusOf[error]).send({ error, message, ...extra });
+}
+
+/** An actor's answer as an HTTP answer: the value with `okStatus`, or the error's status. */
+export function toAnswer<V>(result: Result<V>, okStatus: number): { statusCode: number; body: unknown } {
+  if (result.ok) return { statusCode: okStatus, body: result.value };
+  const body: ErrorBody = { error: result.error, message: result.message, ...(result.productId ? { productId: result.productId } : {}) };
+  return { statusCode: statusOf[result.error], body };
+}
+
+export function sendResult<V>(reply: FastifyReply, result: Result<V>, okStatus = 200): FastifyReply {
+  const answer = toAnswer(result, okStatus);
+  if (answer.statusCode === 503) reply.header('retry-after', '1');
+  return reply.code(answer.statusCode).send(answer.body);
+}

@@ -1,0 +1,78 @@
+// /admin: live actors, one actor's state as it holds it, passivate, snapshot now; bearer token.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Engine } from '../../engine/engine.js';
+import { sendError, sendResult } from '../errors.js';
+import { Id, errors } from '../schemas/common.js';
+
+const Kind = Type.Union([Type.Literal('user'), Type.Literal('product'), Type.Literal('order')]);
+const ActorParams = Type.Object({ kind: Kind, id: Id });
+const ActorList = Type.Object({
+  items: Type.Array(
+    Type.Object({ kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() }),
+  ),
+  total: Type.Integer(),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+const Passivated = Type.Object({ kind: Type.String(), id: Type.String(), passivated: Type.Boolean() });
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+export const adminRoutes =
+  (engine: Engine, token: string | undefined): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const expected = token ? digest(token) : undefined;
+    app.addHook('onRequest', async (request, reply) => {
+      if (!expected) return sendError(reply, 'ADMIN_DISABLED', 'the admin API is off: set ADMIN_TOKEN to turn it on');
+      const header = request.headers.authorization ?? '';
+      const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+      // Hashing first gives equal lengths, so the comparison takes the same time for any token.
+      if (!given || !timingSafeEqual(digest(given), expected)) return sendError(reply, 'UNAUTHORIZED', 'a valid bearer token is required');
+      return undefined;
+    });
+
+    app.get(
+      '/admin/actors',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Live actors, least recently used first',
+          security: [{ bearer: [] }],
+          querystring: Type.Object(
+            { offset: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), kind: Type.Optional(Kind) },
+            { additionalProperties: false },
+          ),
+          response: { 200: ActorList, ...errors(401, 403) },
+        },
+      },
+      async (request) => {
+        const { offset, limit, kind } = request.query;
+        const all = engine.liveActors().filter((a) => kind === undefined || a.kind === kind);
+        const items = all.slice(offset, offset + limit);
+        return { items, total: all.length, nextCursor: offset + limit < all.length ? String(offset + limit) : null };
+      },
+    );
+
+    app.get(
+      '/admin/actors/:kind/:id',
+      { schema: { tags: ['admin'], summary: "One actor's committed and pending state, asked through its mailbox", security: [{ bearer: [] }], params: ActorParams, response: errors(401, 403, 404, 503) } },
+      async (request, reply) => sendResult(reply, await engine.inspect(request.params.kind, request.params.id)),
+    );
+
+    app.post(
+      '/admin/actors/:kind/:id/passivate',
+      { schema: { tags: ['admin'], summary: 'Passivate one idle actor', security: [{ bearer: [] }], params: ActorParams, response: { 200: Passivated, ...errors(401, 403, 409) } } },
+      async (request, reply) => {
+        const { kind, id } = request.params;
+        if (engine.passivate(kind, id)) return { kind, id, passivated: true };
+        return sendError(reply, 'ACTOR_BUSY', `${kind} ${id} is not live, or has work in progress`);
+      },
+    );
+
+    app.post(
+      '/admin/actors/:kind/:id/snapshot',
+      { schema: { tags: ['admin'], summary: "Write the actor's snapshot now", security: [{ bearer: [] }], params: ActorParams, response: errors(401, 403, 404, 503) } },
+      async (request, reply) => sendResult(reply, await engine.snapshot(request.params.kind, request.params.id)),
+    );
+  };

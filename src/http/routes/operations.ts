@@ -1,0 +1,29 @@
+// Liveness, readiness (the database and start-up recovery) and Prometheus metrics.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Engine } from '../../engine/engine.js';
+import type { Metrics } from '../../metrics.js';
+import { sendError } from '../errors.js';
+
+export const operationRoutes =
+  (engine: Engine, metrics: Metrics): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get('/health/live', { schema: { tags: ['operations'], summary: 'The process answers' } }, async () => ({ status: 'ok' }));
+
+    app.get(
+      '/health/ready',
+      { schema: { tags: ['operations'], summary: 'The database answers and start-up recovery is done', response: { 200: Type.Object({ status: Type.String() }) } } },
+      async (_request, reply) => {
+        const { database, recovering } = await engine.ready();
+        if (!database) return sendError(reply, 'NOT_READY', 'the database does not answer');
+        if (recovering) return sendError(reply, 'NOT_READY', 'recovery is still running');
+        return { status: 'ready' };
+      },
+    );
+
+    app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus text format' } }, async (_request, reply) => {
+      engine.collectGauges();
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  };

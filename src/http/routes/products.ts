@@ -1,0 +1,48 @@
+// /products: create, list or find by name, read, restock.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Engine } from '../../engine/engine.js';
+import { answerOnce } from '../answer.js';
+import { sendResult } from '../errors.js';
+import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
+import { CreateProductBody, Product, ProductListQuery, RestockBody, StockAnswer } from '../schemas/products.js';
+
+export const productRoutes =
+  (engine: Engine): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/products',
+      { schema: { tags: ['products'], summary: 'Create a product', body: CreateProductBody, response: { 201: Product, ...errors(400, 503) } } },
+      async (request, reply) => sendResult(reply, await engine.createProduct(request.body), 201),
+    );
+
+    app.get(
+      '/products',
+      {
+        schema: { tags: ['products'], summary: 'List products, or find them by exact name', querystring: ProductListQuery, response: { 200: pageOf(Product), ...errors(400) } },
+      },
+      async (request) => engine.listProducts(request.query),
+    );
+
+    app.get(
+      '/products/:id',
+      { schema: { tags: ['products'], summary: 'Read a product', params: IdParams, response: { 200: Product, ...errors(400, 404, 503) } } },
+      async (request, reply) => sendResult(reply, await engine.getProduct(request.params.id)),
+    );
+
+    app.post(
+      '/products/:id/restock',
+      {
+        schema: {
+          tags: ['products'],
+          summary: 'Add stock; honours Idempotency-Key',
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: RestockBody,
+          response: { 200: StockAnswer, ...errors(400, 404, 409, 503) },
+        },
+      },
+      async (request, reply) =>
+        answerOnce(engine, request, reply, 200, (key) => engine.restock(request.params.id, request.body.quantity, key), (p) => ({ id: p.id, stock: p.stock })),
+    );
+  };

@@ -1,0 +1,55 @@
+// /users: create, list or find by name, read, charge points, a user's orders.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Engine } from '../../engine/engine.js';
+import { answerOnce } from '../answer.js';
+import { sendResult } from '../errors.js';
+import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
+import { Order, PageOnlyQuery } from '../schemas/orders.js';
+import { ChargeBody, CreateUserBody, PointsAnswer, User, UserListQuery } from '../schemas/users.js';
+
+export const userRoutes =
+  (engine: Engine): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/users',
+      { schema: { tags: ['users'], summary: 'Create a user', body: CreateUserBody, response: { 201: User, ...errors(400, 503) } } },
+      async (request, reply) => sendResult(reply, await engine.createUser({ name: request.body.name, points: request.body.points ?? 0 }), 201),
+    );
+
+    app.get(
+      '/users',
+      { schema: { tags: ['users'], summary: 'List users, or find them by exact name', querystring: UserListQuery, response: { 200: pageOf(User), ...errors(400) } } },
+      async (request) => engine.listUsers(request.query),
+    );
+
+    app.get(
+      '/users/:id',
+      { schema: { tags: ['users'], summary: 'Read a user', params: IdParams, response: { 200: User, ...errors(400, 404, 503) } } },
+      async (request, reply) => sendResult(reply, await engine.getUser(request.params.id)),
+    );
+
+    app.get(
+      '/users/:id/orders',
+      {
+        schema: { tags: ['users'], summary: "A user's orders, newest first", params: IdParams, querystring: PageOnlyQuery, response: { 200: pageOf(Order), ...errors(400) } },
+      },
+      async (request) => engine.userOrders({ userId: request.params.id, ...request.query }),
+    );
+
+    app.post(
+      '/users/:id/points/charge',
+      {
+        schema: {
+          tags: ['users'],
+          summary: 'Add points; honours Idempotency-Key',
+          params: IdParams,
+          headers: IdempotencyHeaders,
+          body: ChargeBody,
+          response: { 200: PointsAnswer, ...errors(400, 404, 409, 503) },
+        },
+      },
+      async (request, reply) =>
+        answerOnce(engine, request, reply, 200, (key) => engine.chargePoints(request.params.id, request.body.amount, key), (u) => ({ id: u.id, points: u.points })),
+    );
+  };

@@ -1,0 +1,45 @@
+// Order request and response schemas.
+
+import { Type } from 'typebox';
+import { Id, PageQuery } from './common.js';
+
+const Status = Type.Union([
+  Type.Literal('CREATED'),
+  Type.Literal('PAYING'),
+  Type.Literal('PAID'),
+  Type.Literal('FAILED'),
+  Type.Literal('CANCELLED'),
+  Type.Literal('EXPIRED'),
+]);
+
+export const OrderItem = Type.Object({ productId: Type.String(), quantity: Type.Integer(), unitPrice: Type.Integer() });
+export const Order = Type.Object({
+  id: Type.String(),
+  userId: Type.String(),
+  status: Status,
+  items: Type.Array(OrderItem),
+  total: Type.Integer(),
+  failureReason: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.Integer({ description: 'epoch milliseconds' }),
+  updatedAt: Type.Integer({ description: 'epoch milliseconds' }),
+});
+export const CreateOrderBody = Type.Object(
+  {
+    userId: Id,
+    items: Type.Array(
+      Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }, { additionalProperties: false }),
+      { minItems: 1, maxItems: 100 },
+    ),
+  },
+  { additionalProperties: false },
+);
+export const OrderListQuery = Type.Object(
+  {
+    ...PageQuery,
+    ids: Type.Optional(Type.String({ maxLength: 100 * 65, description: 'comma-separated order ids, at most 100' })),
+    status: Type.Optional(Status),
+    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+  },
+  { additionalProperties: false },
+);
+export const PageOnlyQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });

@@ -1,0 +1,13 @@
+// Product request and response schemas.
+
+import { Type } from 'typebox';
+import { Name, NonNegative, PageQuery, Quantity } from './common.js';
+
+export const Product = Type.Object({ id: Type.String(), name: Type.String(), price: Type.Integer(), stock: Type.Integer() });
+export const CreateProductBody = Type.Object(
+  { name: Name, price: NonNegative(1_000_000_000_000), stock: NonNegative(1_000_000_000_000) },
+  { additionalProperties: false },
+);
+export const RestockBody = Type.Object({ quantity: Quantity }, { additionalProperties: false });
+export const StockAnswer = Type.Object({ id: Type.String(), stock: Type.Integer() });
+export const ProductListQuery = Type.Object({ ...PageQuery, name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
