@@ -35,6 +35,11 @@ export interface NewOrder {
   readonly items: ReadonlyArray<{ readonly productId: string; readonly quantity: number }>;
 }
 
+export interface EngineOptions {
+  /** Replaces the journal's SQL store, e.g. to inject failing commits in tests. */
+  readonly journalStore?: (database: Database) => SqlJournalStore;
+}
+
 /**
  * The engine: actors, journal and read side behind one facade.
  *
@@ -59,10 +64,11 @@ export class Engine {
     private readonly metrics: Metrics | undefined,
   ) {}
 
-  static async start(config: Config, metrics?: Metrics): Promise<Engine> {
+  static async start(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
     const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
     await migrateToLatest(database);
-    const journal = new BatchWriter(new SqlJournalStore(database.db), {
+    const store = options.journalStore?.(database) ?? new SqlJournalStore(database.db);
+    const journal = new BatchWriter(store, {
       ...config.journal,
       observer: metrics && {
         batchCommitted: (_entries, events, seconds) => {

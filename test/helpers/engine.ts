@@ -1,0 +1,49 @@
+// Builds an engine and its HTTP app in memory on one test database; no port.
+
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from '../../src/config.js';
+import { Engine } from '../../src/engine/engine.js';
+import { buildApp } from '../../src/http/app.js';
+import { Metrics } from '../../src/metrics.js';
+
+export interface TestApp {
+  readonly engine: Engine;
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export function testConfig(url: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent', ADMIN_TOKEN: 'test-token', ...env });
+}
+
+export async function startApp(url: string, env: Record<string, string> = {}): Promise<TestApp> {
+  const config = testConfig(url, env);
+  const metrics = new Metrics();
+  const engine = await Engine.start(config, metrics);
+  const app = await buildApp({ engine, metrics, adminToken: config.adminToken, logLevel: 'silent' });
+  return {
+    engine,
+    app,
+    async close() {
+      await app.close();
+      await engine.close();
+    },
+  };
+}
+
+/** `app.inject` with a JSON body, answering status and parsed body. */
+export async function call(app: FastifyInstance, method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await app.inject({
+    method: method as 'GET',
+    url,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  let json: any;
+  try {
+    json = response.json();
+  } catch {
+    json = undefined;
+  }
+  return { status: response.statusCode, body: json, text: response.body };
+}

@@ -1,0 +1,75 @@
+// Reads DESIGN.md's invariants back from a database the engine has written (with the engine stopped or running).
+
+import { connect } from '../../src/db/connect.js';
+
+export interface InvariantReport {
+  readonly problems: string[];
+  readonly paid: number;
+  readonly statuses: Record<string, number>;
+}
+
+interface Totals {
+  initial: number;
+  added: number;
+}
+
+/**
+ * Stock: initial + restocks = stock + units of paid orders, never negative. Points: initial +
+ * charges = balance + totals of paid orders, never negative. No order left mid-saga.
+ */
+export async function checkInvariants(url: string): Promise<InvariantReport> {
+  const { db, close } = await connect({ url, dataDir: '', poolSize: 2 });
+  try {
+    const problems: string[] = [];
+    const events = await db
+      .selectFrom('journal')
+      .select(['persistence_key', 'event_type', 'payload'])
+      .where('event_type', 'in', ['ProductCreated', 'Restocked', 'UserCreated', 'PointsCharged'])
+      .execute();
+    const supply = new Map<string, Totals>();
+    for (const e of events) {
+      const p = JSON.parse(e.payload) as { stock?: number; points?: number; quantity?: number; amount?: number };
+      const t = supply.get(e.persistence_key) ?? { initial: 0, added: 0 };
+      if (e.event_type === 'ProductCreated') t.initial = p.stock ?? 0;
+      if (e.event_type === 'UserCreated') t.initial = p.points ?? 0;
+      if (e.event_type === 'Restocked') t.added += p.quantity ?? 0;
+      if (e.event_type === 'PointsCharged') t.added += p.amount ?? 0;
+      supply.set(e.persistence_key, t);
+    }
+    const orders = await db.selectFrom('orders').select(['id', 'user_id', 'status', 'total']).execute();
+    const items = await db.selectFrom('order_items').select(['order_id', 'product_id', 'quantity']).execute();
+    const statuses: Record<string, number> = {};
+    const paidOrders = new Set<string>();
+    const spent = new Map<string, number>();
+    for (const o of orders) {
+      statuses[o.status] = (statuses[o.status] ?? 0) + 1;
+      if (o.status === 'PAID') {
+        paidOrders.add(o.id);
+        spent.set(o.user_id, (spent.get(o.user_id) ?? 0) + Number(o.total));
+      }
+      if (o.status === 'PAYING' || o.status === 'CANCELLING') problems.push(`order ${o.id} left ${o.status}`);
+    }
+    const sold = new Map<string, number>();
+    for (const i of items) if (paidOrders.has(i.order_id)) sold.set(i.product_id, (sold.get(i.product_id) ?? 0) + Number(i.quantity));
+
+    for (const p of await db.selectFrom('products').select(['id', 'stock']).execute()) {
+      const t = supply.get(`product-${p.id}`) ?? { initial: 0, added: 0 };
+      const stock = Number(p.stock);
+      if (stock < 0) problems.push(`product ${p.id} stock ${stock} < 0`);
+      if (t.initial + t.added !== stock + (sold.get(p.id) ?? 0)) {
+        problems.push(`product ${p.id}: initial ${t.initial} + restocks ${t.added} != stock ${stock} + sold ${sold.get(p.id) ?? 0}`);
+      }
+    }
+    for (const u of await db.selectFrom('users').select(['id', 'points']).execute()) {
+      const t = supply.get(`user-${u.id}`) ?? { initial: 0, added: 0 };
+      const points = Number(u.points);
+      if (points < 0) problems.push(`user ${u.id} points ${points} < 0`);
+      if (t.initial + t.added !== points + (spent.get(u.id) ?? 0)) {
+        problems.push(`user ${u.id}: initial ${t.initial} + charged ${t.added} != balance ${points} + spent ${spent.get(u.id) ?? 0}`);
+      }
+    }
+    return { problems, paid: paidOrders.size, statuses };
+  } finally {
+    await close();
+  }
+}
