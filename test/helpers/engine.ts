@@ -2,7 +2,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 
@@ -16,10 +16,15 @@ export function testConfig(url: string, env: Record<string, string> = {}): Confi
   return loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent', ADMIN_TOKEN: 'test-token', ...env });
 }
 
-export async function startApp(url: string, env: Record<string, string> = {}): Promise<TestApp> {
+export function startApp(url: string, env: Record<string, string> = {}): Promise<TestApp> {
+  return startAppWith(url, env);
+}
+
+/** Like startApp, with the journal's SQL store replaced (to inject failing commits). */
+export async function startAppWith(url: string, env: Record<string, string>, journalStore?: EngineOptions['journalStore']): Promise<TestApp> {
   const config = testConfig(url, env);
   const metrics = new Metrics();
-  const engine = await Engine.start(config, metrics);
+  const engine = await Engine.start(config, metrics, journalStore ? { journalStore } : {});
   const app = await buildApp({ engine, metrics, adminToken: config.adminToken, logLevel: 'silent' });
   return {
     engine,
