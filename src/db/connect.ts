@@ -2,7 +2,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, MysqlDialect, PGliteDialect, sql, type Dialect } from 'kysely';
+import { Kysely, MysqlDialect, PGliteDialect, sql, type CompiledQuery, type Dialect } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import { createPool } from 'mysql2';
 import postgres from 'postgres';
@@ -22,6 +22,11 @@ export interface Database {
   readonly traits: DbTraits;
   /** True when a trivial query answers. */
   ping(): Promise<boolean>;
+  /**
+   * Runs the statements in order in one transaction, all or nothing. On PostgreSQL they are
+   * pipelined: one network round trip for the whole batch instead of one per statement.
+   */
+  transact(queries: readonly CompiledQuery[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,11 +48,17 @@ const toNumber = (value: string): number => Number(value);
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<Database> {
-  const { dialect, traits } = await makeDialect(options);
+  const { dialect, traits, pipeline } = await makeDialect(options);
   const db = new Kysely<Schema>({ dialect });
   return {
     db,
     traits,
+    transact:
+      pipeline ??
+      ((queries) =>
+        db.transaction().execute(async (trx) => {
+          for (const query of queries) await trx.executeQuery(query);
+        })),
     async ping() {
       try {
         await sql`select 1`.execute(db);
@@ -60,7 +71,13 @@ export async function connect(options: ConnectOptions): Promise<Database> {
   };
 }
 
-async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<{ dialect: Dialect; traits: DbTraits }> {
+interface Made {
+  readonly dialect: Dialect;
+  readonly traits: DbTraits;
+  readonly pipeline?: (queries: readonly CompiledQuery[]) => Promise<void>;
+}
+
+async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<Made> {
   if (!url || url.startsWith('pglite:') || url.startsWith('memory:')) {
     const dir = url?.startsWith('memory:') ? undefined : url?.startsWith('pglite:') ? url.slice('pglite:'.length) : dataDir;
     if (dir) mkdirSync(dir, { recursive: true });
@@ -74,7 +91,11 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
       connect_timeout: 5,
       types: { int8: { to: INT8_OID, from: [INT8_OID], serialize: (v: number) => String(v), parse: toNumber } },
     });
-    return { dialect: new PostgresJSDialect({ postgres: client }), traits: { dialect: 'postgres', documentType: 'text' } };
+    const pipeline = async (queries: readonly CompiledQuery[]) => {
+      // Returning the unawaited queries makes postgres.js pipeline them inside BEGIN … COMMIT.
+      await client.begin((tx) => queries.map((q) => tx.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[])));
+    };
+    return { dialect: new PostgresJSDialect({ postgres: client }), traits: { dialect: 'postgres', documentType: 'text' }, pipeline };
   }
   if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {
     const pool = createPool({

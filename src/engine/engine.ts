@@ -67,7 +67,7 @@ export class Engine {
   static async start(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
     const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
     await migrateToLatest(database);
-    const store = options.journalStore?.(database) ?? new SqlJournalStore(database.db);
+    const store = options.journalStore?.(database) ?? new SqlJournalStore(database);
     const journal = new BatchWriter(store, {
       ...config.journal,
       observer: metrics && {

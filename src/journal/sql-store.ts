@@ -1,6 +1,7 @@
 // The journal's SQL: one transaction per batch for events, snapshots and read-model rows.
 
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../db/connect.js';
 import type { Schema } from '../db/schema.js';
 import type { AppendEntry, ReadModelRow, Snapshot, StoredEvent } from './journal.js';
 
@@ -11,17 +12,18 @@ function* chunks<T>(items: readonly T[]): Generator<T[]> {
 }
 
 export class SqlJournalStore {
-  constructor(private readonly db: Kysely<Schema>) {}
+  private readonly db: Kysely<Schema>;
 
-  async writeBatch(entries: readonly AppendEntry[]): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await this.insertEvents(trx, entries);
-      await this.writeSnapshots(trx, entries);
-      await writeReadModel(trx, entries);
-    });
+  constructor(private readonly database: Database) {
+    this.db = database.db;
   }
 
-  private async insertEvents(trx: Transaction<Schema>, entries: readonly AppendEntry[]): Promise<void> {
+  /** One transaction: the batch's events, the latest snapshot per actor, and the read-model rows. */
+  async writeBatch(entries: readonly AppendEntry[]): Promise<void> {
+    await this.database.transact([...this.insertEvents(entries), ...this.writeSnapshots(entries), ...writeReadModel(this.db, entries)]);
+  }
+
+  private insertEvents(entries: readonly AppendEntry[]): CompiledQuery[] {
     const rows = entries.flatMap((entry) =>
       entry.events.map((e) => ({
         persistence_key: entry.key,
@@ -32,22 +34,22 @@ export class SqlJournalStore {
         created_at: e.at,
       })),
     );
-    for (const chunk of chunks(rows)) await trx.insertInto('journal').values(chunk).execute();
+    return [...chunks(rows)].map((chunk) => this.db.insertInto('journal').values(chunk).compile());
   }
 
-  private async writeSnapshots(trx: Transaction<Schema>, entries: readonly AppendEntry[]): Promise<void> {
+  private writeSnapshots(entries: readonly AppendEntry[]): CompiledQuery[] {
     const latest = new Map<string, { sequenceNr: number; state: string }>();
     for (const entry of entries) if (entry.snapshot) latest.set(entry.key, entry.snapshot);
-    if (latest.size === 0) return;
+    if (latest.size === 0) return [];
     const now = Date.now();
     const rows = [...latest].map(([key, s]) => ({ persistence_key: key, sequence_nr: s.sequenceNr, state: s.state, created_at: now }));
-    for (const chunk of chunks(rows)) {
-      await trx.insertInto('snapshots').values(chunk).execute();
-      await trx
+    return [...chunks(rows)].flatMap((chunk) => [
+      this.db.insertInto('snapshots').values(chunk).compile(),
+      this.db
         .deleteFrom('snapshots')
         .where((eb) => eb.or(chunk.map((r) => eb.and([eb('persistence_key', '=', r.persistence_key), eb('sequence_nr', '<', r.sequence_nr)]))))
-        .execute();
-    }
+        .compile(),
+    ]);
   }
 
   async loadSnapshot(key: string): Promise<Snapshot | undefined> {
@@ -86,7 +88,7 @@ export class SqlJournalStore {
 }
 
 /** One row per entity per batch: created ones are inserted, the rest updated in one statement per table. */
-async function writeReadModel(trx: Transaction<Schema>, entries: readonly AppendEntry[]): Promise<void> {
+function writeReadModel(db: Kysely<Schema>, entries: readonly AppendEntry[]): CompiledQuery[] {
   const latest = new Map<string, { row: ReadModelRow; creates: boolean }>();
   for (const entry of entries) {
     if (!entry.row) continue;
@@ -97,42 +99,50 @@ async function writeReadModel(trx: Transaction<Schema>, entries: readonly Append
   const updates = { users: [] as ReadModelRow[], products: [] as ReadModelRow[], orders: [] as ReadModelRow[] };
   for (const { row, creates } of latest.values()) (creates ? inserts : updates)[row.table].push(row);
 
-  for (const chunk of chunks(inserts.users)) await trx.insertInto('users').values(chunk.map((r) => rowOf(r, 'users'))).execute();
-  for (const chunk of chunks(inserts.products)) await trx.insertInto('products').values(chunk.map((r) => rowOf(r, 'products'))).execute();
+  const queries: CompiledQuery[] = [];
+  for (const chunk of chunks(inserts.users)) queries.push(db.insertInto('users').values(chunk.map((r) => rowOf(r, 'users'))).compile());
+  for (const chunk of chunks(inserts.products)) queries.push(db.insertInto('products').values(chunk.map((r) => rowOf(r, 'products'))).compile());
   for (const chunk of chunks(inserts.orders)) {
-    await trx.insertInto('orders').values(chunk.map((r) => rowOf(r, 'orders'))).execute();
+    queries.push(db.insertInto('orders').values(chunk.map((r) => rowOf(r, 'orders'))).compile());
     const items = chunk.flatMap((r) => (r.table === 'orders' ? r.items : []));
-    for (const part of chunks(items)) await trx.insertInto('order_items').values(part).execute();
+    for (const part of chunks(items)) queries.push(db.insertInto('order_items').values(part).compile());
   }
 
   for (const chunk of chunks(updates.users)) {
     const rows = chunk.map((r) => rowOf(r, 'users'));
-    await trx
-      .updateTable('users')
-      .set({ points: caseById(rows, (r) => sql.lit(r.points)), updated_at: caseById(rows, (r) => sql.lit(r.updated_at)) })
-      .where('id', 'in', rows.map((r) => r.id))
-      .execute();
+    queries.push(
+      db
+        .updateTable('users')
+        .set({ points: caseById(rows, (r) => sql.lit(r.points)), updated_at: caseById(rows, (r) => sql.lit(r.updated_at)) })
+        .where('id', 'in', rows.map((r) => r.id))
+        .compile(),
+    );
   }
   for (const chunk of chunks(updates.products)) {
     const rows = chunk.map((r) => rowOf(r, 'products'));
-    await trx
-      .updateTable('products')
-      .set({ stock: caseById(rows, (r) => sql.lit(r.stock)), updated_at: caseById(rows, (r) => sql.lit(r.updated_at)) })
-      .where('id', 'in', rows.map((r) => r.id))
-      .execute();
+    queries.push(
+      db
+        .updateTable('products')
+        .set({ stock: caseById(rows, (r) => sql.lit(r.stock)), updated_at: caseById(rows, (r) => sql.lit(r.updated_at)) })
+        .where('id', 'in', rows.map((r) => r.id))
+        .compile(),
+    );
   }
   for (const chunk of chunks(updates.orders)) {
     const rows = chunk.map((r) => rowOf(r, 'orders'));
-    await trx
-      .updateTable('orders')
-      .set({
-        status: caseById(rows, (r) => sql`${r.status}`),
-        failure_reason: caseById(rows, (r) => (r.failure_reason === null ? sql`null` : sql`${r.failure_reason}`)),
-        updated_at: caseById(rows, (r) => sql.lit(r.updated_at)),
-      })
-      .where('id', 'in', rows.map((r) => r.id))
-      .execute();
+    queries.push(
+      db
+        .updateTable('orders')
+        .set({
+          status: caseById(rows, (r) => sql`${r.status}`),
+          failure_reason: caseById(rows, (r) => (r.failure_reason === null ? sql`null` : sql`${r.failure_reason}`)),
+          updated_at: caseById(rows, (r) => sql.lit(r.updated_at)),
+        })
+        .where('id', 'in', rows.map((r) => r.id))
+        .compile(),
+    );
   }
+  return queries;
 }
 
 type TableRow<T extends ReadModelRow['table']> = Extract<ReadModelRow, { table: T }>['row'];

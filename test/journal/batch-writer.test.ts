@@ -36,7 +36,7 @@ for (const kind of databaseKinds()) {
 
   it('1,000 interleaved appends on a few keys come back in order, without a gap, in few batches', async ({ database }) => {
     let batches = 0;
-    const journal = new BatchWriter(new SqlJournalStore(database.db), {
+    const journal = new BatchWriter(new SqlJournalStore(database), {
       maxBatchEvents: 100,
       maxQueuedEvents: 10_000,
       observer: { batchCommitted: () => batches++, batchFailed: () => undefined },
@@ -66,7 +66,7 @@ for (const kind of databaseKinds()) {
   });
 
   it('(key, sequence) is unique: a second writer of the same sequence fails', async ({ database }) => {
-    const journal = new BatchWriter(new SqlJournalStore(database.db), { maxBatchEvents: 100, maxQueuedEvents: 100 });
+    const journal = new BatchWriter(new SqlJournalStore(database), { maxBatchEvents: 100, maxQueuedEvents: 100 });
     await journal.append({ key: 'fence', events: [event(1, 'fence')], creates: false });
     let failed = false;
     await journal.append({ key: 'fence', events: [event(1, 'fence')], creates: false }).catch(() => (failed = true));
@@ -75,7 +75,7 @@ for (const kind of databaseKinds()) {
   });
 
   it('a failed batch fails its appends and everything queued, and leaves nothing of itself', async ({ database }) => {
-    const store = new FlakyStore(database.db);
+    const store = new FlakyStore(database);
     const journal = new BatchWriter(store, { maxBatchEvents: 1000, maxQueuedEvents: 10_000 });
     store.failing = true;
     const results = await Promise.allSettled(
@@ -90,7 +90,7 @@ for (const kind of databaseKinds()) {
 
   it('a failing commit answers 503, and the actors read back their committed state', async ({ tdb }) => {
     let store: FlakyStore | undefined;
-    const t = await startAppWith(tdb.url, {}, (database) => (store = new FlakyStore(database.db)));
+    const t = await startAppWith(tdb.url, {}, (database) => (store = new FlakyStore(database)));
     try {
       const p = await call(t.app, 'POST', '/products', { name: 'flaky', price: 5, stock: 10 });
       const u = await call(t.app, 'POST', '/users', { name: 'flaky-u', points: 100 });
