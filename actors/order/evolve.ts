@@ -12,13 +12,13 @@ export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
   if (state.status === 'NONE') return state;
   switch (event.type) {
     case 'PaymentStarted':
-      return { ...state, status: 'PAYING', saga: null, updatedAt: event.at };
+      return { ...state, status: 'PAYING', saga: null, attempt: 0, updatedAt: event.at };
     case 'OrderPaid':
       return { ...base(state), status: 'PAID', updatedAt: event.at };
     case 'OrderFailed':
       return { ...base(state), status: 'FAILED', failure: event.failure, updatedAt: event.at };
     case 'CancelStarted':
-      return { ...base(state), status: 'CANCELLING', saga: null, updatedAt: event.at };
+      return { ...base(state), status: 'CANCELLING', saga: null, attempt: 0, updatedAt: event.at };
     case 'OrderCancelled':
       return { ...base(state), status: 'CANCELLED', updatedAt: event.at };
     case 'OrderExpired':
@@ -28,7 +28,7 @@ export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
     case 'StepFailed':
     case 'SagaStalled':
       if (state.status !== 'PAYING' && state.status !== 'CANCELLING') return state;
-      return { ...state, saga: progress(state.saga, event) };
+      return { ...state, saga: progress(state.saga, event), attempt: event.type === 'SagaStarted' ? event.attempt : state.attempt };
     default:
       return assertNever(event);
   }
@@ -45,8 +45,8 @@ function progress(saga: SagaProgress | null, event: ProgressEvent): SagaProgress
   switch (event.type) {
     case 'SagaStarted':
       // A later phase keeps what the earlier ones learnt: which products are reserved, why it failed.
-      return event.phase === 'RESERVING' || saga === null
-        ? { phase: event.phase, awaiting: event.awaiting, reserved: [], failure: null, resumed: event.resumed }
+      return saga === null || saga.attempt !== event.attempt
+        ? { phase: event.phase, attempt: event.attempt, awaiting: event.awaiting, reserved: [], failure: null, resumed: event.resumed }
         : { ...saga, phase: event.phase, awaiting: event.awaiting };
     case 'StepSucceeded': {
       if (saga === null) return saga;

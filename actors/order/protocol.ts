@@ -13,6 +13,8 @@ export interface OrderItem {
 export interface SagaStep {
   readonly action: 'reserve' | 'release' | 'debit' | 'refund';
   readonly productId?: string;
+  /** Which run of the saga asked: a late answer to a stalled run must not count for the next. */
+  readonly attempt: number;
 }
 
 export interface Failure {
@@ -51,7 +53,7 @@ export type OrderEvent =
   | { readonly type: 'OrderCancelled'; readonly at: number }
   | { readonly type: 'OrderExpired'; readonly at: number }
   // In-memory saga progress, never journaled: after a crash the saga starts its steps again.
-  | { readonly type: 'SagaStarted'; readonly phase: SagaPhase; readonly awaiting: readonly string[]; readonly resumed: boolean }
+  | { readonly type: 'SagaStarted'; readonly phase: SagaPhase; readonly attempt: number; readonly awaiting: readonly string[]; readonly resumed: boolean }
   | { readonly type: 'StepSucceeded'; readonly step: SagaStep }
   | { readonly type: 'StepFailed'; readonly step: SagaStep; readonly failure: Failure }
   | { readonly type: 'SagaStalled' };

@@ -5,7 +5,7 @@ import type { Effect } from '../shared/entity.js';
 import { reject, type ErrorCode, type Rejection } from '../shared/result.js';
 import type { UserCommand } from '../user/protocol.js';
 import type { Failure, OrderEvent, SagaStep } from './protocol.js';
-import { stepKey, type SagaOrder } from './state.js';
+import { stepKey, type SagaOrder, type SagaProgress } from './state.js';
 
 export interface Moves {
   readonly events: OrderEvent[];
@@ -27,24 +27,20 @@ export const failureRejection = (failure: Failure): Rejection => reject(failure.
  * order when they no longer remember it.
  */
 export function startSaga(order: SagaOrder, resumed: boolean): Moves {
+  const attempt = order.attempt + 1;
   if (order.status === 'PAYING') {
-    const steps = order.items.map((item) => ({ action: 'reserve', productId: item.productId }) as const);
-    return {
-      events: [{ type: 'SagaStarted', phase: 'RESERVING', awaiting: steps.map(stepKey), resumed }],
-      effects: order.items.map((item) => {
-        const command: ProductCommand = { type: 'ReserveStock', ref: order.id, quantity: item.quantity, resumed };
-        return { to: { kind: 'product', id: item.productId }, command, step: { action: 'reserve', productId: item.productId } };
-      }),
-    };
+    const effects = order.items.map((item): Effect<SagaStep> => {
+      const command: ProductCommand = { type: 'ReserveStock', ref: order.id, quantity: item.quantity, resumed };
+      return { to: { kind: 'product', id: item.productId }, command, step: { action: 'reserve', productId: item.productId, attempt } };
+    });
+    return { events: [{ type: 'SagaStarted', phase: 'RESERVING', attempt, awaiting: effects.map((e) => stepKey(e.step)), resumed }], effects };
   }
   const refund: UserCommand = { type: 'RefundPoints', ref: order.id, amount: order.total };
-  const releases = releaseEffects(order, order.items.map((item) => item.productId));
-  return {
-    events: [
-      { type: 'SagaStarted', phase: 'CANCELLING', awaiting: [...releases.map((e) => stepKey(e.step)), stepKey({ action: 'refund' })], resumed },
-    ],
-    effects: [...releases, { to: { kind: 'user', id: order.userId }, command: refund, step: { action: 'refund' } }],
-  };
+  const effects = [
+    ...releaseEffects(order, order.items.map((item) => item.productId), attempt),
+    { to: { kind: 'user', id: order.userId }, command: refund, step: { action: 'refund', attempt } } as const,
+  ];
+  return { events: [{ type: 'SagaStarted', phase: 'CANCELLING', attempt, awaiting: effects.map((e) => stepKey(e.step)), resumed }], effects };
 }
 
 /** The moves once every step of the current phase has answered. */
@@ -53,15 +49,16 @@ export function nextMoves(order: SagaOrder, now: number): Moves {
   if (saga === null || saga.awaiting.length > 0) return none;
   switch (saga.phase) {
     case 'RESERVING': {
-      if (saga.failure) return releaseOrFail(order, saga.reserved, saga.failure, now);
+      if (saga.failure) return releaseOrFail(order, saga, saga.failure, now);
       const debit: UserCommand = { type: 'DebitPoints', ref: order.id, amount: order.total, resumed: saga.resumed };
+      const step: SagaStep = { action: 'debit', attempt: saga.attempt };
       return {
-        events: [{ type: 'SagaStarted', phase: 'DEBITING', awaiting: [stepKey({ action: 'debit' })], resumed: saga.resumed }],
-        effects: [{ to: { kind: 'user', id: order.userId }, command: debit, step: { action: 'debit' } }],
+        events: [{ type: 'SagaStarted', phase: 'DEBITING', attempt: saga.attempt, awaiting: [stepKey(step)], resumed: saga.resumed }],
+        effects: [{ to: { kind: 'user', id: order.userId }, command: debit, step }],
       };
     }
     case 'DEBITING':
-      if (saga.failure) return releaseOrFail(order, saga.reserved, saga.failure, now);
+      if (saga.failure) return releaseOrFail(order, saga, saga.failure, now);
       return { events: [{ type: 'OrderPaid', at: now }], effects: [], settle: 'view' };
     case 'RELEASING': {
       const failure = saga.failure ?? { error: 'ORDER_NOT_PAYABLE', message: 'payment failed' };
@@ -72,21 +69,21 @@ export function nextMoves(order: SagaOrder, now: number): Moves {
   }
 }
 
-function releaseOrFail(order: SagaOrder, reserved: readonly string[], failure: Failure, now: number): Moves {
-  if (reserved.length === 0) {
+function releaseOrFail(order: SagaOrder, saga: SagaProgress, failure: Failure, now: number): Moves {
+  if (saga.reserved.length === 0) {
     return { events: [{ type: 'OrderFailed', failure, at: now }], effects: [], settle: failureRejection(failure) };
   }
-  const effects = releaseEffects(order, reserved);
+  const effects = releaseEffects(order, saga.reserved, saga.attempt);
   return {
-    events: [{ type: 'SagaStarted', phase: 'RELEASING', awaiting: effects.map((e) => stepKey(e.step)), resumed: order.saga?.resumed ?? true }],
+    events: [{ type: 'SagaStarted', phase: 'RELEASING', attempt: saga.attempt, awaiting: effects.map((e) => stepKey(e.step)), resumed: saga.resumed }],
     effects,
   };
 }
 
-function releaseEffects(order: SagaOrder, productIds: readonly string[]): Effect<SagaStep>[] {
+function releaseEffects(order: SagaOrder, productIds: readonly string[], attempt: number): Effect<SagaStep>[] {
   return productIds.map((productId) => {
     const quantity = order.items.find((item) => item.productId === productId)?.quantity ?? 0;
     const command: ProductCommand = { type: 'ReleaseStock', ref: order.id, quantity };
-    return { to: { kind: 'product', id: productId }, command, step: { action: 'release', productId } };
+    return { to: { kind: 'product', id: productId }, command, step: { action: 'release', productId, attempt } };
   });
 }

@@ -1,6 +1,6 @@
 // OrderActor state: a union on status, so saga progress exists only while a saga runs.
 
-import type { Failure, OrderItem, SagaPhase } from './protocol.js';
+import type { Failure, OrderItem, SagaPhase, SagaStep } from './protocol.js';
 
 export interface OrderBase {
   readonly id: string;
@@ -20,6 +20,7 @@ export interface SagaProgress {
   /** Products whose stock this attempt reserved. */
   readonly reserved: readonly string[];
   readonly failure: Failure | null;
+  readonly attempt: number;
   /** Started again after a crash or stall: the other actors may need their journal to answer. */
   readonly resumed: boolean;
 }
@@ -27,9 +28,9 @@ export interface SagaProgress {
 export type OrderState =
   | { readonly status: 'NONE'; readonly id: string }
   | (OrderBase & { readonly status: 'CREATED' })
-  | (OrderBase & { readonly status: 'PAYING'; readonly saga: SagaProgress | null })
+  | (OrderBase & { readonly status: 'PAYING'; readonly saga: SagaProgress | null; readonly attempt: number })
   | (OrderBase & { readonly status: 'PAID' })
-  | (OrderBase & { readonly status: 'CANCELLING'; readonly saga: SagaProgress | null })
+  | (OrderBase & { readonly status: 'CANCELLING'; readonly saga: SagaProgress | null; readonly attempt: number })
   | (OrderBase & { readonly status: 'FAILED'; readonly failure: Failure })
   | (OrderBase & { readonly status: 'CANCELLED' })
   | (OrderBase & { readonly status: 'EXPIRED' });
@@ -39,4 +40,4 @@ export type SagaOrder = Extract<OrderState, { status: 'PAYING' | 'CANCELLING' }>
 
 export const initialOrder = (id: string): OrderState => ({ status: 'NONE', id });
 
-export const stepKey = (step: { action: string; productId?: string }): string => `${step.action}:${step.productId ?? ''}`;
+export const stepKey = (step: SagaStep): string => `${step.attempt}:${step.action}:${step.productId ?? ''}`;
