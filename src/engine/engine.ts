@@ -106,7 +106,7 @@ export class Engine {
   // Users
 
   createUser(input: { name: string; points: number }): Promise<Result<UserView>> {
-    return this.ask('user', uuidv7(), { type: 'CreateUser', name: input.name, points: input.points });
+    return this.create('user', { type: 'CreateUser', name: input.name, points: input.points });
   }
 
   getUser(id: string): Promise<Result<UserView>> {
@@ -129,7 +129,7 @@ export class Engine {
   // Products
 
   createProduct(input: { name: string; price: number; stock: number }): Promise<Result<ProductView>> {
-    return this.ask('product', uuidv7(), { type: 'CreateProduct', ...input });
+    return this.create('product', { type: 'CreateProduct', ...input });
   }
 
   getProduct(id: string): Promise<Result<ProductView>> {
@@ -163,7 +163,7 @@ export class Engine {
       if (!product.ok) return product;
       items.push({ productId: item.productId, quantity: item.quantity, unitPrice: product.value.price });
     }
-    return this.ask('order', uuidv7(), { type: 'CreateOrder', userId: input.userId, items, ttlMs: this.config.orderTtlMs });
+    return this.create('order', { type: 'CreateOrder', userId: input.userId, items, ttlMs: this.config.orderTtlMs });
   }
 
   getOrder(id: string): Promise<Result<OrderView>> {
@@ -242,6 +242,11 @@ export class Engine {
 
   private async ask<K extends ActorKind>(kind: K, id: string, command: Commands[K]): Promise<Result<Views[K]>> {
     return (await this.registry.ask({ kind, id }, command)) as Result<Views[K]>;
+  }
+
+  /** A new entity under a fresh time-ordered id. */
+  private async create<K extends ActorKind>(kind: K, command: Commands[K]): Promise<Result<Views[K]>> {
+    return (await this.registry.create({ kind, id: uuidv7() }, command)) as Result<Views[K]>;
   }
 
   private async read<K extends ActorKind>(kind: K, id: string): Promise<Result<Views[K]>> {

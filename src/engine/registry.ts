@@ -20,8 +20,14 @@ export interface RegistryObserver {
 
 interface Live {
   readonly entity: Entity;
-  readonly ref: ActorRef<Envelope>;
+  readonly ref: ActorRef<Wake>;
 }
+
+/** The only nact message: the entity has queued envelopes to handle. */
+type Wake = 'wake';
+
+/** Envelopes an actor handles per turn of its nact mailbox before yielding to others. */
+const THROUGHPUT = 256;
 
 interface Waiting {
   resolve(result: Result<unknown>): void;
@@ -52,13 +58,18 @@ export class Registry implements Postman {
 
   send(to: Address, envelope: Envelope): void {
     const live = this.activate(to);
-    live.entity.mailboxDepth++;
-    send(live.ref, envelope);
+    if (live.entity.enqueue(envelope)) send(live.ref, 'wake');
   }
 
   /** Sends a command and resolves with the actor's answer, or TIMEOUT after the ask timeout. */
   ask(to: Address, command: unknown, mode: 'commit' | 'decision' = 'commit'): Promise<Result<unknown>> {
     return this.request(to, (replyTo) => ({ type: 'command', command, mode, replyTo }));
+  }
+
+  /** Asks an actor whose id was generated just now, so it starts empty without reading the journal. */
+  create(to: Address, command: unknown): Promise<Result<unknown>> {
+    if (!this.live.has(keyOf(to))) this.activate(to).entity.markNew();
+    return this.ask(to, command);
   }
 
   /** The actor's committed view. */
@@ -168,7 +179,9 @@ export class Registry implements Postman {
       return existing;
     }
     const entity = new Entity(to, this.hosted[to.kind], this.journal, this, this.options);
-    const ref = spawnActor<Envelope>(this.system, `a${++this.spawned}`, (envelope) => entity.receive(envelope));
+    const ref: ActorRef<Wake> = spawnActor<Wake>(this.system, `a${++this.spawned}`, async () => {
+      if (await entity.drain(THROUGHPUT)) send(ref, 'wake');
+    });
     const live = { entity, ref };
     this.live.set(key, live);
     this.observer?.activated(to.kind);
