@@ -37,6 +37,9 @@ export interface Inspection {
 
 const unavailable = (): Rejection => reject('DATABASE_UNAVAILABLE', 'the database could not commit; try again');
 
+/** Unique in the process, so an answer meant for an earlier life of an actor never reaches a later one. */
+let incarnations = 0;
+
 export class Entity {
   readonly key: string;
   lastActivity = Date.now();
@@ -73,7 +76,9 @@ export class Entity {
    * for it, so reading it would only cost two queries per new user, product or order.
    */
   markNew(): void {
-    if (!this.recovered && this.sequenceNr === 0) this.recovered = true;
+    if (this.recovered || this.sequenceNr !== 0) return;
+    this.recovered = true;
+    this.incarnation = ++incarnations;
   }
 
   /** Nothing queued, nothing uncommitted, nobody waiting: safe to passivate. */
@@ -271,7 +276,7 @@ export class Entity {
   /** Rebuilds the actor from its latest snapshot and the events after it, read in pages. */
   private async recover(): Promise<void> {
     const { module } = this.hosted;
-    this.incarnation++;
+    this.incarnation = ++incarnations;
     this.window.clear();
     let state: unknown = module.initial(this.address.id);
     let sequenceNr = 0;

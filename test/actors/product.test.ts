@@ -21,9 +21,9 @@ const given = (...events: ProductEvent[]): ProductState => events.reduce(product
 /** What the actor remembers: command id → event types; an id not listed is outside the window. */
 const ctx = (seen: Record<string, readonly string[]> = {}): DecideContext => ({ now: NOW, seen: (ref) => seen[ref] });
 
-type Decided = Exclude<Decision<ProductEvent>, { recall: string }>;
+type Decided = Exclude<Decision<ProductEvent, unknown>, { recall: string }>;
 
-function decided(decision: Decision<ProductEvent>): Decided {
+function decided(decision: Decision<ProductEvent, unknown>): Decided {
   if ('recall' in decision) throw new assert.Assertion({ message: `expected a decision, got a recall of ${decision.recall}`, operator: 'decided', expects: 'events', actual: decision });
   return decision;
 }
