@@ -1,0 +1,214 @@
+// A side's measurements as numbers: the stdout tables, and the JSON document of --json.
+
+import { availableParallelism } from 'node:os';
+import type { CpuUse } from './cpu.js';
+import type { InvariantReport } from './database.js';
+import type { EngineStats } from './engine-metrics.js';
+import type { LoadResult } from './load-protocol.js';
+import type { Options, Side } from './options.js';
+
+export interface SideRun {
+  readonly side: Side;
+  readonly load: LoadResult;
+  readonly cpu: { readonly server?: CpuUse; readonly database?: CpuUse; readonly loadGenerator?: CpuUse; readonly otherPercent: number };
+  /** Undefined when the database could not be read (--url without --db). */
+  readonly invariants: InvariantReport | undefined;
+  /** The engine's journal and event loop over the load, from its /metrics. */
+  readonly engine?: EngineStats;
+  readonly ordersSeeded: number;
+  /** Flash sale: units of the one product sold (the stock, when it sold out). */
+  readonly sold?: number;
+}
+
+export interface SideJson {
+  readonly requestsPerSec: number;
+  readonly paidPerSec: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly errors: Record<string, number>;
+  readonly oversold: number | null;
+  readonly invariantsOk: boolean | null;
+  readonly soldOutMs?: number | null;
+  readonly sold?: number;
+  /** Average CPU over the load, in percent of one core. */
+  readonly cpuPercent: { readonly server: number | null; readonly database: number | null; readonly loadGenerator: number | null; readonly otherProcesses: number };
+  readonly responses: number;
+  /** Requests in flight when the load stopped, never answered (see LoadResult.cutOff). */
+  readonly cutOff: number;
+  readonly elapsedMs: number;
+  readonly engineStats?: EngineStats;
+}
+
+export interface BenchJson {
+  readonly scenario: string;
+  readonly db: string;
+  readonly connections: number;
+  readonly durationS: number;
+  readonly profile: string;
+  readonly rate: number | null;
+  readonly invariantsOk: boolean;
+  readonly sides: Partial<Record<Side, SideJson>>;
+  readonly ratios: Partial<Record<'locks' | 'sql', { readonly throughput: number; readonly p99: number }>>;
+}
+
+/** What was measured, for titles: the scenario and the database (or the running engine's URL). */
+export const targetLabel = (options: Options) =>
+  `${options.scenario} · ${options.url ?? (options.db === 'pglite' ? 'pglite' : redact(options.db))}`;
+
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** Hides the password of a database URL. */
+export const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+
+function perSecond(count: number, elapsedMs: number): number {
+  return elapsedMs > 0 ? round((count * 1000) / elapsedMs) : 0;
+}
+
+/** A flash sale is sold out when exactly its stock was sold; the time is that of the last successful pay. */
+function soldOutMs(run: SideRun, options: Options): number | null | undefined {
+  if (options.scenario !== 'flash-sale') return undefined;
+  return run.sold === options.stock && run.load.lastPaidMs !== undefined ? run.load.lastPaidMs : null;
+}
+
+export function sideJson(run: SideRun, options: Options): SideJson {
+  const { load } = run;
+  const soldOut = soldOutMs(run, options);
+  return {
+    requestsPerSec: perSecond(load.responses, load.elapsedMs),
+    paidPerSec: perSecond(load.paid, load.elapsedMs),
+    p50Ms: load.latency.p50Ms,
+    p95Ms: load.latency.p95Ms,
+    p99Ms: load.latency.p99Ms,
+    maxMs: load.latency.maxMs,
+    errors: load.errors,
+    oversold: run.invariants ? run.invariants.oversold : null,
+    invariantsOk: run.invariants ? run.invariants.ok : null,
+    ...(soldOut === undefined ? {} : { soldOutMs: soldOut, sold: run.sold ?? 0 }),
+    cpuPercent: {
+      server: run.cpu.server?.avgPercent ?? null,
+      database: run.cpu.database?.avgPercent ?? null,
+      loadGenerator: run.cpu.loadGenerator?.avgPercent ?? null,
+      otherProcesses: run.cpu.otherPercent,
+    },
+    responses: load.responses,
+    cutOff: load.cutOff,
+    elapsedMs: load.elapsedMs,
+    ...(run.engine ? { engineStats: run.engine } : {}),
+  };
+}
+
+export function benchJson(runs: readonly SideRun[], options: Options): BenchJson {
+  const sides = Object.fromEntries(runs.map((r) => [r.side, sideJson(r, options)])) as Partial<Record<Side, SideJson>>;
+  const ratios: BenchJson['ratios'] = {};
+  const engine = sides.engine;
+  for (const baseline of ['locks', 'sql'] as const) {
+    const other = sides[baseline];
+    if (!engine || !other) continue;
+    ratios[baseline] = {
+      throughput: other.requestsPerSec > 0 ? round(engine.requestsPerSec / other.requestsPerSec, 2) : 0,
+      p99: other.p99Ms > 0 ? round(engine.p99Ms / other.p99Ms, 2) : 0,
+    };
+  }
+  return {
+    scenario: options.scenario,
+    db: options.db === 'pglite' ? 'pglite' : redact(options.db),
+    connections: options.connections,
+    durationS: options.durationS,
+    profile: options.profile,
+    rate: options.rate ?? null,
+    invariantsOk: runs.length > 0 && runs.every((r) => r.invariants?.ok === true),
+    sides,
+    ratios,
+  };
+}
+
+const errorsText = (errors: Record<string, number>) =>
+  Object.keys(errors).length === 0
+    ? 'none'
+    : Object.entries(errors)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(', ');
+
+const cpuText = (c: CpuUse | undefined) => (c ? `${c.avgPercent}% (peak ${c.peakPercent}%)` : 'n/a');
+
+/** The block printed after each side finishes. */
+export function sideTable(run: SideRun, options: Options): string {
+  const j = sideJson(run, options);
+  const { load } = run;
+  const rows: Array<[string, string]> = [
+    ['requests/s', `${j.requestsPerSec}  (${load.responses} answers in ${(load.elapsedMs / 1000).toFixed(1)} s)`],
+    ['paid orders/s', `${j.paidPerSec}  (${load.paid} paid)`],
+    ['latency ms', `p50 ${j.p50Ms}   p95 ${j.p95Ms}   p99 ${j.p99Ms}   max ${j.maxMs}`],
+  ];
+  if (Object.keys(load.byKind).length > 1) {
+    for (const [kind, l] of Object.entries(load.byKind)) rows.push([`  ${kind}`, `${l.count} answers, p50 ${l.p50Ms}   p99 ${l.p99Ms}   max ${l.maxMs}`]);
+  }
+  rows.push(['errors', errorsText(load.errors)]);
+  if (j.soldOutMs !== undefined) {
+    rows.push([
+      'sell-out',
+      j.soldOutMs === null ? `not sold out: ${run.sold ?? 0} of ${options.stock} sold` : `${j.soldOutMs} ms  (${run.sold} sold = stock ${options.stock})`,
+    ]);
+  }
+  if (load.poolEmptyAtMs !== undefined && options.scenario !== 'flash-sale') {
+    rows.push(['note', `the ${run.ordersSeeded} pre-created orders ran out after ${(load.poolEmptyAtMs / 1000).toFixed(1)} s: raise --orders`]);
+  }
+  if (load.cutOff > 0) rows.push(['note', `${load.cutOff} requests were in flight when the load (or a stage) stopped: no answer recorded`]);
+  if (options.scenario === 'flash-sale' && load.unsent > 0) rows.push(['note', `${load.unsent} orders not sent before the time ran out`]);
+  rows.push([
+    `CPU (100% = 1 of ${availableParallelism()} cores)`,
+    `server ${cpuText(run.cpu.server)} · database ${cpuText(run.cpu.database)} · load generator ${cpuText(run.cpu.loadGenerator)} · other processes ${run.cpu.otherPercent}%`,
+  ]);
+  const e = run.engine;
+  if (e) {
+    const lag = e.loopLagP99Ms === undefined ? '' : ` · event-loop lag p99 ${e.loopLagP99Ms} ms, max ${e.loopLagMaxMs} ms`;
+    rows.push([
+      'engine internals',
+      `${e.batches} journal batches${e.batchFailures > 0 ? ` (${e.batchFailures} FAILED)` : ''}, ${e.eventsPerBatch} events each, commit ${e.commitMeanMs} ms mean, committing ${e.commitBusyPercent}% of the time${lag}`,
+    ]);
+  }
+  const inv = run.invariants;
+  rows.push([
+    'invariants',
+    inv
+      ? `${inv.ok ? 'ok' : 'VIOLATED'}: oversold ${inv.oversold}, stock mismatches ${inv.stockMismatches}, points mismatches ${inv.pointsMismatches}; orders ${Object.entries(inv.statuses)
+          .map(([s, n]) => `${s} ${n}`)
+          .join(', ')}`
+      : 'not checked (no database to read: give --db with --url)',
+  ]);
+  for (const example of inv?.examples ?? []) rows.push(['', example]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const title = `── ${run.side} · ${targetLabel(options)} · ${options.connections} connections${options.rate ? ` @ ${options.rate}/s` : ''} · ${options.profile} ${options.durationS} s ──`;
+  return [title, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n');
+}
+
+/** One row per side, for the end of the run. */
+export function summaryTable(runs: readonly SideRun[], options: Options): string {
+  const head = ['side', 'req/s', 'paid/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', ...(options.scenario === 'flash-sale' ? ['sold out ms'] : []), 'non-2xx', 'srv cpu', 'db cpu', 'gen cpu', 'other cpu', 'invariants'];
+  const body = runs.map((run) => {
+    const j = sideJson(run, options);
+    const non2xx = Object.values(j.errors).reduce((a, b) => a + b, 0);
+    return [
+      run.side,
+      String(j.requestsPerSec),
+      String(j.paidPerSec),
+      String(j.p50Ms),
+      String(j.p95Ms),
+      String(j.p99Ms),
+      String(j.maxMs),
+      ...(options.scenario === 'flash-sale' ? [j.soldOutMs === null || j.soldOutMs === undefined ? '-' : String(j.soldOutMs)] : []),
+      String(non2xx),
+      j.cpuPercent.server === null ? '-' : `${j.cpuPercent.server}%`,
+      j.cpuPercent.database === null ? '-' : `${j.cpuPercent.database}%`,
+      j.cpuPercent.loadGenerator === null ? '-' : `${j.cpuPercent.loadGenerator}%`,
+      `${j.cpuPercent.otherProcesses}%`,
+      j.invariantsOk === null ? 'unchecked' : j.invariantsOk ? 'ok' : 'VIOLATED',
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}

@@ -1,0 +1,212 @@
+// `npm run bench`: per side a fresh database and server, seeding, load from a child process, then tables, invariants, JSON and HTML.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { CpuSampler, databaseProcesses, pidListeningOn, withDescendants } from './lib/cpu.js';
+import { checkInvariants, createSideDatabase, openReader, type InvariantReport, type Seeded } from './lib/database.js';
+import { engineStats, scrape } from './lib/engine-metrics.js';
+import { htmlReport } from './lib/html.js';
+import { JsonClient } from './lib/http.js';
+import type { FromLoad, LoadPlan, LoadResult, ToLoad } from './lib/load-protocol.js';
+import { parseOptions, USAGE, type Options, type Side } from './lib/options.js';
+import { benchJson, redact, sideTable, summaryTable, targetLabel, type SideRun } from './lib/report.js';
+import { seed } from './lib/seed.js';
+import { ROOT, startServer } from './lib/server.js';
+
+/** How long the engine gets after the load to finish payments whose answers were cut off. */
+const SETTLE_MS = 20_000;
+
+let options: Options;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+/** Undo steps (stop a server, drop a database), newest first; also run on Ctrl-C. */
+const cleanups: Array<() => Promise<void>> = [];
+async function cleanUp(): Promise<void> {
+  while (cleanups.length > 0) await (cleanups.pop() as () => Promise<void>)().catch((e: Error) => console.error(`cleanup: ${e.message}`));
+}
+process.once('SIGINT', () => {
+  console.error('\ninterrupted: stopping servers and dropping the bench databases');
+  void cleanUp().then(() => process.exit(130));
+});
+
+const say = (line: string) => console.log(`  · ${line}`);
+
+function runLoad(plan: LoadPlan, side: Side, onChild: (child: ChildProcess) => void): Promise<LoadResult> {
+  const child = fork(join(ROOT, 'bench/lib/load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  onChild(child);
+  const flash = plan.scenario === 'flash-sale';
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `  ${side.padEnd(6)} [{bar}] {value}/{total} ${flash ? 'orders' : 's'} | {rps} answers/s | {paid} paid`,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(flash ? plan.orderIds.length : Math.round(options.durationS), 0, { rps: 0, paid: 0 });
+  let previous = { at: 0, responses: 0 };
+  return new Promise((resolve, reject) => {
+    child.on('message', (message: FromLoad) => {
+      if (message.type === 'tick') {
+        const rps = Math.round(((message.responses - previous.responses) * 1000) / Math.max(1, message.elapsedMs - previous.at));
+        previous = { at: message.elapsedMs, responses: message.responses };
+        bar.update(flash ? message.responses : Math.min(Math.round(message.elapsedMs / 1000), Math.round(options.durationS)), { rps, paid: message.paid });
+      } else {
+        bar.stop();
+        if (message.type === 'done') resolve(message.result);
+        else reject(new Error(`load generator failed: ${message.message}`));
+      }
+    });
+    child.once('exit', (code) => {
+      bar.stop();
+      reject(new Error(`load generator exited with ${code}`));
+    });
+    child.send({ type: 'start', plan } satisfies ToLoad);
+  });
+}
+
+/** Waits until no order is PAYING any more (the engine's read model; the baselines pay atomically). */
+async function settle(client: JsonClient): Promise<void> {
+  const deadline = Date.now() + SETTLE_MS;
+  while (Date.now() < deadline) {
+    const answer = await client.send<{ items: unknown[] }>('GET', '/orders?status=PAYING&days=1&limit=1').catch(() => undefined);
+    if (!answer || answer.status !== 200 || answer.body.items.length === 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  say(`orders still PAYING ${SETTLE_MS / 1000} s after the load`);
+}
+
+async function readInvariants(url: string, seeded: Seeded): Promise<InvariantReport> {
+  const reader = await openReader(url);
+  try {
+    return await checkInvariants(reader, seeded);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function runSide(side: Side): Promise<SideRun> {
+  const depth = cleanups.length;
+  let url: string;
+  let serverPid: number | undefined;
+  let stopServer = async () => {};
+  let databaseUrl: string | undefined;
+  if (options.url) {
+    url = options.url;
+    // With --url, --db names the running engine's own database, read back for the invariants.
+    databaseUrl = options.dbKind === 'pglite' ? undefined : options.db;
+    const target = new URL(url);
+    serverPid = ['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname) ? pidListeningOn(Number(target.port || 80)) : undefined;
+    console.log(`\n▶ ${side}: ${url}${serverPid ? ` (pid ${serverPid})` : ''}`);
+  } else {
+    const database = await createSideDatabase(options.dbKind, options.db, side);
+    cleanups.push(() => database.drop());
+    databaseUrl = database.url;
+    console.log(`\n▶ ${side}: fresh database ${redact(database.url)}`);
+    const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`));
+    cleanups.push(() => server.stop());
+    url = server.url;
+    serverPid = server.pid;
+    stopServer = () => server.stop();
+    say(`${side} server pid ${server.pid} on ${url}`);
+  }
+
+  const client = new JsonClient(url);
+  const seeded = await seed(client, options, say);
+
+  let loadPid: number | undefined;
+  let loadChild: ChildProcess | undefined;
+  const dbKind = options.dbKind;
+  const dbName = databaseUrl && dbKind !== 'pglite' ? new URL(databaseUrl).pathname.slice(1) : '';
+  const sampler = new CpuSampler({
+    ...(serverPid ? { server: () => withDescendants(serverPid) } : {}),
+    // PGlite runs inside the engine's process, so its share is the server's.
+    ...(dbKind === 'pglite' ? {} : { database: () => databaseProcesses(dbKind, dbName) }),
+    loadGenerator: () => (loadPid ? withDescendants(loadPid) : []),
+    harness: () => [process.pid],
+  });
+  const plan: LoadPlan = {
+    url,
+    scenario: options.scenario,
+    stages: options.stages,
+    orderIds: seeded.orderIds,
+    userIds: seeded.userIds,
+    productIds: seeded.productIds,
+  };
+  const metricsBefore = side === 'engine' ? await scrape(client) : undefined;
+  sampler.start();
+  let load: LoadResult;
+  try {
+    load = await runLoad(plan, side, (child) => {
+      loadChild = child;
+      loadPid = child.pid;
+    });
+  } finally {
+    loadChild?.kill();
+  }
+  const sampled = sampler.stop();
+  const engine = engineStats(metricsBefore, side === 'engine' ? await scrape(client) : undefined, load.elapsedMs);
+
+  if (side === 'engine') await settle(client);
+  client.close();
+  await stopServer();
+  const invariants = databaseUrl ? await readInvariants(databaseUrl, seeded.seeded) : undefined;
+  while (cleanups.length > depth) await (cleanups.pop() as () => Promise<void>)();
+
+  return {
+    side,
+    load,
+    cpu: {
+      server: sampled.server,
+      database: sampled.database,
+      loadGenerator: sampled.loadGenerator,
+      // What else kept the (shared) machine busy meanwhile: a large share makes the numbers suspect.
+      otherPercent: Math.max(
+        0,
+        (sampled.machine?.avgPercent ?? 0) -
+          ['server', 'database', 'loadGenerator', 'harness'].reduce((sum, group) => sum + (sampled[group]?.avgPercent ?? 0), 0),
+      ),
+    },
+    invariants,
+    ...(engine ? { engine } : {}),
+    ordersSeeded: seeded.orderIds.length,
+    ...(options.scenario === 'flash-sale' ? { sold: invariants?.unitsSold.get(seeded.hotProductId) ?? 0 } : {}),
+  };
+}
+
+const runs: SideRun[] = [];
+try {
+  for (const side of options.sides) {
+    const run = await runSide(side);
+    runs.push(run);
+    console.log(`\n${sideTable(run, options)}`);
+  }
+} catch (error) {
+  console.error(`\nbench failed: ${(error as Error).stack ?? String(error)}`);
+  await cleanUp();
+  process.exit(1);
+}
+
+const json = benchJson(runs, options);
+const violated = runs.some((r) => r.invariants && !r.invariants.ok);
+console.log(`\n${targetLabel(options)} · ${options.connections} connections · ${options.durationS} s\n`);
+console.log(summaryTable(runs, options));
+for (const [baseline, r] of Object.entries(json.ratios)) console.log(`engine ÷ ${baseline}: throughput ×${r.throughput}, p99 ×${r.p99}`);
+console.log(`invariants: ${json.invariantsOk ? 'ok' : violated ? 'VIOLATED' : 'not checked'}`);
+
+if (options.json) {
+  mkdirSync(dirname(options.json), { recursive: true });
+  writeFileSync(options.json, `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`JSON: ${options.json}`);
+}
+mkdirSync(dirname(options.html), { recursive: true });
+writeFileSync(options.html, htmlReport(runs, options));
+console.log(`HTML: ${options.html}`);
+// A violated invariant fails the run; an unchecked one (no database to read) does not.
+process.exit(violated ? 1 : 0);
