@@ -54,7 +54,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     db,
     traits,
     transact:
-      pipeline ??
+      pipeline?.run ??
       ((queries) =>
         db.transaction().execute(async (trx) => {
           for (const query of queries) await trx.executeQuery(query);
@@ -67,14 +67,59 @@ export async function connect(options: ConnectOptions): Promise<Database> {
         return false;
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      await pipeline?.close();
+      await db.destroy();
+    },
   };
+}
+
+/**
+ * BEGIN, the statements and COMMIT sent together on one reserved connection: one network
+ * round trip per batch. The connection runs them in order; after a failed statement PostgreSQL
+ * refuses the rest and turns COMMIT into a rollback, so the batch is all or nothing. The
+ * connection is kept for the next batch (postgres.js's `begin` on the shared pool can race
+ * pipelined reads, porsager/postgres#823) and replaced after any failure.
+ */
+function pipelineOn(client: postgres.Sql): Pipeline {
+  let reserved: Promise<postgres.ReservedSql> | undefined;
+  const run = async (queries: readonly CompiledQuery[]) => {
+    reserved ??= client.reserve();
+    const connection = await reserved.catch((error: unknown) => {
+      reserved = undefined;
+      throw error;
+    });
+    const sent = [
+      connection.unsafe('begin'),
+      ...queries.map((q) => connection.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[])),
+      connection.unsafe('commit'),
+    ];
+    const settled = await Promise.allSettled(sent);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) {
+      reserved = undefined;
+      await connection.unsafe('rollback').catch(() => undefined);
+      connection.release();
+      throw failed.reason;
+    }
+  };
+  const close = async () => {
+    const connection = await reserved?.catch(() => undefined);
+    reserved = undefined;
+    connection?.release();
+  };
+  return { run, close };
+}
+
+interface Pipeline {
+  run(queries: readonly CompiledQuery[]): Promise<void>;
+  close(): Promise<void>;
 }
 
 interface Made {
   readonly dialect: Dialect;
   readonly traits: DbTraits;
-  readonly pipeline?: (queries: readonly CompiledQuery[]) => Promise<void>;
+  readonly pipeline?: Pipeline;
 }
 
 async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<Made> {
@@ -91,11 +136,11 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
       connect_timeout: 5,
       types: { int8: { to: INT8_OID, from: [INT8_OID], serialize: (v: number) => String(v), parse: toNumber } },
     });
-    const pipeline = async (queries: readonly CompiledQuery[]) => {
-      // Returning the unawaited queries makes postgres.js pipeline them inside BEGIN … COMMIT.
-      await client.begin((tx) => queries.map((q) => tx.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[])));
+    return {
+      dialect: new PostgresJSDialect({ postgres: client }),
+      traits: { dialect: 'postgres', documentType: 'text' },
+      pipeline: pipelineOn(client),
     };
-    return { dialect: new PostgresJSDialect({ postgres: client }), traits: { dialect: 'postgres', documentType: 'text' }, pipeline };
   }
   if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {
     const pool = createPool({

@@ -21,6 +21,7 @@ export interface RegistryObserver {
 interface Live {
   readonly entity: Entity;
   readonly ref: ActorRef<Wake>;
+  touched: number;
 }
 
 /** The only nact message: the entity has queued envelopes to handle. */
@@ -31,8 +32,14 @@ const THROUGHPUT = 256;
 
 interface Waiting {
   resolve(result: Result<unknown>): void;
-  readonly timer: NodeJS.Timeout;
+  readonly to: Address;
+  readonly deadline: number;
 }
+
+/** How often waiting callers are checked against their deadline: one timer, not one per request. */
+const EXPIRY_TICK_MS = 250;
+/** A live actor moves to the recent end of the LRU order at most this often. */
+const TOUCH_MS = 1000;
 
 export interface LiveActorSummary {
   readonly kind: ActorKind;
@@ -47,6 +54,7 @@ export class Registry implements Postman {
   private readonly waiting = new Map<number, Waiting>();
   private nextCorrelationId = 1;
   private spawned = 0;
+  private readonly expiry: NodeJS.Timeout;
 
   constructor(
     private readonly system: ActorSystem,
@@ -54,7 +62,10 @@ export class Registry implements Postman {
     private readonly journal: Journal,
     private readonly options: RegistryOptions,
     private readonly observer?: RegistryObserver,
-  ) {}
+  ) {
+    this.expiry = setInterval(() => this.expire(Date.now()), EXPIRY_TICK_MS);
+    this.expiry.unref();
+  }
 
   send(to: Address, envelope: Envelope): void {
     const live = this.activate(to);
@@ -91,7 +102,6 @@ export class Registry implements Postman {
       const waiting = this.waiting.get(replyTo.correlationId);
       if (!waiting) return;
       this.waiting.delete(replyTo.correlationId);
-      clearTimeout(waiting.timer);
       waiting.resolve(result);
       return;
     }
@@ -150,8 +160,8 @@ export class Registry implements Postman {
   /** Stops every actor; callers still waiting get TIMEOUT. */
   close(): void {
     for (const [key, live] of this.live) this.stop(key, live);
+    clearInterval(this.expiry);
     for (const [id, waiting] of this.waiting) {
-      clearTimeout(waiting.timer);
       waiting.resolve(reject('TIMEOUT', 'the engine is shutting down'));
       this.waiting.delete(id);
     }
@@ -160,29 +170,39 @@ export class Registry implements Postman {
   private request(to: Address, envelope: (replyTo: ReplyTo) => Envelope): Promise<Result<unknown>> {
     const correlationId = this.nextCorrelationId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(correlationId);
-        resolve(reject('TIMEOUT', `${to.kind} ${to.id} did not answer within ${this.options.askTimeoutMs} ms`));
-      }, this.options.askTimeoutMs);
-      this.waiting.set(correlationId, { resolve, timer });
+      this.waiting.set(correlationId, { resolve, to, deadline: Date.now() + this.options.askTimeoutMs });
       this.send(to, envelope({ correlationId }));
     });
+  }
+
+  /** Answers TIMEOUT to callers past their deadline; the map is in ask order, so it stops at the first one still in time. */
+  private expire(now: number): void {
+    for (const [id, waiting] of this.waiting) {
+      if (waiting.deadline > now) return;
+      this.waiting.delete(id);
+      waiting.resolve(reject('TIMEOUT', `${waiting.to.kind} ${waiting.to.id} did not answer within ${this.options.askTimeoutMs} ms`));
+    }
   }
 
   private activate(to: Address): Live {
     const key = keyOf(to);
     const existing = this.live.get(key);
     if (existing) {
-      // Map order is recency order: the first entries are the least recently used.
-      this.live.delete(key);
-      this.live.set(key, existing);
+      // Map order is (roughly) recency order: the first entries are the least recently used.
+      // Moving an entry costs a delete and an insert, so a busy actor moves once a second at most.
+      const now = Date.now();
+      if (now - existing.touched >= TOUCH_MS) {
+        existing.touched = now;
+        this.live.delete(key);
+        this.live.set(key, existing);
+      }
       return existing;
     }
     const entity = new Entity(to, this.hosted[to.kind], this.journal, this, this.options);
     const ref: ActorRef<Wake> = spawnActor<Wake>(this.system, `a${++this.spawned}`, async () => {
       if (await entity.drain(THROUGHPUT)) send(ref, 'wake');
     });
-    const live = { entity, ref };
+    const live: Live = { entity, ref, touched: Date.now() };
     this.live.set(key, live);
     this.observer?.activated(to.kind);
     if (this.live.size > this.options.maxLive) this.evict(key);
