@@ -7,6 +7,7 @@ import { productModule, type ProductCommand, type ProductEvent, type ProductStat
 import type { DecideContext, Decision, Effect, EntityModule } from '../../actors/shared/entity.js';
 import { MAX_AMOUNT, accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
 import { userModule, type UserCommand, type UserEvent, type UserState } from '../../actors/user/index.js';
+import { prng } from '../helpers/prng.js';
 
 const OrderActor = suite('OrderActor');
 
@@ -680,17 +681,6 @@ OrderActor('replied carries a step answer back as StepReplied', () => {
 
 // --- the sagas against real product and user actors -----------------------------------------
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One hosted product or user: its state, the journal's refs, and the window that forgets them. */
 interface Host<S, C, E extends { type: string }> {

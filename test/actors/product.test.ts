@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { productModule, type ProductCommand, type ProductEvent, type ProductState } from '../../actors/product/index.js';
 import type { DecideContext, Decision } from '../../actors/shared/entity.js';
 import { MAX_AMOUNT } from '../../actors/shared/result.js';
+import { prng } from '../helpers/prng.js';
 
 const ProductActor = suite('ProductActor');
 
@@ -233,17 +234,6 @@ ProductActor('snapshot keeps the whole state', () => {
 
 // --- invariant ------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded PRNG, so a failing sequence can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 ProductActor('stock never goes negative and equals initial + restocks − reserved + released over random sequences', () => {
   const exercised = { reserved: 0, released: 0, rejected: 0, recalled: 0 };
