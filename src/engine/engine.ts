@@ -51,6 +51,7 @@ export interface EngineOptions {
 export class Engine {
   private recovering = true;
   private sweeper: NodeJS.Timeout | undefined;
+  private lastPurge = 0;
   private closed = false;
 
   private constructor(
@@ -292,7 +293,11 @@ export class Engine {
       this.registry.sweepIdle();
       await this.resumeSagas(this.config.sweepIntervalMs);
       await this.expireOrders();
-      await this.idempotency.purge();
+      // Expired Idempotency-Key answers only need to go eventually: once a minute is plenty.
+      if (Date.now() - this.lastPurge >= 60_000) {
+        await this.idempotency.purge();
+        this.lastPurge = Date.now();
+      }
     } catch {
       // The database is down; readiness reports it and the next sweep tries again.
     }
