@@ -15,6 +15,11 @@ export interface DbTraits {
   readonly dialect: DialectName;
   /** A text column for JSON documents of any size. */
   readonly documentType: 'text' | 'mediumtext';
+  /**
+   * Whole columns can be bound as arrays (`unnest($1::text[])`), so batch statements keep one
+   * text and stay prepared. True for PostgreSQL through postgres.js.
+   */
+  readonly arrayParameters: boolean;
 }
 
 export interface Database {
@@ -91,7 +96,9 @@ function pipelineOn(client: postgres.Sql): Pipeline {
     });
     const sent = [
       connection.unsafe('begin'),
-      ...queries.map((q) => connection.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[])),
+      // Prepared: the batch statements keep the same text, and a prepared statement needs no
+      // describe round trip, which would otherwise stop postgres.js from pipelining.
+      ...queries.map((q) => connection.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[], { prepare: true })),
       connection.unsafe('commit'),
     ];
     const settled = await Promise.allSettled(sent);
@@ -127,7 +134,7 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
     const dir = url?.startsWith('memory:') ? undefined : url?.startsWith('pglite:') ? url.slice('pglite:'.length) : dataDir;
     if (dir) mkdirSync(dir, { recursive: true });
     const pglite = await PGlite.create({ ...(dir ? { dataDir: dir } : {}), parsers: { [INT8_OID]: toNumber } });
-    return { dialect: new PGliteDialect({ pglite }), traits: { dialect: 'pglite', documentType: 'text' } };
+    return { dialect: new PGliteDialect({ pglite }), traits: { dialect: 'pglite', documentType: 'text', arrayParameters: false } };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const client = postgres(url, {
@@ -138,7 +145,7 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
     });
     return {
       dialect: new PostgresJSDialect({ postgres: client }),
-      traits: { dialect: 'postgres', documentType: 'text' },
+      traits: { dialect: 'postgres', documentType: 'text', arrayParameters: true },
       pipeline: pipelineOn(client),
     };
   }
@@ -150,7 +157,7 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
       bigNumberStrings: false,
       connectTimeout: 5000,
     });
-    return { dialect: new MysqlDialect({ pool }), traits: { dialect: 'mysql', documentType: 'mediumtext' } };
+    return { dialect: new MysqlDialect({ pool }), traits: { dialect: 'mysql', documentType: 'mediumtext', arrayParameters: false } };
   }
   throw new Error(`DATABASE_URL must start with postgres://, mysql:// or be unset for PGlite; got ${url.split(':')[0]}:`);
 }

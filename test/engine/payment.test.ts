@@ -148,6 +148,18 @@ for (const kind of databaseKinds()) {
     assert.equal(products.body.items, [before.product]);
   });
 
+  it('names with quotes, braces, commas, backslashes and emoji survive the journal and the read model', async (ctx) => {
+    const name = `a"b{c},d\\e'f NULL ünï 🎉 ${'x'.repeat(150)}`;
+    const u = await call(ctx.t.app, 'POST', '/users', { name, points: 5 });
+    const p = await call(ctx.t.app, 'POST', '/products', { name, price: 1, stock: 2 });
+    assert.is(u.body.name, name);
+    await ctx.t.close();
+    ctx.t = await startApp(ctx.db.url);
+    assert.is((await call(ctx.t.app, 'GET', `/users/${u.body.id}`)).body.name, name);
+    assert.equal((await call(ctx.t.app, 'GET', `/products?name=${encodeURIComponent(name)}`)).body.items, [p.body]);
+    assert.equal((await call(ctx.t.app, 'GET', `/users?name=${encodeURIComponent(name)}`)).body.items, [u.body]);
+  });
+
   it('snapshots taken during load recover to the same state', async (ctx) => {
     await ctx.t.close();
     ctx.t = await startApp(ctx.db.url, { SNAPSHOT_EVERY: '5' });

@@ -1,0 +1,72 @@
+// A batch as PostgreSQL array statements: one parameter per column, so every statement's text is
+// the same from batch to batch, is prepared once per connection, and the batch pipelines in one round trip.
+
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
+import type { Schema } from '../db/schema.js';
+import type { BatchPlan } from './batch-plan.js';
+
+const column = <R, K extends keyof R>(rows: readonly R[], key: K): Array<R[K]> => rows.map((r) => r[key]);
+
+export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan): CompiledQuery[] {
+  const queries: CompiledQuery[] = [];
+  const add = (query: { compile(executor: Kysely<Schema>): CompiledQuery }) => queries.push(query.compile(db));
+  const { events, snapshots, users, products, orders, orderItems } = plan;
+  if (events.length > 0) {
+    add(sql`insert into journal (persistence_key, sequence_nr, event_type, ref, payload, created_at)
+      select * from unnest(${column(events, 'persistence_key')}::text[], ${column(events, 'sequence_nr')}::int8[],
+        ${column(events, 'event_type')}::text[], ${column(events, 'ref')}::text[], ${column(events, 'payload')}::text[],
+        ${column(events, 'created_at')}::int8[])`);
+  }
+  if (snapshots.length > 0) {
+    add(sql`insert into snapshots (persistence_key, sequence_nr, state, created_at)
+      select * from unnest(${column(snapshots, 'persistence_key')}::text[], ${column(snapshots, 'sequence_nr')}::int8[],
+        ${column(snapshots, 'state')}::text[], ${column(snapshots, 'created_at')}::int8[])`);
+    add(sql`delete from snapshots s using unnest(${column(snapshots, 'persistence_key')}::text[], ${column(snapshots, 'sequence_nr')}::int8[]) v(k, n)
+      where s.persistence_key = v.k and s.sequence_nr < v.n`);
+  }
+  if (users.inserts.length > 0) {
+    const r = users.inserts;
+    add(sql`insert into users (id, name, points, created_at, updated_at)
+      select * from unnest(${column(r, 'id')}::text[], ${column(r, 'name')}::text[], ${column(r, 'points')}::int8[],
+        ${column(r, 'created_at')}::int8[], ${column(r, 'updated_at')}::int8[])`);
+  }
+  if (products.inserts.length > 0) {
+    const r = products.inserts;
+    add(sql`insert into products (id, name, price, stock, created_at, updated_at)
+      select * from unnest(${column(r, 'id')}::text[], ${column(r, 'name')}::text[], ${column(r, 'price')}::int8[],
+        ${column(r, 'stock')}::int8[], ${column(r, 'created_at')}::int8[], ${column(r, 'updated_at')}::int8[])`);
+  }
+  if (orders.inserts.length > 0) {
+    const r = orders.inserts;
+    add(sql`insert into orders (id, user_id, status, total, failure_reason, created_at, updated_at)
+      select * from unnest(${column(r, 'id')}::text[], ${column(r, 'user_id')}::text[], ${column(r, 'status')}::text[],
+        ${column(r, 'total')}::int8[], ${column(r, 'failure_reason')}::text[], ${column(r, 'created_at')}::int8[],
+        ${column(r, 'updated_at')}::int8[])`);
+  }
+  if (orderItems.length > 0) {
+    const r = orderItems;
+    add(sql`insert into order_items (order_id, product_id, quantity, unit_price)
+      select * from unnest(${column(r, 'order_id')}::text[], ${column(r, 'product_id')}::text[], ${column(r, 'quantity')}::int8[],
+        ${column(r, 'unit_price')}::int8[])`);
+  }
+  if (users.updates.length > 0) {
+    const r = users.updates;
+    add(sql`update users t set points = v.points, updated_at = v.updated_at
+      from unnest(${column(r, 'id')}::text[], ${column(r, 'points')}::int8[], ${column(r, 'updated_at')}::int8[]) v(id, points, updated_at)
+      where t.id = v.id`);
+  }
+  if (products.updates.length > 0) {
+    const r = products.updates;
+    add(sql`update products t set stock = v.stock, updated_at = v.updated_at
+      from unnest(${column(r, 'id')}::text[], ${column(r, 'stock')}::int8[], ${column(r, 'updated_at')}::int8[]) v(id, stock, updated_at)
+      where t.id = v.id`);
+  }
+  if (orders.updates.length > 0) {
+    const r = orders.updates;
+    add(sql`update orders t set status = v.status, failure_reason = v.failure_reason, updated_at = v.updated_at
+      from unnest(${column(r, 'id')}::text[], ${column(r, 'status')}::text[], ${column(r, 'failure_reason')}::text[],
+        ${column(r, 'updated_at')}::int8[]) v(id, status, failure_reason, updated_at)
+      where t.id = v.id`);
+  }
+  return queries;
+}

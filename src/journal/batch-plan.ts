@@ -1,0 +1,61 @@
+// What one batch writes, worked out once: journal rows, the latest snapshot per actor, read-model rows coalesced per entity.
+
+import type { JournalTable, OrderItemsTable, OrdersTable, ProductsTable, SnapshotsTable, UsersTable } from '../db/schema.js';
+import type { AppendEntry, ReadModelRow } from './journal.js';
+
+export interface TableWrites<R> {
+  /** Entities created in this batch: inserted with their latest row. */
+  readonly inserts: R[];
+  /** Entities that existed before: their latest row replaces the mutable columns. */
+  readonly updates: R[];
+}
+
+export interface BatchPlan {
+  readonly events: JournalTable[];
+  readonly snapshots: SnapshotsTable[];
+  readonly users: TableWrites<UsersTable>;
+  readonly products: TableWrites<ProductsTable>;
+  readonly orders: TableWrites<OrdersTable>;
+  readonly orderItems: OrderItemsTable[];
+}
+
+export function planBatch(entries: readonly AppendEntry[], now = Date.now()): BatchPlan {
+  const events: JournalTable[] = [];
+  const snapshots = new Map<string, SnapshotsTable>();
+  const rows = new Map<string, { row: ReadModelRow; creates: boolean }>();
+  for (const entry of entries) {
+    for (const e of entry.events) {
+      events.push({ persistence_key: entry.key, sequence_nr: e.sequenceNr, event_type: e.type, ref: e.ref, payload: e.payload, created_at: e.at });
+    }
+    if (entry.snapshot) {
+      snapshots.set(entry.key, { persistence_key: entry.key, sequence_nr: entry.snapshot.sequenceNr, state: entry.snapshot.state, created_at: now });
+    }
+    if (entry.row) {
+      const previous = rows.get(entry.key);
+      rows.set(entry.key, { row: entry.row, creates: entry.creates || (previous?.creates ?? false) });
+    }
+  }
+  const plan: BatchPlan = {
+    events,
+    snapshots: [...snapshots.values()],
+    users: { inserts: [], updates: [] },
+    products: { inserts: [], updates: [] },
+    orders: { inserts: [], updates: [] },
+    orderItems: [],
+  };
+  for (const { row, creates } of rows.values()) {
+    switch (row.table) {
+      case 'users':
+        (creates ? plan.users.inserts : plan.users.updates).push(row.row);
+        break;
+      case 'products':
+        (creates ? plan.products.inserts : plan.products.updates).push(row.row);
+        break;
+      case 'orders':
+        (creates ? plan.orders.inserts : plan.orders.updates).push(row.row);
+        if (creates) plan.orderItems.push(...row.items);
+        break;
+    }
+  }
+  return plan;
+}
