@@ -163,7 +163,9 @@ export class Entity {
 
   private async command(command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined): Promise<void> {
     const { module } = this.hosted;
-    if (!this.journal.hasCapacity()) {
+    // Only new work from outside is refused when the journal is full: a saga's own messages
+    // (steps and their answers) must get through, or the saga could wait for an answer forever.
+    if (mode === 'commit' && !this.journal.hasCapacity()) {
       this.postman.deliver(replyTo, reject('OVERLOADED', 'the journal is full; try again shortly'));
       return;
     }
