@@ -108,7 +108,8 @@ export class Entity {
     for (let handled = 0; handled < limit; handled++) {
       const envelope = this.inbox.shift();
       if (envelope === undefined) break;
-      await this.receive(envelope);
+      const pending = this.receive(envelope);
+      if (pending) await pending;
     }
     if (this.inbox.length > 0) return true;
     this.scheduled = false;
@@ -119,28 +120,59 @@ export class Entity {
     return this.sequenceNr;
   }
 
-  private async receive(envelope: Envelope): Promise<void> {
-    this.busy = true;
+  // The usual message is handled synchronously; only recovery, a journal look-up and an
+  // explicit snapshot return a promise, so a hot actor does not pay a promise per message.
+  private receive(envelope: Envelope): Promise<void> | undefined {
     this.lastActivity = Date.now();
+    if (!this.recovered || this.stale) return this.recoverThenHandle(envelope);
+    return this.handleSafely(envelope);
+  }
+
+  private async recoverThenHandle(envelope: Envelope): Promise<void> {
+    this.busy = true;
     try {
-      if (!this.recovered || this.stale) {
-        try {
-          await this.recover();
-        } catch {
-          this.postman.deliver(envelope.replyTo, unavailable());
-          return;
-        }
-      }
-      await this.handle(envelope);
-    } catch (error) {
-      this.postman.deliver(envelope.replyTo, reject('DATABASE_UNAVAILABLE', `actor ${this.key} failed: ${String(error)}`));
-      this.markStale();
+      await this.recover();
+    } catch {
+      this.postman.deliver(envelope.replyTo, unavailable());
+      return;
     } finally {
       this.busy = false;
     }
+    await this.handleSafely(envelope);
   }
 
-  private async handle(envelope: Envelope): Promise<void> {
+  private handleSafely(envelope: Envelope): Promise<void> | undefined {
+    // Busy even while handling synchronously: sending an effect can activate another actor,
+    // and the eviction that may follow must not pick this one.
+    this.busy = true;
+    try {
+      const pending = this.handle(envelope);
+      if (!pending) {
+        this.busy = false;
+        return undefined;
+      }
+      return pending.then(
+        () => {
+          this.busy = false;
+        },
+        (error: unknown) => {
+          this.busy = false;
+          this.crashed(envelope, error);
+        },
+      );
+    } catch (error) {
+      this.busy = false;
+      this.crashed(envelope, error);
+      return undefined;
+    }
+  }
+
+  private crashed(envelope: Envelope, error: unknown): void {
+    this.postman.deliver(envelope.replyTo, reject('DATABASE_UNAVAILABLE', `actor ${this.key} failed: ${String(error)}`));
+    this.markStale();
+  }
+
+  private handle(envelope: Envelope): Promise<void> | undefined {
     const { module } = this.hosted;
     switch (envelope.type) {
       case 'read':
@@ -148,40 +180,46 @@ export class Entity {
           envelope.replyTo,
           module.exists(this.committed) ? accept(module.view(this.committed)) : reject('NOT_FOUND', `${this.address.kind} ${this.address.id} not found`),
         );
-        return;
+        return undefined;
       case 'inspect':
         this.postman.deliver(envelope.replyTo, accept(this.inspection()));
-        return;
+        return undefined;
       case 'snapshot':
-        this.postman.deliver(envelope.replyTo, await this.snapshotNow());
-        return;
+        return this.snapshotNow().then((result) => this.postman.deliver(envelope.replyTo, result));
       case 'command':
-        if (envelope.incarnation !== undefined && envelope.incarnation !== this.incarnation) return;
+        if (envelope.incarnation !== undefined && envelope.incarnation !== this.incarnation) return undefined;
         return this.command(envelope.command, envelope.mode, envelope.replyTo);
     }
   }
 
-  private async command(command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined): Promise<void> {
-    const { module } = this.hosted;
+  private command(command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined): Promise<void> | undefined {
     // Only new work from outside is refused when the journal is full: a saga's own messages
     // (steps and their answers) must get through, or the saga could wait for an answer forever.
     if (mode === 'commit' && !this.journal.hasCapacity()) {
       this.postman.deliver(replyTo, reject('OVERLOADED', 'the journal is full; try again shortly'));
-      return;
+      return undefined;
     }
-    let decision: Decision<{ type: string }, unknown> = module.decide(this.pending, command, this.context());
-    if ('recall' in decision) {
-      const ref = decision.recall;
-      // Everything appended so far must be durable before the journal can tell what this id did.
-      await this.lastAppend?.catch(() => undefined);
-      if (this.stale) return this.postman.deliver(replyTo, unavailable());
-      const types = await this.journal.refTypes(this.key, ref);
-      if (this.stale) return this.postman.deliver(replyTo, unavailable());
-      this.window.set(ref, types);
-      decision = module.decide(this.pending, command, this.context());
-      if ('recall' in decision) throw new Error(`${this.key} asked twice to recall ${ref}`);
-    }
+    const decision = this.hosted.module.decide(this.pending, command, this.context()) as Decision<{ type: string }, unknown>;
+    if ('recall' in decision) return this.recallThenApply(decision.recall, command, mode, replyTo);
+    this.apply(decision, mode, replyTo);
+    return undefined;
+  }
 
+  /** The command id is outside the window: ask the journal what it did, then decide again. */
+  private async recallThenApply(ref: string, command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined): Promise<void> {
+    // Everything appended so far must be durable before the journal can tell what this id did.
+    await this.lastAppend?.catch(() => undefined);
+    if (this.stale) return this.postman.deliver(replyTo, unavailable());
+    const types = await this.journal.refTypes(this.key, ref);
+    if (this.stale) return this.postman.deliver(replyTo, unavailable());
+    this.window.set(ref, types);
+    const decision = this.hosted.module.decide(this.pending, command, this.context()) as Decision<{ type: string }, unknown>;
+    if ('recall' in decision) throw new Error(`${this.key} asked twice to recall ${ref}`);
+    this.apply(decision, mode, replyTo);
+  }
+
+  private apply(decision: Exclude<Decision<{ type: string }, unknown>, { recall: string }>, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined): void {
+    const { module } = this.hosted;
     let state = this.pending;
     const durable: Array<{ type: string }> = [];
     for (const event of decision.events) {
