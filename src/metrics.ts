@@ -76,7 +76,7 @@ export class Metrics {
   });
 
   readonly mailboxTotal = new client.Gauge({
-    name: 'orderengine_mailbox_depth_total',
+    name: 'orderengine_mailbox_queued_messages',
     help: 'Messages waiting in all mailboxes',
     registers: [this.registry],
   });
@@ -89,5 +89,10 @@ export class Metrics {
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'orderengine_' });
+    // prom-client names these gauges with `_total`, which Prometheus reserves for counters
+    // (promtool check metrics refuses them); the handle counts are not worth a wrong name.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(`orderengine_${name}`);
+    }
   }
 }

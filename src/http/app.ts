@@ -20,6 +20,8 @@ export interface AppOptions {
   readonly metrics: Metrics;
   readonly adminToken: string | undefined;
   readonly logLevel?: string;
+  /** Where log lines go; stdout unless given (tests read them). */
+  readonly logStream?: NodeJS.WritableStream;
 }
 
 // Bodies are JSON: a string where a number belongs is an error, not something to coerce.
@@ -27,9 +29,13 @@ export interface AppOptions {
 const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
 const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
 
-export async function buildApp({ engine, metrics, adminToken, logLevel = 'info' }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ engine, metrics, adminToken, logLevel = 'info', logStream }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: logLevel, redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'] },
+    logger: {
+      level: logLevel,
+      redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'],
+      ...(logStream ? { stream: logStream } : {}),
+    },
     bodyLimit: 64 * 1024,
     requestIdHeader: 'x-request-id',
     // A line per request costs more CPU than the request itself at benchmark rates; debug turns them on.
