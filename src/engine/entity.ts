@@ -6,8 +6,7 @@ import type { AppendEntry, Journal, ReadModelRow, StoredEvent } from '../journal
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import { RefWindow } from './ref-window.js';
 
-// eslint-style escape hatch kept in one place: the runtime hosts every kind behind one type.
-// biome-ignore lint: the registry stores entities of every kind together
+/** Any actor kind's module: the registry keeps every kind in one map, so the runtime erases their types here, once. */
 export type AnyModule = EntityModule<any, any, any, any, any>;
 
 export interface Hosted<M extends AnyModule = AnyModule> {
