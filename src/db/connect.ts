@@ -20,6 +20,8 @@ export interface DbTraits {
    * text and stay prepared. True for PostgreSQL through postgres.js.
    */
   readonly arrayParameters: boolean;
+  /** How an INSERT adds to a row that exists: `on conflict … do update` or `on duplicate key update`. */
+  readonly upsert: 'on-conflict' | 'on-duplicate-key';
 }
 
 export interface Database {
@@ -134,7 +136,7 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
     const dir = url?.startsWith('memory:') ? undefined : url?.startsWith('pglite:') ? url.slice('pglite:'.length) : dataDir;
     if (dir) mkdirSync(dir, { recursive: true });
     const pglite = await PGlite.create({ ...(dir ? { dataDir: dir } : {}), parsers: { [INT8_OID]: toNumber } });
-    return { dialect: new PGliteDialect({ pglite }), traits: { dialect: 'pglite', documentType: 'text', arrayParameters: false } };
+    return { dialect: new PGliteDialect({ pglite }), traits: { dialect: 'pglite', documentType: 'text', arrayParameters: false, upsert: 'on-conflict' } };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const client = postgres(url, {
@@ -145,7 +147,7 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
     });
     return {
       dialect: new PostgresJSDialect({ postgres: client }),
-      traits: { dialect: 'postgres', documentType: 'text', arrayParameters: true },
+      traits: { dialect: 'postgres', documentType: 'text', arrayParameters: true, upsert: 'on-conflict' },
       pipeline: pipelineOn(client),
     };
   }
@@ -157,7 +159,7 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
       bigNumberStrings: false,
       connectTimeout: 5000,
     });
-    return { dialect: new MysqlDialect({ pool }), traits: { dialect: 'mysql', documentType: 'mediumtext', arrayParameters: false } };
+    return { dialect: new MysqlDialect({ pool }), traits: { dialect: 'mysql', documentType: 'mediumtext', arrayParameters: false, upsert: 'on-duplicate-key' } };
   }
   throw new Error(`DATABASE_URL must start with postgres://, mysql:// or be unset for PGlite; got ${url.split(':')[0]}:`);
 }

@@ -51,6 +51,14 @@ export interface OrderItemsTable {
   unit_price: number;
 }
 
+/** Units sold per product per day (of the order's creation), kept up to date by the journal's commits. */
+export interface ProductSalesDailyTable {
+  product_id: string;
+  /** Days since 1970-01-01 (UTC). */
+  day: number;
+  units: number;
+}
+
 export interface IdempotencyKeysTable {
   idem_key: string;
   status_code: number;
@@ -66,4 +74,5 @@ export interface Schema {
   orders: OrdersTable;
   order_items: OrderItemsTable;
   idempotency_keys: IdempotencyKeysTable;
+  product_sales_daily: ProductSalesDailyTable;
 }

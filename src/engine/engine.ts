@@ -12,7 +12,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { BatchWriter } from '../journal/batch-writer.js';
 import { SqlJournalStore } from '../journal/sql-store.js';
 import type { Metrics } from '../metrics.js';
-import { ReadQueries, type Page } from '../read/queries.js';
+import { ReadQueries, type Page, type PopularProduct } from '../read/queries.js';
 import type { Inspection } from './entity.js';
 import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
 import { startSystem, type ActorSystem } from './nact.js';
@@ -144,6 +144,10 @@ export class Engine {
 
   listProducts(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<ProductView>> {
     return this.reads.listProducts(opts);
+  }
+
+  popularProducts(opts: { days: number; limit: number }): Promise<Page<PopularProduct>> {
+    return this.reads.popularProducts({ ...opts, now: Date.now() });
   }
 
   // Orders

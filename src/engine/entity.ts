@@ -2,7 +2,7 @@
 
 import type { Address, Decision, DecideContext, EntityModule } from '../../actors/shared/entity.js';
 import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
-import type { AppendEntry, Journal, ReadModelRow, StoredEvent } from '../journal/journal.js';
+import type { AppendEntry, Journal, ReadModelRow, SalesDelta, StoredEvent } from '../journal/journal.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import { RefWindow } from './ref-window.js';
 
@@ -13,6 +13,8 @@ export interface Hosted<M extends AnyModule = AnyModule> {
   readonly module: M;
   /** The read-model row for a state, or undefined while the entity does not exist. */
   readonly project: (state: ReturnType<M['initial']>) => ReadModelRow | undefined;
+  /** What a command's durable events add to the daily sales, given the state before them. */
+  readonly sales?: (before: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => SalesDelta[];
 }
 
 export interface EntityOptions {
@@ -219,14 +221,15 @@ export class Entity {
 
   private apply(decision: Exclude<Decision<{ type: string }, unknown>, { recall: string }>, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined): void {
     const { module } = this.hosted;
-    let state = this.pending;
+    const before = this.pending;
+    let state = before;
     const durable: Array<{ type: string }> = [];
     for (const event of decision.events) {
       state = module.evolve(state, event);
       if (module.isDurable(event)) durable.push(event);
     }
     this.pending = state;
-    const commit = durable.length > 0 ? this.append(durable, state) : undefined;
+    const commit = durable.length > 0 ? this.append(durable, before, state) : undefined;
     const durableFor = commit ?? this.lastAppend;
 
     for (const effect of decision.effects ?? []) {
@@ -261,7 +264,7 @@ export class Entity {
     );
   }
 
-  private append(events: ReadonlyArray<{ type: string }>, state: unknown): Promise<void> {
+  private append(events: ReadonlyArray<{ type: string }>, before: unknown, state: unknown): Promise<void> {
     const { module } = this.hosted;
     const creates = this.sequenceNr === 0;
     const at = Date.now();
@@ -277,7 +280,15 @@ export class Entity {
       this.snapshotSequenceNr = sequenceNr;
     }
     const row = this.hosted.project(state);
-    const commit = this.journal.append({ key: this.key, events: stored, creates, ...(snapshot ? { snapshot } : {}), ...(row ? { row } : {}) });
+    const sales = this.hosted.sales?.(before, events);
+    const commit = this.journal.append({
+      key: this.key,
+      events: stored,
+      creates,
+      ...(snapshot ? { snapshot } : {}),
+      ...(row ? { row } : {}),
+      ...(sales && sales.length > 0 ? { sales } : {}),
+    });
     this.pendingAppends++;
     this.lastAppend = commit;
     commit.then(

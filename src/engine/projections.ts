@@ -4,7 +4,7 @@ import { orderModule, type OrderState } from '../../actors/order/index.js';
 import { productModule, type ProductState } from '../../actors/product/index.js';
 import type { ActorKind } from '../../actors/shared/entity.js';
 import { userModule, type UserState } from '../../actors/user/index.js';
-import type { ReadModelRow } from '../journal/journal.js';
+import type { ReadModelRow, SalesDelta } from '../journal/journal.js';
 import type { Hosted } from './entity.js';
 
 const userRow = (s: UserState): ReadModelRow | undefined =>
@@ -38,8 +38,24 @@ const orderRow = (s: OrderState): ReadModelRow | undefined =>
         items: s.items.map((i) => ({ order_id: s.id, product_id: i.productId, quantity: i.quantity, unit_price: i.unitPrice })),
       };
 
+const DAY_MS = 86_400_000;
+
+/**
+ * A payment adds the order's units to its products' sales, a cancel of a paid order takes
+ * them back; both on the day the order was created, so the pair always cancels out.
+ */
+const orderSales = (before: OrderState, events: ReadonlyArray<{ type: string }>): SalesDelta[] => {
+  if (before.status === 'NONE') return [];
+  const paid = events.some((e) => e.type === 'OrderPaid');
+  const refunded = before.status === 'CANCELLING' && events.some((e) => e.type === 'OrderCancelled');
+  const sign = paid ? 1 : refunded ? -1 : 0;
+  if (sign === 0) return [];
+  const day = Math.floor(before.createdAt / DAY_MS);
+  return before.items.map((i) => ({ productId: i.productId, day, units: sign * i.quantity }));
+};
+
 export const hostedModules: Record<ActorKind, Hosted> = {
   user: { module: userModule, project: userRow },
   product: { module: productModule, project: productRow },
-  order: { module: orderModule, project: orderRow },
+  order: { module: orderModule, project: orderRow, sales: orderSales },
 };

@@ -49,6 +49,12 @@ export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan): CompiledQu
       select * from unnest(${column(r, 'order_id')}::text[], ${column(r, 'product_id')}::text[], ${column(r, 'quantity')}::int8[],
         ${column(r, 'unit_price')}::int8[])`);
   }
+  if (plan.sales.length > 0) {
+    const r = plan.sales;
+    add(sql`insert into product_sales_daily (product_id, day, units)
+      select * from unnest(${column(r, 'product_id')}::text[], ${column(r, 'day')}::int4[], ${column(r, 'units')}::int8[])
+      on conflict (product_id, day) do update set units = product_sales_daily.units + excluded.units`);
+  }
   if (users.updates.length > 0) {
     const r = users.updates;
     add(sql`update users t set points = v.points, updated_at = v.updated_at

@@ -1,6 +1,6 @@
 // What one batch writes, worked out once: journal rows, the latest snapshot per actor, read-model rows coalesced per entity.
 
-import type { JournalTable, OrderItemsTable, OrdersTable, ProductsTable, SnapshotsTable, UsersTable } from '../db/schema.js';
+import type { JournalTable, OrderItemsTable, OrdersTable, ProductSalesDailyTable, ProductsTable, SnapshotsTable, UsersTable } from '../db/schema.js';
 import type { AppendEntry, ReadModelRow } from './journal.js';
 
 export interface TableWrites<R> {
@@ -17,13 +17,22 @@ export interface BatchPlan {
   readonly products: TableWrites<ProductsTable>;
   readonly orders: TableWrites<OrdersTable>;
   readonly orderItems: OrderItemsTable[];
+  /** Sales deltas summed per product and day. */
+  readonly sales: ProductSalesDailyTable[];
 }
 
 export function planBatch(entries: readonly AppendEntry[], now = Date.now()): BatchPlan {
   const events: JournalTable[] = [];
   const snapshots = new Map<string, SnapshotsTable>();
   const rows = new Map<string, { row: ReadModelRow; creates: boolean }>();
+  const sales = new Map<string, ProductSalesDailyTable>();
   for (const entry of entries) {
+    for (const s of entry.sales ?? []) {
+      const key = `${s.productId}|${s.day}`;
+      const sum = sales.get(key);
+      if (sum) sum.units += s.units;
+      else sales.set(key, { product_id: s.productId, day: s.day, units: s.units });
+    }
     for (const e of entry.events) {
       events.push({ persistence_key: entry.key, sequence_nr: e.sequenceNr, event_type: e.type, ref: e.ref, payload: e.payload, created_at: e.at });
     }
@@ -42,6 +51,7 @@ export function planBatch(entries: readonly AppendEntry[], now = Date.now()): Ba
     products: { inserts: [], updates: [] },
     orders: { inserts: [], updates: [] },
     orderItems: [],
+    sales: [...sales.values()].filter((s) => s.units !== 0),
   };
   for (const { row, creates } of rows.values()) {
     switch (row.table) {

@@ -16,12 +16,20 @@ export interface StoredEvent {
   readonly at: number;
 }
 
+/** Units a commit adds to (paid) or takes from (paid, then cancelled) a product's day. */
+export interface SalesDelta {
+  readonly productId: string;
+  readonly day: number;
+  readonly units: number;
+}
+
 /** Everything one actor hands over for one command: committed together or not at all. */
 export interface AppendEntry {
   readonly key: string;
   readonly events: readonly StoredEvent[];
   readonly snapshot?: { readonly sequenceNr: number; readonly state: string };
   readonly row?: ReadModelRow;
+  readonly sales?: readonly SalesDelta[];
   /** The events start the actor's life (sequence 1): its read-model row is inserted, not updated. */
   readonly creates: boolean;
 }

@@ -1,6 +1,7 @@
 // A batch as portable SQL: multi-row INSERTs and `case id when …` UPDATEs, the same on PGlite, PostgreSQL and MySQL.
 
 import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
+import type { DbTraits } from '../db/connect.js';
 import type { Schema } from '../db/schema.js';
 import type { BatchPlan } from './batch-plan.js';
 
@@ -10,7 +11,7 @@ function* chunks<T>(items: readonly T[]): Generator<T[]> {
   for (let i = 0; i < items.length; i += CHUNK) yield items.slice(i, i + CHUNK);
 }
 
-export function rowStatements(db: Kysely<Schema>, plan: BatchPlan): CompiledQuery[] {
+export function rowStatements(db: Kysely<Schema>, traits: DbTraits, plan: BatchPlan): CompiledQuery[] {
   const queries: CompiledQuery[] = [];
   for (const chunk of chunks(plan.events)) queries.push(db.insertInto('journal').values(chunk).compile());
   for (const chunk of chunks(plan.snapshots)) {
@@ -26,6 +27,15 @@ export function rowStatements(db: Kysely<Schema>, plan: BatchPlan): CompiledQuer
   for (const chunk of chunks(plan.products.inserts)) queries.push(db.insertInto('products').values(chunk).compile());
   for (const chunk of chunks(plan.orders.inserts)) queries.push(db.insertInto('orders').values(chunk).compile());
   for (const chunk of chunks(plan.orderItems)) queries.push(db.insertInto('order_items').values(chunk).compile());
+  for (const chunk of chunks(plan.sales)) {
+    const insert = db.insertInto('product_sales_daily').values(chunk);
+    queries.push(
+      (traits.upsert === 'on-conflict'
+        ? insert.onConflict((oc) => oc.columns(['product_id', 'day']).doUpdateSet({ units: sql`product_sales_daily.units + excluded.units` }))
+        : insert.onDuplicateKeyUpdate({ units: sql`units + values(units)` })
+      ).compile(),
+    );
+  }
 
   for (const rows of chunks(plan.users.updates)) {
     queries.push(

@@ -22,7 +22,8 @@ export class SqlJournalStore {
   /** One transaction: the batch's events, the latest snapshot per actor, and the read-model rows. */
   async writeBatch(entries: readonly AppendEntry[]): Promise<void> {
     const plan = planBatch(entries);
-    const statements = this.database.traits.arrayParameters ? arrayStatements(this.db, plan) : rowStatements(this.db, plan);
+    const { traits } = this.database;
+    const statements = traits.arrayParameters ? arrayStatements(this.db, plan) : rowStatements(this.db, traits, plan);
     await this.database.transact(statements);
   }
 

@@ -11,6 +11,12 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
+export interface PopularProduct {
+  readonly id: string;
+  readonly name: string;
+  readonly unitsSold: number;
+}
+
 /** A cursor that does not decode: the HTTP layer answers 400. */
 export class BadCursorError extends Error {
   override readonly name = 'BadCursorError';
@@ -58,6 +64,23 @@ export class ReadQueries {
       rows.map((r) => ({ id: r.id, name: r.name, price: Number(r.price), stock: Number(r.stock) })),
       opts.limit,
     );
+  }
+
+  /** Best sellers by units paid (less cancelled) on orders created within the last `days` days. */
+  async popularProducts(opts: { days: number; limit: number; now: number }): Promise<Page<PopularProduct>> {
+    const fromDay = Math.floor(opts.now / DAY_MS) - opts.days + 1;
+    const rows = await this.db
+      .selectFrom('product_sales_daily as s')
+      .innerJoin('products as p', 'p.id', 's.product_id')
+      .select((eb) => ['p.id', 'p.name', eb.fn.sum<number | string>('s.units').as('units_sold')])
+      .where('s.day', '>=', fromDay)
+      .groupBy(['p.id', 'p.name'])
+      .having((eb) => eb.fn.sum('s.units'), '>', 0)
+      .orderBy('units_sold', 'desc')
+      .orderBy('p.id')
+      .limit(opts.limit)
+      .execute();
+    return { items: rows.map((r) => ({ id: r.id, name: r.name, unitsSold: Number(r.units_sold) })), nextCursor: null };
   }
 
   async ordersByIds(ids: readonly string[]): Promise<Page<OrderView>> {

@@ -160,6 +160,35 @@ for (const kind of databaseKinds()) {
     assert.equal((await call(ctx.t.app, 'GET', `/users?name=${encodeURIComponent(name)}`)).body.items, [u.body]);
   });
 
+  it('popular products count paid units over the last days, less cancelled ones', async ({ t }) => {
+    const product = (name: string) => call(t.app, 'POST', '/products', { name, price: 1, stock: 100 });
+    const [a, b, c] = [await product('pop-a'), await product('pop-b'), await product('pop-c')];
+    const u = await call(t.app, 'POST', '/users', { name: 'pop-buyer', points: 10_000 });
+    const buy = async (items: Array<[any, number]>) => {
+      const o = await call(t.app, 'POST', '/orders', { userId: u.body.id, items: items.map(([p, quantity]) => ({ productId: p.body.id, quantity })) });
+      assert.is((await call(t.app, 'POST', `/orders/${o.body.id}/pay`)).status, 200);
+      return o.body.id as string;
+    };
+    await buy([[a, 5], [b, 2]]);
+    await buy([[b, 4]]);
+    const cancelled = await buy([[c, 9]]);
+    await buy([[c, 1]]);
+    assert.is((await call(t.app, 'POST', `/orders/${cancelled}/cancel`)).status, 200);
+    // An order created but never paid counts for nothing.
+    await call(t.app, 'POST', '/orders', { userId: u.body.id, items: [{ productId: c.body.id, quantity: 50 }] });
+
+    const popular = await call(t.app, 'GET', '/products/popular?days=1&limit=100');
+    assert.is(popular.status, 200);
+    const ours = popular.body.items.filter((p: { name: string }) => p.name.startsWith('pop-'));
+    assert.equal(ours, [
+      { id: b.body.id, name: 'pop-b', unitsSold: 6 },
+      { id: a.body.id, name: 'pop-a', unitsSold: 5 },
+      { id: c.body.id, name: 'pop-c', unitsSold: 1 },
+    ]);
+    assert.is(popular.body.nextCursor, null);
+    assert.is((await call(t.app, 'GET', '/products/popular?days=0')).status, 400);
+  });
+
   it('snapshots taken during load recover to the same state', async (ctx) => {
     await ctx.t.close();
     ctx.t = await startApp(ctx.db.url, { SNAPSHOT_EVERY: '5' });

@@ -5,7 +5,7 @@ import type { Engine } from '../../engine/engine.js';
 import { answerOnce } from '../answer.js';
 import { sendResult } from '../errors.js';
 import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
-import { CreateProductBody, Product, ProductListQuery, RestockBody, StockAnswer } from '../schemas/products.js';
+import { CreateProductBody, PopularProduct, PopularQuery, Product, ProductListQuery, RestockBody, StockAnswer } from '../schemas/products.js';
 
 export const productRoutes =
   (engine: Engine): FastifyPluginAsyncTypebox =>
@@ -22,6 +22,19 @@ export const productRoutes =
         schema: { tags: ['products'], summary: 'List products, or find them by exact name', querystring: ProductListQuery, response: { 200: pageOf(Product), ...errors(400) } },
       },
       async (request) => engine.listProducts(request.query),
+    );
+
+    app.get(
+      '/products/popular',
+      {
+        schema: {
+          tags: ['products'],
+          summary: 'Best sellers by units paid (less cancelled) over the last N days',
+          querystring: PopularQuery,
+          response: { 200: pageOf(PopularProduct), ...errors(400) },
+        },
+      },
+      async (request) => engine.popularProducts(request.query),
     );
 
     app.get(

@@ -11,3 +11,8 @@ export const CreateProductBody = Type.Object(
 export const RestockBody = Type.Object({ quantity: Quantity }, { additionalProperties: false });
 export const StockAnswer = Type.Object({ id: Type.String(), stock: Type.Integer() });
 export const ProductListQuery = Type.Object({ ...PageQuery, name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
+export const PopularQuery = Type.Object(
+  { days: Type.Integer({ minimum: 1, maximum: 366, default: 7 }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }) },
+  { additionalProperties: false },
+);
+export const PopularProduct = Type.Object({ id: Type.String(), name: Type.String(), unitsSold: Type.Integer() });
