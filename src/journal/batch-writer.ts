@@ -1,6 +1,6 @@
 // Group commit: appends from every actor gather while one batch commits, then go in the next one.
 
-import type { AppendEntry, Journal, Snapshot, StoredEvent } from './journal.js';
+import type { AppendEntry, Dependency, Journal, Snapshot, StoredEvent } from './journal.js';
 import { JournalUnavailableError } from './journal.js';
 import type { SqlJournalStore } from './sql-store.js';
 
@@ -15,8 +15,12 @@ export interface BatchWriterOptions {
   readonly observer?: BatchObserver;
 }
 
+/** Failure episodes remembered exactly; a dependency older than all of them counts as failed. */
+const MAX_FAILED_RANGES = 1024;
+
 interface Pending {
   readonly entry: AppendEntry;
+  readonly position: number;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -36,6 +40,13 @@ export class BatchWriter implements Journal {
   private inFlight = false;
   private scheduled = false;
   private drainWaiters: Array<() => void> = [];
+  private position = 0;
+  /** Every position up to here has committed or failed. */
+  private settledThrough = 0;
+  /** Failed positions as sorted, disjoint [from, to] ranges; only the latest are kept. */
+  private readonly failed: Array<[number, number]> = [];
+  /** Positions up to here count as failed: their ranges were dropped from `failed`. */
+  private forgottenThrough = 0;
 
   constructor(
     private readonly store: SqlJournalStore,
@@ -43,11 +54,32 @@ export class BatchWriter implements Journal {
   ) {}
 
   append(entry: AppendEntry): Promise<void> {
+    const position = ++this.position;
+    if (entry.after && this.outstanding(entry.after) === 'failed') {
+      this.markFailed(position, position);
+      return Promise.reject(new JournalUnavailableError('an append these events depend on failed to commit'));
+    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
+      this.queue.push({ entry, position, resolve, reject });
       this.queuedEvents += entry.events.length;
       this.schedule();
     });
+  }
+
+  get lastPosition(): number {
+    return this.position;
+  }
+
+  outstanding(dependency: Dependency): Dependency | undefined | 'failed' {
+    if (dependency.from <= this.forgottenThrough) return 'failed';
+    for (let i = this.failed.length - 1; i >= 0; i--) {
+      const [from, to] = this.failed[i] as [number, number];
+      if (to < dependency.from) break;
+      if (from <= dependency.to) return 'failed';
+    }
+    if (dependency.to <= this.settledThrough) return undefined;
+    if (dependency.from <= this.settledThrough) return { from: this.settledThrough + 1, to: dependency.to };
+    return dependency;
   }
 
   hasCapacity(): boolean {
@@ -107,12 +139,15 @@ export class BatchWriter implements Journal {
       await this.store.writeBatch(batch.map((p) => p.entry));
       const events = batch.reduce((n, p) => n + p.entry.events.length, 0);
       this.options.observer?.batchCommitted(batch.length, events, (performance.now() - started) / 1000);
+      this.settledThrough = Math.max(this.settledThrough, batch[batch.length - 1]?.position ?? 0);
       for (const p of batch) p.resolve();
     } catch (cause) {
       // Everything queued behind may depend on what failed (an actor's next sequence number,
       // a saga's earlier step), so it fails too; the touched actors rebuild from the journal.
       const rest = this.queue.splice(0);
       this.queuedEvents = 0;
+      this.markFailed(this.settledThrough + 1, this.position);
+      this.settledThrough = this.position;
       this.options.observer?.batchFailed(batch.length + rest.length, cause);
       const error = new JournalUnavailableError(`journal commit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
       for (const p of [...batch, ...rest]) p.reject(error);
@@ -121,6 +156,18 @@ export class BatchWriter implements Journal {
     }
     if (this.queue.length > 0) this.schedule();
     else this.notifyDrained();
+  }
+
+  private markFailed(from: number, to: number): void {
+    let last = this.failed[this.failed.length - 1];
+    while (last && from <= last[1] + 1) {
+      from = Math.min(from, last[0]);
+      to = Math.max(to, last[1]);
+      this.failed.pop();
+      last = this.failed[this.failed.length - 1];
+    }
+    this.failed.push([from, to]);
+    if (this.failed.length > MAX_FAILED_RANGES) this.forgottenThrough = (this.failed.shift() as [number, number])[1];
   }
 
   private notifyDrained(): void {
