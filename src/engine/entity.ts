@@ -36,7 +36,7 @@ export interface Inspection {
   readonly pending: unknown;
 }
 
-const unavailable = (): Rejection => reject('DATABASE_UNAVAILABLE', 'the database could not commit; try again');
+const unavailable = (message = 'the database could not commit; try again'): Rejection => reject('DATABASE_UNAVAILABLE', message);
 
 /** A saga step's answer has nobody to answer in turn. */
 const replyToOf = (envelope: Envelope): ReplyTo | undefined => (envelope.type === 'reply' ? undefined : envelope.replyTo);
@@ -141,7 +141,7 @@ export class Entity {
     try {
       await this.recover();
     } catch {
-      this.postman.deliver(replyToOf(envelope), unavailable());
+      this.postman.deliver(replyToOf(envelope), unavailable('the actor could not be read from the journal; try again'));
       return;
     } finally {
       this.busy = false;
@@ -198,7 +198,7 @@ export class Entity {
         if (envelope.incarnation !== undefined && envelope.incarnation !== this.incarnation) return undefined;
         // Sent on the strength of appends that have since failed: what it asks may rest on nothing.
         if (envelope.after && this.journal.outstanding(envelope.after) === 'failed') {
-          this.postman.deliver(envelope.replyTo, unavailable());
+          this.postman.deliver(envelope.replyTo, unavailable('work this depends on was not committed; try again'));
           return undefined;
         }
         return this.command(envelope.command, envelope.mode, envelope.replyTo, envelope.after);
@@ -206,7 +206,7 @@ export class Entity {
         if (envelope.incarnation !== this.incarnation) return undefined;
         // The step's events were lost with a failed batch: for the saga it did not happen.
         const lost = envelope.after !== undefined && this.journal.outstanding(envelope.after) === 'failed';
-        const command = module.replied?.(envelope.step, lost ? unavailable() : envelope.result);
+        const command = module.replied?.(envelope.step, lost ? unavailable('the step was not committed; try again') : envelope.result);
         if (command === undefined) return undefined;
         return this.command(command, 'decision', undefined, lost ? undefined : envelope.after);
       }
@@ -253,7 +253,7 @@ export class Entity {
   ): void {
     const { module } = this.hosted;
     // The state moves on from this message, so it rests on whatever the message rested on.
-    if (after && (decision.events.length > 0 || (decision.effects?.length ?? 0) > 0)) this.depends = spanning(this.depends, after);
+    if (after && (decision.events.length > 0 || (decision.effects?.length ?? 0) > 0)) this.depends = spanning(this.token(), this.narrowed(after));
     const before = this.pending;
     let state = before;
     const durable: Array<{ type: string }> = [];
@@ -355,13 +355,20 @@ export class Entity {
     for (const w of waiters) this.postman.deliver(w, unavailable());
   }
 
-  /** What of `depends` is still outstanding; as it was when some of it failed (the receiver refuses it). */
+  /**
+   * What of `depends` is still outstanding; as it was when some of it failed (the receiver
+   * refuses it). Ranges are narrowed before they are joined: a range from an old position to a
+   * new one would also span failures in between that the state never rested on.
+   */
   private token(): Dependency | undefined {
-    if (this.depends !== undefined) {
-      const outstanding = this.journal.outstanding(this.depends);
-      if (outstanding !== 'failed') this.depends = outstanding;
-    }
+    this.depends = this.narrowed(this.depends);
     return this.depends;
+  }
+
+  private narrowed(dependency: Dependency | undefined): Dependency | undefined {
+    if (dependency === undefined) return undefined;
+    const outstanding = this.journal.outstanding(dependency);
+    return outstanding === 'failed' ? dependency : outstanding;
   }
 
   private context(): DecideContext {

@@ -2,6 +2,7 @@
 
 import type { AppendEntry, Dependency, Journal, Snapshot, StoredEvent } from './journal.js';
 import { JournalUnavailableError } from './journal.js';
+import { withTimeout } from '../db/unavailable.js';
 import type { SqlJournalStore } from './sql-store.js';
 
 export interface BatchObserver {
@@ -12,6 +13,11 @@ export interface BatchObserver {
 export interface BatchWriterOptions {
   readonly maxBatchEvents: number;
   readonly maxQueuedEvents: number;
+  /**
+   * A commit or read that has not settled by then fails, so that a database that stopped
+   * answering (a network partition, not a refused connection) costs callers this long at most.
+   */
+  readonly timeoutMs?: number;
   readonly observer?: BatchObserver;
 }
 
@@ -92,15 +98,15 @@ export class BatchWriter implements Journal {
   }
 
   loadSnapshot(key: string): Promise<Snapshot | undefined> {
-    return this.store.loadSnapshot(key);
+    return this.bounded(this.store.loadSnapshot(key), 'reading a snapshot');
   }
 
   readEvents(key: string, afterSequenceNr: number, limit: number): Promise<StoredEvent[]> {
-    return this.store.readEvents(key, afterSequenceNr, limit);
+    return this.bounded(this.store.readEvents(key, afterSequenceNr, limit), 'reading events');
   }
 
   refTypes(key: string, ref: string): Promise<string[]> {
-    return this.store.refTypes(key, ref);
+    return this.bounded(this.store.refTypes(key, ref), 'looking up a command id');
   }
 
   drain(): Promise<void> {
@@ -136,7 +142,10 @@ export class BatchWriter implements Journal {
     const batch = this.takeBatch();
     const started = performance.now();
     try {
-      await this.store.writeBatch(batch.map((p) => p.entry));
+      // On time-out the batch counts as failed though it may still commit: its callers get 503
+      // (outcome unknown), its actors rebuild from what the journal holds, and the (key,
+      // sequence) fence refuses whichever of two writes of one actor comes second.
+      await this.bounded(this.store.writeBatch(batch.map((p) => p.entry)), 'a journal commit');
       const events = batch.reduce((n, p) => n + p.entry.events.length, 0);
       this.options.observer?.batchCommitted(batch.length, events, (performance.now() - started) / 1000);
       this.settledThrough = Math.max(this.settledThrough, batch[batch.length - 1]?.position ?? 0);
@@ -156,6 +165,10 @@ export class BatchWriter implements Journal {
     }
     if (this.queue.length > 0) this.schedule();
     else this.notifyDrained();
+  }
+
+  private bounded<T>(work: Promise<T>, what: string): Promise<T> {
+    return this.options.timeoutMs === undefined ? work : withTimeout(work, this.options.timeoutMs, what);
   }
 
   private markFailed(from: number, to: number): void {
