@@ -35,6 +35,12 @@ export interface Config {
     readonly idleMs: number;
     /** Command ids each actor remembers in memory; older ones are checked in the journal. */
     readonly windowSize: number;
+    /** Messages queued for one actor beyond which requests for it are refused with 429 MAILBOX_FULL. */
+    readonly mailboxMax: number;
+  };
+  readonly http: {
+    /** Requests in flight beyond which new ones are refused with 503 OVERLOADED (health and metrics exempt). */
+    readonly maxInFlight: number;
   };
   readonly requestTimeoutMs: number;
   readonly idempotencyRetentionMs: number;
@@ -63,6 +69,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ACTORS_MAX_LIVE: int({ default: 200_000 }),
       ACTORS_IDLE_SECONDS: int({ default: 300 }),
       ACTORS_WINDOW: int({ default: 1024 }),
+      ACTORS_MAILBOX_MAX: int({ default: 1000 }),
+      HTTP_MAX_IN_FLIGHT: int({ default: 4096 }),
       REQUEST_TIMEOUT_MS: int({ default: 10_000 }),
       IDEMPOTENCY_RETENTION_HOURS: int({ default: 24 }),
       DB_POOL_SIZE: int({ default: 8 }),
@@ -91,7 +99,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: Math.max(1, e.JOURNAL_TIMEOUT_MS),
     },
     snapshotEvery: Math.max(1, e.SNAPSHOT_EVERY),
-    actors: { maxLive: Math.max(1, e.ACTORS_MAX_LIVE), idleMs: e.ACTORS_IDLE_SECONDS * 1000, windowSize: Math.max(1, e.ACTORS_WINDOW) },
+    actors: {
+      maxLive: Math.max(1, e.ACTORS_MAX_LIVE),
+      idleMs: e.ACTORS_IDLE_SECONDS * 1000,
+      windowSize: Math.max(1, e.ACTORS_WINDOW),
+      mailboxMax: Math.max(1, e.ACTORS_MAILBOX_MAX),
+    },
+    http: { maxInFlight: Math.max(1, e.HTTP_MAX_IN_FLIGHT) },
     requestTimeoutMs: Math.max(1, e.REQUEST_TIMEOUT_MS),
     idempotencyRetentionMs: e.IDEMPOTENCY_RETENTION_HOURS * 3600_000,
     dbPoolSize: Math.max(1, e.DB_POOL_SIZE),

@@ -81,6 +81,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly httpInFlight = new client.Gauge({
+    name: 'orderengine_http_requests_in_flight',
+    help: 'HTTP requests being handled (beyond HTTP_MAX_IN_FLIGHT new ones get 503)',
+    registers: [this.registry],
+  });
+
   readonly journalBacklog = new client.Gauge({
     name: 'orderengine_journal_backlog_events',
     help: 'Events waiting for a journal batch',

@@ -17,7 +17,7 @@ const none: Moves = { events: [], effects: [] };
 
 /** Errors that say nothing about the business, only that a step could not be done now. */
 export const isInfrastructure = (error: ErrorCode): boolean =>
-  error === 'DATABASE_UNAVAILABLE' || error === 'OVERLOADED' || error === 'TIMEOUT';
+  error === 'DATABASE_UNAVAILABLE' || error === 'OVERLOADED' || error === 'MAILBOX_FULL' || error === 'TIMEOUT';
 
 export const failureRejection = (failure: Failure): Rejection => reject(failure.error, failure.message, failure.productId);
 

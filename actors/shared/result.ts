@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'RESERVATION_RELEASED'
   | 'DATABASE_UNAVAILABLE'
   | 'OVERLOADED'
+  | 'MAILBOX_FULL'
   | 'TIMEOUT';
 
 export interface Rejection {

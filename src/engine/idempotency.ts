@@ -20,7 +20,7 @@ export class IdempotencyStore {
 
   /**
    * Runs `work` once per key within the retention; concurrent and later repeats get its answer.
-   * Answers of 5xx are not kept, so a retry after an outage runs again.
+   * Answers that say "try again" (5xx, 429) are not kept, so a retry after an outage or overload runs again.
    */
   async once(key: string, work: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
     const cached = this.cache.get(key);
@@ -49,7 +49,7 @@ export class IdempotencyStore {
       return stored;
     }
     const answer = await work();
-    if (answer.statusCode < 500) {
+    if (answer.statusCode < 500 && answer.statusCode !== 429) {
       this.cache.set(key, answer);
       if (row) await this.db.deleteFrom('idempotency_keys').where('idem_key', '=', key).execute();
       await this.db

@@ -9,6 +9,11 @@ import { spawnActor, send, stopActor, type ActorRef, type ActorSystem } from './
 
 export interface RegistryOptions extends EntityOptions {
   readonly maxLive: number;
+  /**
+   * Messages an actor may have queued before requests from outside are refused at once
+   * (MAILBOX_FULL); a saga's own messages always get through, or a saga could wait forever.
+   */
+  readonly mailboxMax: number;
   readonly idleMs: number;
   readonly askTimeoutMs: number;
 }
@@ -166,6 +171,10 @@ export class Registry implements Postman {
   }
 
   private request(to: Address, envelope: (replyTo: ReplyTo) => Envelope): Promise<Result<unknown>> {
+    const live = this.live.get(keyOf(to));
+    if (live && live.entity.mailboxDepth >= this.options.mailboxMax) {
+      return Promise.resolve(reject('MAILBOX_FULL', `${to.kind} ${to.id} has ${live.entity.mailboxDepth} messages waiting; try again shortly`));
+    }
     const correlationId = this.nextCorrelationId++;
     return new Promise((resolve) => {
       this.waiting.set(correlationId, { resolve, to, deadline: Date.now() + this.options.askTimeoutMs });

@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Result } from '../../actors/shared/result.js';
 import type { Engine } from '../engine/engine.js';
-import { toAnswer } from './errors.js';
+import { retryable, toAnswer } from './errors.js';
 
 /**
  * Runs the use case and sends its answer; with an `Idempotency-Key` header a repeat of the same
@@ -24,7 +24,7 @@ export async function answerOnce<V>(
     return toAnswer(result.ok ? { ok: true as const, value: shape(result.value) } : result, okStatus);
   };
   const answer = key ? await engine.once(`${request.method} ${request.url}|${key}`, run) : await run();
-  if (answer.statusCode === 503) reply.header('retry-after', '1');
+  if (retryable(answer.statusCode)) reply.header('retry-after', '1');
   if (key) reply.header('idempotency-key', key);
   return reply.code(answer.statusCode).send(answer.body);
 }

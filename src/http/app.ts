@@ -10,6 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Metrics } from '../metrics.js';
 import { BadCursorError } from '../read/queries.js';
 import { sendError } from './errors.js';
+import { limitInFlight } from './in-flight.js';
 import { adminRoutes } from './routes/admin.js';
 import { operationRoutes } from './routes/operations.js';
 import { orderRoutes } from './routes/orders.js';
@@ -62,6 +63,7 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 'INTERNAL', 'internal error');
   });
+  limitInFlight(app, engine.config.http.maxInFlight, metrics);
   app.setNotFoundHandler((request, reply) => sendError(reply, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
 
   app.addHook('onResponse', async (request, reply) => {

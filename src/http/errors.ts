@@ -39,6 +39,9 @@ export const statusOf: Record<HttpErrorCode, number> = {
   RESERVATION_RELEASED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  // Overload: 429 when one actor has more waiting than its mailbox takes (others are served),
+  // 503 when the engine as a whole is at capacity (requests in flight, journal backlog).
+  MAILBOX_FULL: 429,
   OVERLOADED: 503,
   DATABASE_UNAVAILABLE: 503,
   TIMEOUT: 503,
@@ -52,8 +55,11 @@ export interface ErrorBody {
   readonly productId?: string;
 }
 
+/** 429 and 503 say "try again shortly": they carry Retry-After. */
+export const retryable = (status: number): boolean => status === 429 || status === 503;
+
 export function sendError(reply: FastifyReply, error: HttpErrorCode, message: string, extra: Record<string, unknown> = {}): FastifyReply {
-  if (statusOf[error] === 503) reply.header('retry-after', '1');
+  if (retryable(statusOf[error])) reply.header('retry-after', '1');
   return reply.code(statusOf[error]).send({ error, message, ...extra });
 }
 
@@ -66,6 +72,6 @@ export function toAnswer<V>(result: Result<V>, okStatus: number): { statusCode: 
 
 export function sendResult<V>(reply: FastifyReply, result: Result<V>, okStatus = 200): FastifyReply {
   const answer = toAnswer(result, okStatus);
-  if (answer.statusCode === 503) reply.header('retry-after', '1');
+  if (retryable(answer.statusCode)) reply.header('retry-after', '1');
   return reply.code(answer.statusCode).send(answer.body);
 }
