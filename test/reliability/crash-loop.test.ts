@@ -1,0 +1,140 @@
+// SIGKILL at seeded random moments of a flash sale, five times in a row: after each restart every acknowledged payment is there, once, and the invariants hold.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appliedTwice } from '../helpers/applied-once.js';
+import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
+import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { checkInvariants } from '../helpers/invariants.js';
+import { payLoad } from '../helpers/pay-load.js';
+import { prng } from '../helpers/prng.js';
+
+const ROUNDS = 5;
+const STOCK = 150;
+const PLENTY = 1_000_000;
+const POINTS = 500;
+const ENV = { SWEEP_INTERVAL_MS: '200', SNAPSHOT_EVERY: '40' };
+
+interface Sale {
+  readonly scarce: string;
+  readonly plenty: string;
+  readonly users: string[];
+  readonly orders: string[];
+}
+
+/** One scarce product, three times as many orders as its stock, a third of them also buying a plentiful one. */
+async function seed(url: string): Promise<Sale> {
+  const scarce = (await http(url, 'POST', '/products', { name: 'scarce', price: 20, stock: STOCK })).body.id;
+  const plenty = (await http(url, 'POST', '/products', { name: 'plenty', price: 3, stock: PLENTY })).body.id;
+  const users = (await Promise.all(Array.from({ length: 40 }, (_, i) => http(url, 'POST', '/users', { name: `buyer-${i}`, points: POINTS })))).map((u) => u.body.id);
+  const orders: string[] = [];
+  for (let start = 0; start < STOCK * 3; start += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: 50 }, (_, k) => {
+        const i = start + k;
+        const items = [{ productId: scarce, quantity: 1 }, ...(i % 3 === 0 ? [{ productId: plenty, quantity: 2 }] : [])];
+        return http(url, 'POST', '/orders', { userId: users[i % users.length], items });
+      }),
+    );
+    for (const o of batch) {
+      assert.is(o.status, 201);
+      orders.push(o.body.id);
+    }
+  }
+  return { scarce, plenty, users, orders };
+}
+
+/** Reads every order back through the engine: acknowledged ones are PAID, none is mid-saga, stock and points add up. */
+async function checkThroughEngine(url: string, sale: Sale, acknowledged: ReadonlySet<string>): Promise<{ paid: number }> {
+  const sold = new Map<string, number>();
+  const spent = new Map<string, number>();
+  let paid = 0;
+  for (let start = 0; start < sale.orders.length; start += 100) {
+    const page = await http(url, 'GET', `/orders?ids=${sale.orders.slice(start, start + 100).join(',')}`);
+    for (const order of page.body.items as Array<{ id: string; status: string; userId: string; total: number; items: Array<{ productId: string; quantity: number }> }>) {
+      assert.ok(['CREATED', 'PAID', 'FAILED'].includes(order.status), `order ${order.id} is ${order.status}`);
+      if (acknowledged.has(order.id)) assert.is(order.status, 'PAID', `acknowledged order ${order.id}`);
+      if (order.status !== 'PAID') continue;
+      paid++;
+      spent.set(order.userId, (spent.get(order.userId) ?? 0) + order.total);
+      for (const item of order.items) sold.set(item.productId, (sold.get(item.productId) ?? 0) + item.quantity);
+    }
+  }
+  assert.is((await http(url, 'GET', `/products/${sale.scarce}`)).body.stock, STOCK - (sold.get(sale.scarce) ?? 0), 'scarce stock');
+  assert.is((await http(url, 'GET', `/products/${sale.plenty}`)).body.stock, PLENTY - (sold.get(sale.plenty) ?? 0), 'plentiful stock');
+  const users = (await http(url, 'GET', '/users?limit=100')).body.items as Array<{ id: string; points: number }>;
+  assert.is(users.length, sale.users.length);
+  for (const u of users) assert.is(u.points, POINTS - (spent.get(u.id) ?? 0), `points of ${u.id}`);
+  return { paid };
+}
+
+async function untilSettled(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await http(url, 'GET', '/orders?status=PAYING&days=1&limit=1')).body.items.length > 0) {
+    assert.ok(Date.now() < deadline, 'interrupted sagas finish after the restart');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+for (const [index, kind] of databaseKinds().entries()) {
+  const it = suite<{ db: TestDatabase; engine?: EngineProcess }>(`crash loop on ${kind.name}`);
+  it.before(async (ctx) => {
+    ctx.db = await kind.create();
+  });
+  it.after(async (ctx) => {
+    await ctx.engine?.kill().catch(() => undefined);
+    await ctx.db?.drop();
+  });
+
+  it(`SIGKILL ${ROUNDS} times during a flash sale: after each restart acknowledged pays are there, none twice, invariants hold`, async (ctx) => {
+    const seed0 = 1000 + index;
+    const random = prng(seed0);
+    let engine = (ctx.engine = await startEngineProcess(ctx.db.url, ENV));
+    const sale = await seed(engine.url);
+    const acknowledged = new Set<string>();
+    const refused = new Set<string>();
+    const kills: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const open = sale.orders.filter((id) => !acknowledged.has(id) && !refused.has(id));
+      const load = payLoad(engine.url, open, { workers: 32, retryDelayMs: 10 });
+      const killAfter = 40 + Math.floor(random() * 260);
+      kills.push(killAfter);
+      await new Promise((r) => setTimeout(r, killAfter));
+      await engine.kill();
+      await load.done;
+      for (const id of load.acknowledged) acknowledged.add(id);
+      for (const id of load.refused) refused.add(id);
+
+      engine = ctx.engine = await startEngineProcess(ctx.db.url, ENV);
+      await untilSettled(engine.url);
+      const { paid } = await checkThroughEngine(engine.url, sale, acknowledged);
+      assert.ok(paid >= acknowledged.size);
+      assert.ok(paid <= STOCK, `never oversold: ${paid} paid of ${STOCK}`);
+      if (kind.name !== 'pglite') {
+        // A server database can be read beside the running engine (PGlite only once it has stopped).
+        assert.equal((await checkInvariants(ctx.db.url)).problems, [], `invariants after kill ${round}`);
+        assert.equal(await appliedTwice(ctx.db.url), [], `nothing applied twice after kill ${round}`);
+      }
+    }
+    assert.ok(acknowledged.size > 0, `some pays were acknowledged before the kills (seed ${seed0}, kills at ${kills.join(', ')} ms)`);
+
+    // What is left of the sale goes through after the last restart.
+    const rest = payLoad(
+      engine.url,
+      sale.orders.filter((id) => !acknowledged.has(id) && !refused.has(id)),
+      { workers: 32, retryDelayMs: 10 },
+    );
+    await rest.done;
+    for (const id of rest.acknowledged) acknowledged.add(id);
+    await untilSettled(engine.url);
+    const { paid } = await checkThroughEngine(engine.url, sale, acknowledged);
+    assert.is(paid, STOCK, 'the sale sells out exactly');
+    assert.is(await engine.stop(), 0);
+    ctx.engine = undefined;
+    assert.equal((await checkInvariants(ctx.db.url)).problems, []);
+    assert.equal(await appliedTwice(ctx.db.url), []);
+    console.log(`  crash loop on ${kind.name}: kills at ${kills.join(', ')} ms after the load began, ${acknowledged.size} paid`);
+  });
+
+  it.run();
+}
