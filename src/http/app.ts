@@ -39,6 +39,10 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
       ...(logStream ? { stream: logStream } : {}),
     },
     bodyLimit: 64 * 1024,
+    // The router's own errors (a malformed escape in the path, a parameter over 100 characters)
+    // bypass the error handler: answer them in the contract's shape too, without echoing the URL.
+    frameworkErrors: (error, _request, reply) =>
+      sendError(reply, 'BAD_REQUEST', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid'),
     requestIdHeader: 'x-request-id',
     // A line per request costs more CPU than the request itself at benchmark rates; debug turns them on.
     logController: new LogController({ disableRequestLogging: logLevel !== 'debug' && logLevel !== 'trace' }),

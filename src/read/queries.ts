@@ -36,7 +36,7 @@ function decode<T>(cursor: string | undefined, check: (v: unknown) => v is T): T
   return value;
 }
 
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length <= 64;
+const isId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
 const isTimeId = (v: unknown): v is [number, string] =>
   Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && isId(v[1]);
 

@@ -10,7 +10,14 @@ export const Quantity = Type.Integer({ minimum: 1, maximum: 1_000_000_000 });
 export const Amount = Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 });
 export const NonNegative = (maximum: number) => Type.Integer({ minimum: 0, maximum });
 
-export const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+/**
+ * No NUL: PostgreSQL text cannot hold it, and one such value in a journal batch would fail every
+ * command committed with it.
+ */
+const NO_NUL = '^[^\\u0000]*$';
+export const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$' });
+/** Free text in a query string (an exact name to find). */
+export const QueryText = Type.String({ maxLength: 200, pattern: NO_NUL });
 
 export const PageQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 200 })),

@@ -1,7 +1,7 @@
 // Product request and response schemas.
 
 import { Type } from 'typebox';
-import { Name, NonNegative, PageQuery, Quantity } from './common.js';
+import { Name, NonNegative, PageQuery, Quantity, QueryText } from './common.js';
 
 export const Product = Type.Object({ id: Type.String(), name: Type.String(), price: Type.Integer(), stock: Type.Integer() });
 export const CreateProductBody = Type.Object(
@@ -10,7 +10,7 @@ export const CreateProductBody = Type.Object(
 );
 export const RestockBody = Type.Object({ quantity: Quantity }, { additionalProperties: false });
 export const StockAnswer = Type.Object({ id: Type.String(), stock: Type.Integer() });
-export const ProductListQuery = Type.Object({ ...PageQuery, name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
+export const ProductListQuery = Type.Object({ ...PageQuery, name: Type.Optional(QueryText) }, { additionalProperties: false });
 export const PopularQuery = Type.Object(
   { days: Type.Integer({ minimum: 1, maximum: 366, default: 7 }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 }) },
   { additionalProperties: false },

@@ -1,10 +1,10 @@
 // User request and response schemas.
 
 import { Type } from 'typebox';
-import { Amount, Name, NonNegative, PageQuery } from './common.js';
+import { Amount, Name, NonNegative, PageQuery, QueryText } from './common.js';
 
 export const User = Type.Object({ id: Type.String(), name: Type.String(), points: Type.Integer() });
 export const CreateUserBody = Type.Object({ name: Name, points: Type.Optional(NonNegative(1_000_000_000_000)) }, { additionalProperties: false });
 export const ChargeBody = Type.Object({ amount: Amount }, { additionalProperties: false });
 export const PointsAnswer = Type.Object({ id: Type.String(), points: Type.Integer() });
-export const UserListQuery = Type.Object({ ...PageQuery, name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
+export const UserListQuery = Type.Object({ ...PageQuery, name: Type.Optional(QueryText) }, { additionalProperties: false });
