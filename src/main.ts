@@ -10,13 +10,28 @@ const metrics = new Metrics();
 const engine = await Engine.start(config, metrics);
 const app = await buildApp({ engine, metrics, adminToken: config.adminToken, logLevel: config.logLevel });
 
+/** Below Kubernetes' default grace period (30 s), so the engine exits on its own terms. */
+const SHUTDOWN_DEADLINE_MS = 25_000;
+
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   app.log.info({ signal }, 'shutting down: draining requests and flushing the journal');
-  await app.close();
-  await engine.close();
+  // Requests wait at most REQUEST_TIMEOUT_MS and the journal JOURNAL_TIMEOUT_MS, so this is a backstop.
+  setTimeout(() => {
+    app.log.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS).unref();
+  try {
+    // Stops accepting connections, refuses new requests with 503, and waits for those in flight.
+    await app.close();
+    // Commits everything the journal holds, then closes the database.
+    await engine.close();
+  } catch (error) {
+    app.log.error({ err: error }, 'shutdown failed');
+    process.exit(1);
+  }
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

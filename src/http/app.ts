@@ -10,7 +10,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Metrics } from '../metrics.js';
 import { BadCursorError } from '../read/queries.js';
 import { sendError } from './errors.js';
-import { limitInFlight } from './in-flight.js';
+import { admit } from './admission.js';
 import { adminRoutes } from './routes/admin.js';
 import { operationRoutes } from './routes/operations.js';
 import { orderRoutes } from './routes/orders.js';
@@ -44,6 +44,8 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
     frameworkErrors: (error, _request, reply) =>
       sendError(reply, 'BAD_REQUEST', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid'),
     requestIdHeader: 'x-request-id',
+    // Requests arriving while the app closes are refused by admission, in the contract's shape.
+    return503OnClosing: false,
     // A line per request costs more CPU than the request itself at benchmark rates; debug turns them on.
     logController: new LogController({ disableRequestLogging: logLevel !== 'debug' && logLevel !== 'trace' }),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -67,7 +69,7 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 'INTERNAL', 'internal error');
   });
-  limitInFlight(app, engine.config.http.maxInFlight, metrics);
+  admit(app, engine.config.http.maxInFlight, metrics);
   app.setNotFoundHandler((request, reply) => sendError(reply, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
 
   app.addHook('onResponse', async (request, reply) => {

@@ -16,6 +16,7 @@ export type HttpErrorCode =
   | 'ADMIN_DISABLED'
   | 'ACTOR_BUSY'
   | 'NOT_READY'
+  | 'SHUTTING_DOWN'
   | 'INTERNAL';
 
 export const statusOf: Record<HttpErrorCode, number> = {
@@ -46,6 +47,7 @@ export const statusOf: Record<HttpErrorCode, number> = {
   DATABASE_UNAVAILABLE: 503,
   TIMEOUT: 503,
   NOT_READY: 503,
+  SHUTTING_DOWN: 503,
   INTERNAL: 500,
 };
 
