@@ -18,6 +18,12 @@ import { ROOT, startServer } from './lib/server.js';
 /** How long the engine gets after the load to finish payments whose answers were cut off. */
 const SETTLE_MS = 20_000;
 
+// cold-actors has a driver of its own: bulk seeding in-process, the engine side only.
+if (process.argv[process.argv.indexOf('--scenario') + 1] === 'cold-actors') {
+  const { runColdActors } = await import('./cold-actors.js');
+  process.exit(await runColdActors(process.argv.slice(2)));
+}
+
 let options: Options;
 try {
   options = parseOptions(process.argv.slice(2));
