@@ -39,6 +39,8 @@ export interface OrdersTable {
   user_id: string;
   status: string;
   total: number;
+  coupon_id: string | null;
+  discount: number;
   failure_reason: string | null;
   created_at: number;
   updated_at: number;
@@ -59,6 +61,29 @@ export interface ProductSalesDailyTable {
   units: number;
 }
 
+export interface CouponsTable {
+  id: string;
+  name: string;
+  discount_type: string;
+  discount_value: number;
+  quantity: number;
+  issued: number;
+  valid_from: number | null;
+  valid_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A user's claim on a coupon: CLAIMING while the coupon actor is asked, then ISSUED, USED or FAILED. */
+export interface UserCouponsTable {
+  user_id: string;
+  coupon_id: string;
+  status: string;
+  order_id: string | null;
+  issued_at: number | null;
+  updated_at: number;
+}
+
 export interface IdempotencyKeysTable {
   idem_key: string;
   status_code: number;
@@ -75,4 +100,6 @@ export interface Schema {
   order_items: OrderItemsTable;
   idempotency_keys: IdempotencyKeysTable;
   product_sales_daily: ProductSalesDailyTable;
+  coupons: CouponsTable;
+  user_coupons: UserCouponsTable;
 }

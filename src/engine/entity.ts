@@ -11,8 +11,8 @@ export type AnyModule = EntityModule<any, any, any, any, any>;
 
 export interface Hosted<M extends AnyModule = AnyModule> {
   readonly module: M;
-  /** The read-model row for a state, or undefined while the entity does not exist. */
-  readonly project: (state: ReturnType<M['initial']>) => ReadModelRow | undefined;
+  /** The read-model row for a state after a command's durable events, or undefined while the entity does not exist. */
+  readonly project: (state: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => ReadModelRow | undefined;
   /** What a command's durable events add to the daily sales, given the state before them. */
   readonly sales?: (before: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => SalesDelta[];
 }
@@ -54,7 +54,8 @@ export class Entity {
   private readonly window: RefWindow;
   private lastAppend: Promise<void> | undefined;
   private pendingAppends = 0;
-  private waiters: ReplyTo[] = [];
+  /** Askers waiting for a saga to end, by saga ('' when the actor runs one at a time). */
+  private readonly waiters = new Map<string, ReplyTo[]>();
   private recovered = false;
   private stale = false;
   private incarnation = 0;
@@ -84,7 +85,7 @@ export class Entity {
 
   /** Nothing queued, nothing uncommitted, nobody waiting: safe to passivate. */
   get idle(): boolean {
-    return !this.busy && this.inbox.length === 0 && this.pendingAppends === 0 && this.waiters.length === 0;
+    return !this.busy && this.inbox.length === 0 && this.pendingAppends === 0 && this.waiters.size === 0;
   }
 
   get mailboxDepth(): number {
@@ -242,14 +243,22 @@ export class Entity {
     }
 
     if (decision.reply === 'defer') {
-      if (replyTo) this.waiters.push(replyTo);
+      if (replyTo) {
+        const saga = decision.saga ?? '';
+        const list = this.waiters.get(saga);
+        if (list) list.push(replyTo);
+        else this.waiters.set(saga, [replyTo]);
+      }
     } else {
       const result = decision.reply === 'view' ? accept(module.view(state)) : decision.reply;
       this.answer([replyTo], result, mode === 'decision' ? undefined : durableFor);
     }
     if (decision.settle) {
       const result = decision.settle === 'view' ? accept(module.view(state)) : decision.settle;
-      this.answer(this.waiters.splice(0), result, durableFor);
+      const saga = decision.saga ?? '';
+      const waiting = this.waiters.get(saga) ?? [];
+      this.waiters.delete(saga);
+      this.answer(waiting, result, durableFor);
     }
   }
 
@@ -279,7 +288,7 @@ export class Entity {
       snapshot = { sequenceNr, state: this.encodeSnapshot(state) };
       this.snapshotSequenceNr = sequenceNr;
     }
-    const row = this.hosted.project(state);
+    const row = this.hosted.project(state, events);
     const sales = this.hosted.sales?.(before, events);
     const commit = this.journal.append({
       key: this.key,
@@ -311,8 +320,9 @@ export class Entity {
     if (this.stale) return;
     this.stale = true;
     this.pending = this.committed;
-    const waiters = this.waiters.splice(0);
-    for (const w of waiters) this.postman.deliver(w, unavailable());
+    const waiting = [...this.waiters.values()].flat();
+    this.waiters.clear();
+    for (const w of waiting) this.postman.deliver(w, unavailable());
   }
 
   private context(): DecideContext {

@@ -1,10 +1,16 @@
 // The journal's contract: append events (settled when their batch commits) and read them back.
 
-import type { OrderItemsTable, OrdersTable, ProductsTable, UsersTable } from '../db/schema.js';
+import type { CouponsTable, OrderItemsTable, OrdersTable, ProductsTable, UserCouponsTable, UsersTable } from '../db/schema.js';
 
 /** One actor's row in the read model, as it stands after the appended events. */
 export type ReadModelRow =
-  | { readonly table: 'users'; readonly row: UsersTable }
+  | {
+      readonly table: 'users';
+      readonly row: UsersTable;
+      /** The user's coupon claims these events changed: written as upserts. */
+      readonly coupons?: readonly UserCouponsTable[];
+    }
+  | { readonly table: 'coupons'; readonly row: CouponsTable }
   | { readonly table: 'products'; readonly row: ProductsTable }
   | { readonly table: 'orders'; readonly row: OrdersTable; readonly items: readonly OrderItemsTable[] };
 

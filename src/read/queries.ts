@@ -1,6 +1,7 @@
 // Read-side queries over the read-model tables, keyset-paginated, only the columns each list needs.
 
 import type { Kysely } from 'kysely';
+import type { DiscountType } from '../../actors/coupon/index.js';
 import type { OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
 import type { ProductView } from '../../actors/product/index.js';
 import type { UserView } from '../../actors/user/index.js';
@@ -9,6 +10,19 @@ import type { OrdersTable, Schema } from '../db/schema.js';
 export interface Page<T> {
   readonly items: T[];
   readonly nextCursor: string | null;
+}
+
+/** A coupon a user holds or has used. */
+export interface HeldCouponView {
+  readonly couponId: string;
+  readonly name: string;
+  readonly discountType: DiscountType;
+  readonly discountValue: number;
+  readonly validFrom: number | null;
+  readonly validUntil: number | null;
+  readonly status: 'ISSUED' | 'USED';
+  readonly orderId: string | null;
+  readonly issuedAt: number;
 }
 
 export interface PopularProduct {
@@ -120,6 +134,46 @@ export class ReadQueries {
     return this.pageByTime(await q.execute(), opts.limit);
   }
 
+  /** The coupons a user holds or has used, by coupon id; claims under way or failed are left out. */
+  async userCoupons(opts: { userId: string; cursor?: string; limit: number }): Promise<Page<HeldCouponView>> {
+    const after = decode(opts.cursor, isId);
+    let q = this.db
+      .selectFrom('user_coupons as uc')
+      .innerJoin('coupons as c', 'c.id', 'uc.coupon_id')
+      .select(['uc.coupon_id', 'uc.status', 'uc.order_id', 'uc.issued_at', 'c.name', 'c.discount_type', 'c.discount_value', 'c.valid_from', 'c.valid_until'])
+      .where('uc.user_id', '=', opts.userId)
+      .where('uc.status', 'in', ['ISSUED', 'USED'])
+      .orderBy('uc.coupon_id')
+      .limit(opts.limit + 1);
+    if (after !== undefined) q = q.where('uc.coupon_id', '>', after);
+    const rows = await q.execute();
+    const items = rows.map((r) => ({
+      id: r.coupon_id,
+      couponId: r.coupon_id,
+      name: r.name,
+      discountType: r.discount_type as DiscountType,
+      discountValue: Number(r.discount_value),
+      validFrom: r.valid_from === null ? null : Number(r.valid_from),
+      validUntil: r.valid_until === null ? null : Number(r.valid_until),
+      status: r.status as 'ISSUED' | 'USED',
+      orderId: r.order_id,
+      issuedAt: Number(r.issued_at),
+    }));
+    const page = pageById(items, opts.limit);
+    return { items: page.items.map(({ id: _id, ...held }) => held), nextCursor: page.nextCursor };
+  }
+
+  /** Where a user stands with one coupon: ISSUED, USED, CLAIMING, FAILED, or undefined when never claimed. */
+  async userCouponStatus(userId: string, couponId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('user_coupons')
+      .select('status')
+      .where('user_id', '=', userId)
+      .where('coupon_id', '=', couponId)
+      .executeTakeFirst();
+    return row?.status;
+  }
+
   private async pageByTime(rows: OrdersTable[], limit: number): Promise<Page<OrderView>> {
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
@@ -146,6 +200,8 @@ export class ReadQueries {
       status: (r.status === 'CANCELLING' ? 'PAID' : r.status) as OrderStatus,
       items: byOrder.get(r.id) ?? [],
       total: Number(r.total),
+      couponId: r.coupon_id,
+      discount: Number(r.discount),
       failureReason: r.failure_reason,
       createdAt: Number(r.created_at),
       updatedAt: Number(r.updated_at),
