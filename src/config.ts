@@ -35,6 +35,8 @@ export interface Config {
     readonly windowSize: number;
   };
   readonly requestTimeoutMs: number;
+  /** Entity views the read cache keeps at most; 0 turns the cache off. */
+  readonly cacheMaxEntries: number;
   readonly idempotencyRetentionMs: number;
   readonly dbPoolSize: number;
   /** How often the sweeper resumes stuck sagas and expires unpaid orders. */
@@ -61,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ACTORS_IDLE_SECONDS: int({ default: 300 }),
       ACTORS_WINDOW: int({ default: 1024 }),
       REQUEST_TIMEOUT_MS: int({ default: 10_000 }),
+      CACHE_MAX_ENTRIES: int({ default: 100_000, desc: 'entity views the read cache keeps; 0 turns it off' }),
       IDEMPOTENCY_RETENTION_HOURS: int({ default: 24 }),
       DB_POOL_SIZE: int({ default: 8 }),
       SWEEP_INTERVAL_MS: int({ default: 2000 }),
@@ -86,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     snapshotEvery: Math.max(1, e.SNAPSHOT_EVERY),
     actors: { maxLive: Math.max(1, e.ACTORS_MAX_LIVE), idleMs: e.ACTORS_IDLE_SECONDS * 1000, windowSize: Math.max(1, e.ACTORS_WINDOW) },
     requestTimeoutMs: Math.max(1, e.REQUEST_TIMEOUT_MS),
+    cacheMaxEntries: Math.max(0, e.CACHE_MAX_ENTRIES),
     idempotencyRetentionMs: e.IDEMPOTENCY_RETENTION_HOURS * 3600_000,
     dbPoolSize: Math.max(1, e.DB_POOL_SIZE),
     sweepIntervalMs: Math.max(10, e.SWEEP_INTERVAL_MS),

@@ -28,6 +28,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cacheLookups = new client.Counter({
+    name: 'orderengine_cache_lookups_total',
+    help: 'Read cache lookups by cache (user, product, order, coupon, popular) and result (hit, miss)',
+    labelNames: ['cache', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheEntries = new client.Gauge({
+    name: 'orderengine_cache_entries',
+    help: 'Entries held by the read cache',
+    registers: [this.registry],
+  });
+
   readonly batchEvents = new client.Histogram({
     name: 'orderengine_journal_batch_events',
     help: 'Events per committed journal batch',

@@ -13,6 +13,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { BatchWriter } from '../journal/batch-writer.js';
 import { SqlJournalStore } from '../journal/sql-store.js';
 import type { Metrics } from '../metrics.js';
+import { ReadCache } from '../read/cache.js';
 import { ReadQueries, type HeldCouponView, type Page, type PopularProduct } from '../read/queries.js';
 import type { Inspection } from './entity.js';
 import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
@@ -71,6 +72,7 @@ export class Engine {
     private readonly registry: Registry,
     private readonly system: ActorSystem,
     private readonly reads: ReadQueries,
+    private readonly cache: ReadCache,
     private readonly idempotency: IdempotencyStore,
     private readonly metrics: Metrics | undefined,
   ) {}
@@ -90,11 +92,12 @@ export class Engine {
       },
     });
     const system = startSystem();
+    const cache = new ReadCache(config.cacheMaxEntries, metrics && { lookup: (name, hit) => metrics.cacheLookups.inc({ cache: name, result: hit ? 'hit' : 'miss' }) });
     const registry = new Registry(
       system,
       hostedModules,
       journal,
-      { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs },
+      { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs, views: cache },
       metrics && { activated: (kind) => metrics.activations.inc({ kind }), passivated: (kind) => metrics.passivations.inc({ kind }) },
     );
     const engine = new Engine(
@@ -104,6 +107,7 @@ export class Engine {
       registry,
       system,
       new ReadQueries(database.db),
+      cache,
       new IdempotencyStore(database.db, config.idempotencyRetentionMs),
       metrics,
     );
@@ -158,7 +162,7 @@ export class Engine {
   }
 
   popularProducts(opts: { days: number; limit: number }): Promise<Page<PopularProduct>> {
-    return this.reads.popularProducts({ ...opts, now: Date.now() });
+    return this.cache.popularProducts(`${opts.days}:${opts.limit}`, () => this.reads.popularProducts({ ...opts, now: Date.now() }));
   }
 
   // Coupons
@@ -292,6 +296,7 @@ export class Engine {
     this.metrics.mailboxMax.set(stats.mailboxMax);
     this.metrics.mailboxTotal.set(stats.mailboxTotal);
     this.metrics.journalBacklog.set(this.journal.backlog);
+    this.metrics.cacheEntries.set(this.cache.size);
   }
 
   /** Stops taking work, lets committed work finish and flushes the journal. */
@@ -314,7 +319,10 @@ export class Engine {
     return (await this.registry.create({ kind, id: uuidv7() }, command)) as Result<Views[K]>;
   }
 
+  /** The committed view: from the read cache, or from the actor (which fills the cache). */
   private async read<K extends ActorKind>(kind: K, id: string): Promise<Result<Views[K]>> {
+    const cached = this.cache.view(`${kind}-${id}`);
+    if (cached) return accept(cached as Views[K]);
     return (await this.registry.read({ kind, id })) as Result<Views[K]>;
   }
 

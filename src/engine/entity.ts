@@ -17,10 +17,17 @@ export interface Hosted<M extends AnyModule = AnyModule> {
   readonly sales?: (before: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => SalesDelta[];
 }
 
+/** Where an actor keeps the views it answers and says which writes committed (the read cache). */
+export interface ViewSink {
+  fill(key: string, view: object): void;
+  committed(key: string, sales: boolean): void;
+}
+
 export interface EntityOptions {
   readonly snapshotEvery: number;
   readonly windowSize: number;
   readonly replayPageSize: number;
+  readonly views?: ViewSink;
 }
 
 /** What the admin API shows of one live actor, read through its mailbox. */
@@ -177,12 +184,16 @@ export class Entity {
   private handle(envelope: Envelope): Promise<void> | undefined {
     const { module } = this.hosted;
     switch (envelope.type) {
-      case 'read':
-        this.postman.deliver(
-          envelope.replyTo,
-          module.exists(this.committed) ? accept(module.view(this.committed)) : reject('NOT_FOUND', `${this.address.kind} ${this.address.id} not found`),
-        );
+      case 'read': {
+        if (!module.exists(this.committed)) {
+          this.postman.deliver(envelope.replyTo, reject('NOT_FOUND', `${this.address.kind} ${this.address.id} not found`));
+          return undefined;
+        }
+        const view = module.view(this.committed);
+        this.options.views?.fill(this.key, view);
+        this.postman.deliver(envelope.replyTo, accept(view));
         return undefined;
+      }
       case 'inspect':
         this.postman.deliver(envelope.replyTo, accept(this.inspection()));
         return undefined;
@@ -290,6 +301,7 @@ export class Entity {
     }
     const row = this.hosted.project(state, events);
     const sales = this.hosted.sales?.(before, events);
+    const salesChanged = sales !== undefined && sales.length > 0;
     const commit = this.journal.append({
       key: this.key,
       events: stored,
@@ -307,6 +319,8 @@ export class Entity {
           this.committed = state;
           this.committedSequenceNr = sequenceNr;
         }
+        // Before any asker hears of the commit: their next read must not find the older view.
+        this.options.views?.committed(this.key, salesChanged);
       },
       () => {
         this.pendingAppends--;
