@@ -5,8 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { CpuSampler, databaseProcesses, pidListeningOn, withDescendants } from './lib/cpu.js';
-import { checkInvariants, createSideDatabase, openReader, type InvariantReport, type Seeded } from './lib/database.js';
-import { engineStats, scrape } from './lib/engine-metrics.js';
+import { analyze, checkInvariants, createSideDatabase, openReader, type InvariantReport, type Seeded } from './lib/database.js';
+import { cacheHitRate, engineStats, scrape } from './lib/engine-metrics.js';
 import { htmlReport } from './lib/html.js';
 import { JsonClient } from './lib/http.js';
 import type { FromLoad, LoadPlan, LoadResult, ToLoad } from './lib/load-protocol.js';
@@ -119,6 +119,12 @@ async function runSide(side: Side): Promise<SideRun> {
 
   const client = new JsonClient(url);
   const seeded = await seed(client, options, say);
+  if (!options.url && databaseUrl && options.dbKind !== 'pglite') {
+    // The fresh tables' statistics still describe them empty: refresh them, as a running service's database would have.
+    const started = performance.now();
+    await analyze(databaseUrl);
+    say(`analyzed the tables in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
 
   let loadPid: number | undefined;
   let loadChild: ChildProcess | undefined;
@@ -138,6 +144,7 @@ async function runSide(side: Side): Promise<SideRun> {
     orderIds: seeded.orderIds,
     userIds: seeded.userIds,
     productIds: seeded.productIds,
+    reads: seeded.reads,
   };
   const metricsBefore = side === 'engine' ? await scrape(client) : undefined;
   sampler.start();
@@ -151,7 +158,9 @@ async function runSide(side: Side): Promise<SideRun> {
     loadChild?.kill();
   }
   const sampled = sampler.stop();
-  const engine = engineStats(metricsBefore, side === 'engine' ? await scrape(client) : undefined, load.elapsedMs);
+  const metricsAfter = side === 'engine' ? await scrape(client) : undefined;
+  const engine = engineStats(metricsBefore, metricsAfter, load.elapsedMs);
+  const cache = cacheHitRate(metricsBefore, metricsAfter);
 
   if (side === 'engine') await settle(client);
   client.close();
@@ -175,6 +184,7 @@ async function runSide(side: Side): Promise<SideRun> {
     },
     invariants,
     ...(engine ? { engine } : {}),
+    ...(cache ? { cache } : {}),
     ordersSeeded: seeded.orderIds.length,
     ...(options.scenario === 'flash-sale' ? { sold: invariants?.unitsSold.get(seeded.hotProductId) ?? 0 } : {}),
   };

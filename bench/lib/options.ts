@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['hot-product', 'flash-sale', 'mix', 'uniform-pay'] as const;
+export const SCENARIOS = ['hot-product', 'flash-sale', 'mix', 'uniform-pay', 'read-heavy'] as const;
 export const SIDES = ['engine', 'locks', 'sql'] as const;
 export const PROFILES = ['hold', 'load', 'soak', 'stress', 'spike'] as const;
 
@@ -34,13 +34,15 @@ export interface Options {
   readonly stock: number;
   /** Orders created before the load in the pay scenarios; undefined: derived from the scenario. */
   readonly orders: number | undefined;
+  /** Paid orders seeded for the read queries of mix and read-heavy. */
+  readonly readOrders: number;
   readonly json: string | undefined;
   readonly html: string;
   readonly url: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --scenario hot-product|flash-sale|mix|uniform-pay   (default hot-product)
+  --scenario hot-product|flash-sale|mix|uniform-pay|read-heavy   (default hot-product)
   --db pglite|postgres://…|mysql://…   server to create bench databases on (default pglite)
   --duration S          seconds of load (default 10)
   --connections N       concurrent connections, the peak of a profile (default 256)
@@ -51,6 +53,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --products N          products to seed (default 1000)
   --stock N             stock of the flash-sale product (default 5000)
   --orders N            orders to pre-create for the pay scenarios (default: from duration and rate)
+  --read-orders N       paid orders to seed for the read queries of mix and read-heavy (default 5000)
   --json FILE           write the results as JSON
   --html FILE           the HTML report (default bench/out/report-<scenario>.html)
   --url URL             load an already-running engine instead of starting one (engine side only);
@@ -133,6 +136,7 @@ export function parseOptions(argv: readonly string[]): Options {
       products: { type: 'string' },
       stock: { type: 'string' },
       orders: { type: 'string' },
+      'read-orders': { type: 'string' },
       json: { type: 'string' },
       html: { type: 'string' },
       url: { type: 'string' },
@@ -175,6 +179,7 @@ export function parseOptions(argv: readonly string[]): Options {
     products: Math.round(positive('products', values.products, 1000)),
     stock: Math.round(positive('stock', values.stock, 5000)),
     orders: values.orders === undefined ? undefined : Math.round(positive('orders', values.orders, 1)),
+    readOrders: Math.round(positive('read-orders', values['read-orders'], 5000)),
     json: values.json,
     html: values.html ?? `bench/out/report-${scenario}.html`,
     url,
