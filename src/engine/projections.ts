@@ -6,6 +6,7 @@ import type { ActorKind } from '../../actors/shared/entity.js';
 import { userModule, type UserState } from '../../actors/user/index.js';
 import type { ReadModelRow, SalesDelta } from '../journal/journal.js';
 import type { Hosted } from './entity.js';
+import { orderMessages, productMessages, userMessages } from './outbox-messages.js';
 
 const userRow = (s: UserState): ReadModelRow | undefined =>
   s.status === 'NONE'
@@ -55,7 +56,7 @@ const orderSales = (before: OrderState, events: ReadonlyArray<{ type: string }>)
 };
 
 export const hostedModules: Record<ActorKind, Hosted> = {
-  user: { module: userModule, project: userRow },
-  product: { module: productModule, project: productRow },
-  order: { module: orderModule, project: orderRow, sales: orderSales },
+  user: { module: userModule, project: userRow, outbox: userMessages },
+  product: { module: productModule, project: productRow, outbox: productMessages },
+  order: { module: orderModule, project: orderRow, sales: orderSales, outbox: orderMessages },
 };

@@ -16,6 +16,8 @@ export type HttpErrorCode =
   | 'ADMIN_DISABLED'
   | 'ACTOR_BUSY'
   | 'NOT_READY'
+  | 'SINK_NOT_CONFIGURED'
+  | 'DELIVERY_FAILED'
   | 'INTERNAL';
 
 export const statusOf: Record<HttpErrorCode, number> = {
@@ -37,6 +39,7 @@ export const statusOf: Record<HttpErrorCode, number> = {
   ORDER_NOT_PAYABLE: 409,
   ORDER_NOT_CANCELLABLE: 409,
   RESERVATION_RELEASED: 409,
+  SINK_NOT_CONFIGURED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   OVERLOADED: 503,
@@ -44,6 +47,7 @@ export const statusOf: Record<HttpErrorCode, number> = {
   TIMEOUT: 503,
   NOT_READY: 503,
   INTERNAL: 500,
+  DELIVERY_FAILED: 502,
 };
 
 export interface ErrorBody {

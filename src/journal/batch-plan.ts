@@ -1,6 +1,15 @@
 // What one batch writes, worked out once: journal rows, the latest snapshot per actor, read-model rows coalesced per entity.
 
-import type { JournalTable, OrderItemsTable, OrdersTable, ProductSalesDailyTable, ProductsTable, SnapshotsTable, UsersTable } from '../db/schema.js';
+import type {
+  JournalTable,
+  OrderItemsTable,
+  OrdersTable,
+  OutboxTable,
+  ProductSalesDailyTable,
+  ProductsTable,
+  SnapshotsTable,
+  UsersTable,
+} from '../db/schema.js';
 import type { AppendEntry, ReadModelRow } from './journal.js';
 
 export interface TableWrites<R> {
@@ -19,9 +28,11 @@ export interface BatchPlan {
   readonly orderItems: OrderItemsTable[];
   /** Sales deltas summed per product and day. */
   readonly sales: ProductSalesDailyTable[];
+  /** Events waiting for their sinks, committed with the events that caused them. */
+  readonly outbox: readonly OutboxTable[];
 }
 
-export function planBatch(entries: readonly AppendEntry[], now = Date.now()): BatchPlan {
+export function planBatch(entries: readonly AppendEntry[], now = Date.now(), outbox: readonly OutboxTable[] = []): BatchPlan {
   const events: JournalTable[] = [];
   const snapshots = new Map<string, SnapshotsTable>();
   const rows = new Map<string, { row: ReadModelRow; creates: boolean }>();
@@ -52,6 +63,7 @@ export function planBatch(entries: readonly AppendEntry[], now = Date.now()): Ba
     orders: { inserts: [], updates: [] },
     orderItems: [],
     sales: [...sales.values()].filter((s) => s.units !== 0),
+    outbox,
   };
   for (const { row, creates } of rows.values()) {
     switch (row.table) {

@@ -27,6 +27,7 @@ export function rowStatements(db: Kysely<Schema>, traits: DbTraits, plan: BatchP
   for (const chunk of chunks(plan.products.inserts)) queries.push(db.insertInto('products').values(chunk).compile());
   for (const chunk of chunks(plan.orders.inserts)) queries.push(db.insertInto('orders').values(chunk).compile());
   for (const chunk of chunks(plan.orderItems)) queries.push(db.insertInto('order_items').values(chunk).compile());
+  for (const chunk of chunks(plan.outbox)) queries.push(db.insertInto('outbox').values(chunk).compile());
   for (const chunk of chunks(plan.sales)) {
     const insert = db.insertInto('product_sales_daily').values(chunk);
     queries.push(
