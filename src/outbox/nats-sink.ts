@@ -3,7 +3,7 @@
 import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { Sink, SinkMessage } from './sink.js';
+import { SinkUnavailableError, type Sink, type SinkMessage } from './sink.js';
 
 export interface NatsSinkOptions {
   readonly url: string;
@@ -50,7 +50,9 @@ export class NatsSink implements Sink {
 
   async send(message: SinkMessage, signal: AbortSignal): Promise<void> {
     const { nc, js } = this;
-    if (!nc || !js || nc.isClosed()) throw new Error(`not connected to NATS at ${this.options.url} (${this.state})`);
+    if (!nc || !js || nc.isClosed() || this.state !== 'connected') {
+      throw new SinkUnavailableError(`not connected to NATS at ${this.options.url} (${this.state})`);
+    }
     signal.throwIfAborted();
     try {
       this.stream ??= this.ensureStream(nc);
@@ -59,7 +61,10 @@ export class NatsSink implements Sink {
     } catch (error) {
       // Check the stream again before the next publish: the server may have lost it.
       this.stream = undefined;
-      throw error;
+      // A JetStream API error is the server refusing this message; anything else (time-out, no
+      // responders, a dropped connection) says the broker cannot take messages now.
+      if (error instanceof JetStreamApiError) throw error;
+      throw new SinkUnavailableError(`NATS did not acknowledge: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   }
 

@@ -13,6 +13,7 @@ import {
   TimeoutStrategy,
   type CircuitBreakerPolicy,
   type RetryPolicy,
+  TaskCancelledError,
   type TimeoutPolicy,
 } from 'cockatiel';
 import { setMaxListeners } from 'node:events';
@@ -20,7 +21,7 @@ import type { Logger } from 'pino';
 import type { OutboxTable } from '../db/schema.js';
 import { Lanes, type Delivery } from './lanes.js';
 import type { OutboxStore } from './outbox-store.js';
-import type { Sink, SinkMessage } from './sink.js';
+import { SinkUnavailableError, type Sink, type SinkMessage } from './sink.js';
 
 export interface RelayOptions {
   readonly concurrency: number;
@@ -189,12 +190,15 @@ export class Relay {
     };
   }
 
-  /** One attempt for a dead letter, through the same breaker and time-out; rejects when it fails. */
+  /**
+   * One attempt for a dead letter, with the usual time-out; rejects when it fails. An admin asked
+   * for it, so it goes whatever the circuit says, and the answer is the sink's own.
+   */
   async sendOnce(row: OutboxTable): Promise<void> {
     try {
-      await this.breaker.execute(({ signal }) => this.timeout.execute(({ signal: inner }) => this.sink.send(messageOf(row), inner), signal), this.stop.signal);
+      await this.timeout.execute(({ signal }) => this.sink.send(messageOf(row), signal), this.stop.signal);
     } catch (error) {
-      if (!(error instanceof BrokenCircuitError)) this.observer.failedAttempt(this.sink.name);
+      this.observer.failedAttempt(this.sink.name);
       throw error;
     }
     this.observer.delivered(this.sink.name);
@@ -302,15 +306,17 @@ export class Relay {
     if (this.closed) throw new RelayClosedError('the relay is closing');
     if (delivery.attempts >= this.options.maxAttempts) throw new AttemptsExhaustedError(`${delivery.attempts} attempts failed`);
     return this.breaker.execute(async ({ signal }) => {
-      // A probe of an open circuit fails for the sink's sake, not the row's: it is not counted,
-      // so that a long outage does not turn rows into dead letters.
       const probing = this.breaker.state !== CircuitState.Closed;
       const sent = this.timeout.execute(({ signal: inner }) => this.sink.send(messageOf(delivery.row), inner), signal);
       this.sending.add(sent);
       try {
         await sent;
       } catch (error) {
-        if (!probing) delivery.attempts++;
+        // A probe of an open circuit that finds the sink unreachable says nothing about the row:
+        // it is not counted, so that a long outage does not turn rows into dead letters. A probe
+        // the sink answers with a refusal counts, so a row it never takes still ends.
+        const unreachable = error instanceof SinkUnavailableError || error instanceof TaskCancelledError;
+        if (!probing || !unreachable) delivery.attempts++;
         delivery.lastError = describe(error);
         this.observer.failedAttempt(this.sink.name);
         this.toNote.set(delivery.row.position, delivery);

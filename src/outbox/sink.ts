@@ -24,3 +24,12 @@ export interface Sink {
   connection(): string;
   close(): Promise<void>;
 }
+
+/**
+ * The sink could not be reached or said it cannot take anything now (no connection, refused,
+ * overloaded), as opposed to refusing this event. A probe of an open circuit that fails this way
+ * does not count against the row: an outage must not turn events into dead letters.
+ */
+export class SinkUnavailableError extends Error {
+  override readonly name = 'SinkUnavailableError';
+}

@@ -8,12 +8,13 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import type { OutboxTable } from '../../src/db/schema.js';
 import { OutboxStore } from '../../src/outbox/outbox-store.js';
 import { Relay, type BreakerState, type RelayOptions } from '../../src/outbox/relay.js';
-import type { Sink, SinkMessage } from '../../src/outbox/sink.js';
+import { SinkUnavailableError, type Sink, type SinkMessage } from '../../src/outbox/sink.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { prng } from '../helpers/prng.js';
 import { until } from '../helpers/until.js';
 
-type Answer = 'ok' | 'fail' | Promise<void>;
+/** ok; fail: the sink refuses this event; unavailable: the sink cannot be reached; a promise: answer when it settles. */
+type Answer = 'ok' | 'fail' | 'unavailable' | Promise<void>;
 
 /** A sink that answers as the test scripts it and records every call. */
 class ScriptedSink implements Sink {
@@ -26,6 +27,7 @@ class ScriptedSink implements Sink {
     const call = { id: message.id, ok: false };
     this.calls.push(call);
     if (answer === 'fail') throw new Error(`refused ${message.id}`);
+    if (answer === 'unavailable') throw new SinkUnavailableError('the sink is down');
     if (answer !== 'ok') {
       await new Promise<void>((resolve, reject) => {
         signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
@@ -204,7 +206,7 @@ for (const kind of databaseKinds()) {
 
   it('an outage opens the circuit, probes do not use up attempts, and it closes again', async ({ database, store }) => {
     let healthy = false;
-    const sink = new ScriptedSink(() => (healthy ? 'ok' : 'fail'));
+    const sink = new ScriptedSink(() => (healthy ? 'ok' : 'unavailable'));
     const record = recorder();
     // Two attempts only: an outage longer than that must still not make dead letters.
     const relay = new Relay(sink, store, options({ maxAttempts: 2, breakerFailures: 3, breakerHalfOpenMs: 20, concurrency: 4 }), record.observer, quiet);
@@ -221,6 +223,20 @@ for (const kind of databaseKinds()) {
     // While open, only probes went out: a handful of calls, not one per row per retry.
     assert.ok(callsWhileOpen < 4 + 3 + record.states.length, `${callsWhileOpen} calls during the outage`);
     assert.is((await store.deadLetters(0, 10)).length, 0);
+  });
+
+  it('a row the sink keeps refusing ends as a dead letter even when it is all that is left and the circuit is open', async ({ database, store }) => {
+    const written = rows(1, 1);
+    const sink = new ScriptedSink(() => 'fail');
+    const record = recorder();
+    const relay = new Relay(sink, store, options({ maxAttempts: 6, breakerFailures: 2, breakerHalfOpenMs: 10 }), record.observer, quiet);
+    await insert(database, written);
+    relay.start();
+    await until(() => record.dead === 1, 'the refused row is a dead letter');
+    await relay.close();
+    assert.ok(record.states.includes('open'), 'the circuit opened on the way');
+    assert.is(sink.calls.length, 6, 'probes the sink refused counted as attempts');
+    assert.is((await store.deadLetters(0, 10))[0]?.attempts, 6);
   });
 
   it('a restart resumes from the table, with the attempts already made', async ({ database, store }) => {
