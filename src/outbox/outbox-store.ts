@@ -55,10 +55,14 @@ export class OutboxStore {
     return rows.map(normalize);
   }
 
-  /** Rows waiting per sink, to warn at start-up about rows for a sink no longer configured. */
-  async waitingBySink(): Promise<Map<string, number>> {
-    const rows = await this.db.selectFrom('outbox').select(['sink', (eb) => eb.fn.countAll().as('n')]).groupBy('sink').execute();
-    return new Map(rows.map((r) => [r.sink, Number(r.n)]));
+  /** Rows waiting per sink and the oldest one's time: the lag until the relay has read them, and a warning for sinks no longer configured. */
+  async waitingBySink(): Promise<Map<string, { rows: number; oldest: number }>> {
+    const rows = await this.db
+      .selectFrom('outbox')
+      .select(['sink', (eb) => eb.fn.countAll().as('n'), (eb) => eb.fn.min('created_at').as('oldest')])
+      .groupBy('sink')
+      .execute();
+    return new Map(rows.map((r) => [r.sink, { rows: Number(r.n), oldest: Number(r.oldest) }]));
   }
 
   async deleteDelivered(positions: readonly number[]): Promise<void> {

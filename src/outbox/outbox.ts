@@ -76,6 +76,7 @@ export class Outbox implements OutboxHandoff {
     private readonly logSink: LogSink | undefined,
     firstPosition: number,
     private readonly metrics: Metrics | undefined,
+    private readonly waitingAtOpen: ReadonlyMap<string, { rows: number; oldest: number }>,
   ) {
     this.relays = new Map(relays.map((r) => [r.sink.name, r]));
     this.nextPosition = firstPosition;
@@ -95,17 +96,17 @@ export class Outbox implements OutboxHandoff {
     const relays = sinks.map((sink) => new Relay(sink, store, config, observer, log));
     const [maxPosition, deadLetters, waiting] = await Promise.all([store.maxPosition(), store.countDeadLetters(), store.waitingBySink()]);
     metrics?.outboxDeadLetters.set(deadLetters);
-    for (const [sink, rows] of waiting) {
+    for (const [sink, { rows }] of waiting) {
       if (!relays.some((r) => r.sink.name === sink)) log.warn({ sink, rows }, 'outbox rows wait for a sink that is not configured; they stay until it is');
     }
     const logSink = relays.length === 0 ? new LogSink(log) : undefined;
     if (logSink) log.info('outbox: neither NATS_URL nor DATA_PLATFORM_URL is set; committed events go to the log');
-    return new Outbox(store, relays, logSink, maxPosition + 1, metrics);
+    return new Outbox(store, relays, logSink, maxPosition + 1, metrics, waiting);
   }
 
   /** Starts every relay on what its table holds. */
   start(): void {
-    for (const relay of this.relays.values()) relay.start();
+    for (const relay of this.relays.values()) relay.start(this.waitingAtOpen.get(relay.sink.name)?.oldest);
   }
 
   rows(entries: readonly AppendEntry[]): OutboxTable[] {

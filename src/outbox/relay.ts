@@ -53,6 +53,8 @@ export interface RelayStatus {
   readonly inMemory: number;
   /** True while memory holds every waiting row, so commits are handed over without reading the table. */
   readonly live: boolean;
+  /** Every row committed so far has been delivered or dead-lettered. */
+  readonly caughtUp: boolean;
 }
 
 /** Rows read from the table at a time. */
@@ -153,8 +155,9 @@ export class Relay {
     observer.breakerChanged(sink.name, 'closed');
   }
 
-  /** Starts reading what the table holds for this sink. */
-  start(): void {
+  /** Starts reading what the table holds for this sink; `oldestWaiting` is its oldest row's time, for the lag until then. */
+  start(oldestWaiting?: number): void {
+    this.backlogSince = oldestWaiting;
     this.pump();
   }
 
@@ -187,6 +190,7 @@ export class Relay {
       lagSeconds: oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000),
       inMemory: this.lanes.size,
       live: this.live,
+      caughtUp: this.live && this.lanes.size === 0,
     };
   }
 

@@ -9,8 +9,8 @@ export interface ReceivedCall {
   readonly answered: number | 'hang';
 }
 
-/** What the receiver does with a call: answer with a status, or hold it until the caller gives up. */
-export type Behaviour = (call: { key: string; body: any; nth: number }) => number | 'hang';
+/** What the receiver does with a call: answer with a status (now or after a while), or hold it until the caller gives up. */
+export type Behaviour = (call: { key: string; body: any; nth: number }) => number | 'hang' | { readonly status: number; readonly afterMs: number };
 
 export interface WebhookReceiver {
   readonly url: string;
@@ -40,15 +40,29 @@ export async function webhookReceiver(behaviour: Behaviour = () => 200): Promise
       } catch {
         body = undefined;
       }
-      const answer = current({ key, body, nth: calls.length });
-      calls.push({ key, body, answered: answer });
+      const behaviour = current({ key, body, nth: calls.length });
+      const answer = typeof behaviour === 'object' ? behaviour.status : behaviour;
+      const record = { key, body, answered: answer };
+      calls.push(record);
       if (answer === 'hang') {
         held.add(res);
         res.on('close', () => held.delete(res));
         return;
       }
-      if (answer >= 200 && answer < 300) accepted.add(key);
-      res.writeHead(answer, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: answer < 300 }));
+      const reply = () => {
+        if (res.destroyed) return;
+        if (answer >= 200 && answer < 300) accepted.add(key);
+        res.writeHead(answer, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: answer < 300 }));
+      };
+      if (typeof behaviour === 'object') {
+        held.add(res);
+        setTimeout(() => {
+          held.delete(res);
+          reply();
+        }, behaviour.afterMs);
+      } else {
+        reply();
+      }
     });
   };
   let server: Server | undefined;

@@ -9,7 +9,7 @@ import { sendError } from '../errors.js';
 const Ready = Type.Object({
   status: Type.String(),
   outbox: Type.Array(
-    Type.Object({ sink: Type.String(), connection: Type.String(), breaker: Type.String(), lagSeconds: Type.Number() }),
+    Type.Object({ sink: Type.String(), connection: Type.String(), breaker: Type.String(), lagSeconds: Type.Number(), caughtUp: Type.Boolean() }),
     { description: 'each outbox sink; a sink that is down does not make the engine unready, payments go on' },
   ),
 });
