@@ -16,10 +16,11 @@ const metric = async (t: TestApp, name: string): Promise<number> => {
 /** Stream order of one order's events. */
 const typesOf = (messages: readonly StreamMessage[], orderId: string) => messages.filter((m) => m.body.orderId === orderId).map((m) => m.body.type);
 
-if (!sharedNatsUrl) {
+const natsUrl = sharedNatsUrl;
+if (!natsUrl) {
   console.log('  note: TEST_NATS_URL is not set; the NATS JetStream outbox tests are skipped');
 } else {
-  const nats = new URL(sharedNatsUrl);
+  const nats = new URL(natsUrl);
   for (const kind of databaseKinds()) {
     const it = suite<{ db: TestDatabase; proxy: TcpProxy; stream: ReturnType<typeof uniqueStream>; t: TestApp }>(`outbox to NATS JetStream on ${kind.name}`);
     it.before(async (ctx) => {
@@ -41,7 +42,7 @@ if (!sharedNatsUrl) {
     it.after(async (ctx) => {
       await ctx.t?.close();
       await ctx.proxy?.close();
-      await deleteStream(sharedNatsUrl, ctx.stream.stream);
+      await deleteStream(natsUrl, ctx.stream.stream);
       await ctx.db?.drop();
     });
 
@@ -71,7 +72,7 @@ if (!sharedNatsUrl) {
       proxy.delayMs = 0;
       await until(() => t.engine.outboxStatus()[0]?.caughtUp === true, 'every event is acknowledged');
 
-      const messages = await readStream(sharedNatsUrl, stream.stream);
+      const messages = await readStream(natsUrl, stream.stream);
       const ids = messages.map((m) => m.msgId);
       assert.is(new Set(ids).size, ids.length, 'no event id twice in the stream');
       for (const m of messages) {
