@@ -84,7 +84,15 @@ export class NatsSink implements Sink {
     while (!this.closed) {
       let nc: NatsConnection;
       try {
-        nc = await connect({ servers: this.options.url, name: 'order-engine outbox', maxReconnectAttempts: -1, reconnectTimeWait: RECONNECT_WAIT_MS, timeout: 5000 });
+        nc = await connect({
+          servers: this.options.url,
+          name: 'order-engine outbox',
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: RECONNECT_WAIT_MS,
+          timeout: 5000,
+          // Each publish would otherwise build two Error objects for their stack traces: a tenth of the relay's CPU.
+          noAsyncTraces: true,
+        });
       } catch (error) {
         if (!warned) this.log.warn({ err: error, url: this.options.url }, 'NATS unreachable: outbox events wait in the outbox table; retrying every second');
         warned = true;

@@ -149,7 +149,8 @@ export class Relay {
       maxAttempts: options.maxAttempts,
       backoff: new ExponentialBackoff({ initialDelay: options.backoffInitialMs, maxDelay: options.backoffMaxMs }),
     }).dangerouslyUnref();
-    this.timeout = timeout(options.timeoutMs, TimeoutStrategy.Aggressive).dangerouslyUnref();
+    // Not aborting the signal of every attempt that returns saves an AbortError object per event.
+    this.timeout = timeout(options.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }).dangerouslyUnref();
     // Every attempt in flight listens to the stop signal (up to `concurrency` at once).
     setMaxListeners(0, this.stop.signal);
     observer.breakerChanged(sink.name, 'closed');
