@@ -10,6 +10,7 @@ import { engineStats, scrape } from './lib/engine-metrics.js';
 import { htmlReport } from './lib/html.js';
 import { JsonClient } from './lib/http.js';
 import type { FromLoad, LoadPlan, LoadResult, ToLoad } from './lib/load-protocol.js';
+import { benchStream, OutboxWatch } from './lib/outbox.js';
 import { parseOptions, USAGE, type Options, type Side } from './lib/options.js';
 import { benchJson, redact, sideTable, summaryTable, targetLabel, type SideRun } from './lib/report.js';
 import { seed } from './lib/seed.js';
@@ -109,7 +110,14 @@ async function runSide(side: Side): Promise<SideRun> {
     cleanups.push(() => database.drop());
     databaseUrl = database.url;
     console.log(`\n▶ ${side}: fresh database ${redact(database.url)}`);
-    const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`));
+    let env: Record<string, string> = {};
+    if (side === 'engine' && options.nats) {
+      const stream = benchStream(options.nats);
+      cleanups.push(() => stream.drop());
+      env = stream.env;
+      say(`outbox to NATS ${options.nats}, stream ${stream.env.NATS_STREAM}`);
+    }
+    const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`), env);
     cleanups.push(() => server.stop());
     url = server.url;
     serverPid = server.pid;
@@ -140,6 +148,8 @@ async function runSide(side: Side): Promise<SideRun> {
     productIds: seeded.productIds,
   };
   const metricsBefore = side === 'engine' ? await scrape(client) : undefined;
+  const outboxWatch = side === 'engine' && options.nats ? new OutboxWatch(client) : undefined;
+  await outboxWatch?.start();
   sampler.start();
   let load: LoadResult;
   try {
@@ -152,6 +162,8 @@ async function runSide(side: Side): Promise<SideRun> {
   }
   const sampled = sampler.stop();
   const engine = engineStats(metricsBefore, side === 'engine' ? await scrape(client) : undefined, load.elapsedMs);
+  if (outboxWatch) say('waiting for the outbox relay to catch up');
+  const outbox = await outboxWatch?.finish();
 
   if (side === 'engine') await settle(client);
   client.close();
@@ -175,6 +187,7 @@ async function runSide(side: Side): Promise<SideRun> {
     },
     invariants,
     ...(engine ? { engine } : {}),
+    ...(outbox ? { outbox } : {}),
     ordersSeeded: seeded.orderIds.length,
     ...(options.scenario === 'flash-sale' ? { sold: invariants?.unitsSold.get(seeded.hotProductId) ?? 0 } : {}),
   };

@@ -2,7 +2,7 @@
 
 import type { Address, Decision, DecideContext, EntityModule } from '../../actors/shared/entity.js';
 import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
-import type { AppendEntry, Journal, ReadModelRow, SalesDelta, StoredEvent } from '../journal/journal.js';
+import type { AppendEntry, Journal, OutboxMessage, ReadModelRow, SalesDelta, StoredEvent } from '../journal/journal.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import { RefWindow } from './ref-window.js';
 
@@ -15,6 +15,8 @@ export interface Hosted<M extends AnyModule = AnyModule> {
   readonly project: (state: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => ReadModelRow | undefined;
   /** What a command's durable events add to the daily sales, given the state before them. */
   readonly sales?: (before: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => SalesDelta[];
+  /** The messages a command's durable events publish through the outbox, given the state after them. */
+  readonly outbox?: (key: string, state: ReturnType<M['initial']>, events: ReadonlyArray<Parameters<M['evolve']>[1]>, stored: readonly StoredEvent[]) => OutboxMessage[];
 }
 
 /** Where an actor keeps the views it answers and says which writes committed (the read cache). */
@@ -302,6 +304,7 @@ export class Entity {
     const row = this.hosted.project(state, events);
     const sales = this.hosted.sales?.(before, events);
     const salesChanged = sales !== undefined && sales.length > 0;
+    const outbox = this.hosted.outbox?.(this.key, state, events, stored);
     const commit = this.journal.append({
       key: this.key,
       events: stored,
@@ -309,6 +312,7 @@ export class Entity {
       ...(snapshot ? { snapshot } : {}),
       ...(row ? { row } : {}),
       ...(sales && sales.length > 0 ? { sales } : {}),
+      ...(outbox && outbox.length > 0 ? { outbox } : {}),
     });
     this.pendingAppends++;
     this.lastAppend = commit;

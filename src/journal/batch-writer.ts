@@ -1,5 +1,6 @@
 // Group commit: appends from every actor gather while one batch commits, then go in the next one.
 
+import type { OutboxTable } from '../db/schema.js';
 import type { AppendEntry, Journal, Snapshot, StoredEvent } from './journal.js';
 import { JournalUnavailableError } from './journal.js';
 import type { SqlJournalStore } from './sql-store.js';
@@ -9,10 +10,20 @@ export interface BatchObserver {
   batchFailed(entries: number, error: unknown): void;
 }
 
+/**
+ * Where the outbox messages of a batch go: `rows` turns them into the outbox rows written in the
+ * batch's transaction, `committed` hears of them once it has committed (the relay's fast path).
+ */
+export interface OutboxHandoff {
+  rows(entries: readonly AppendEntry[]): OutboxTable[];
+  committed(entries: readonly AppendEntry[], rows: readonly OutboxTable[]): void;
+}
+
 export interface BatchWriterOptions {
   readonly maxBatchEvents: number;
   readonly maxQueuedEvents: number;
   readonly observer?: BatchObserver;
+  readonly outbox?: OutboxHandoff;
 }
 
 interface Pending {
@@ -102,12 +113,15 @@ export class BatchWriter implements Journal {
     if (this.inFlight || this.queue.length === 0) return this.notifyDrained();
     this.inFlight = true;
     const batch = this.takeBatch();
+    const entries = batch.map((p) => p.entry);
     const started = performance.now();
     try {
-      await this.store.writeBatch(batch.map((p) => p.entry));
+      const outbox = this.options.outbox?.rows(entries) ?? [];
+      await this.store.writeBatch(entries, outbox);
       const events = batch.reduce((n, p) => n + p.entry.events.length, 0);
       this.options.observer?.batchCommitted(batch.length, events, (performance.now() - started) / 1000);
       for (const p of batch) p.resolve();
+      this.handOver(entries, outbox);
     } catch (cause) {
       // Everything queued behind may depend on what failed (an actor's next sequence number,
       // a saga's earlier step), so it fails too; the touched actors rebuild from the journal.
@@ -121,6 +135,15 @@ export class BatchWriter implements Journal {
     }
     if (this.queue.length > 0) this.schedule();
     else this.notifyDrained();
+  }
+
+  /** The rows are committed whatever the relay makes of them: it reads the table again if this fails. */
+  private handOver(entries: readonly AppendEntry[], rows: readonly OutboxTable[]): void {
+    try {
+      this.options.outbox?.committed(entries, rows);
+    } catch {
+      // The relay's backstop is the table itself.
+    }
   }
 
   private notifyDrained(): void {

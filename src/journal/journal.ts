@@ -29,6 +29,20 @@ export interface SalesDelta {
   readonly units: number;
 }
 
+/**
+ * An event that leaves the engine through the outbox, as published: `payload` is the JSON body
+ * sinks send, built when the event is appended so that what goes out is what was committed.
+ */
+export interface OutboxMessage {
+  /** Stable and unique: `<persistence key>:<sequence number>`; the broker's and receiver's dedupe key. */
+  readonly id: string;
+  readonly type: string;
+  /** The order the event concerns: delivery keeps the events of one order in commit order. */
+  readonly orderId: string;
+  readonly payload: string;
+  readonly at: number;
+}
+
 /** Everything one actor hands over for one command: committed together or not at all. */
 export interface AppendEntry {
   readonly key: string;
@@ -36,6 +50,8 @@ export interface AppendEntry {
   readonly snapshot?: { readonly sequenceNr: number; readonly state: string };
   readonly row?: ReadModelRow;
   readonly sales?: readonly SalesDelta[];
+  /** Events to publish once committed; the journal writes them as outbox rows in the same transaction. */
+  readonly outbox?: readonly OutboxMessage[];
   /** The events start the actor's life (sequence 1): its read-model row is inserted, not updated. */
   readonly creates: boolean;
 }
