@@ -193,6 +193,6 @@ function configuredSinks(config: OutboxConfig, log: Logger): Sink[] {
   if (config.natsUrl) {
     sinks.push(new NatsSink({ url: config.natsUrl, stream: config.natsStream, subjectPrefix: config.natsSubjectPrefix, timeoutMs: config.timeoutMs }, log));
   }
-  if (config.dataPlatformUrl) sinks.push(new WebhookSink(config.dataPlatformUrl));
+  if (config.dataPlatformUrl) sinks.push(new WebhookSink(config.dataPlatformUrl, config.timeoutMs));
   return sinks;
 }

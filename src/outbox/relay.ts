@@ -9,12 +9,8 @@ import {
   handleAll,
   handleWhen,
   retry,
-  timeout,
-  TimeoutStrategy,
   type CircuitBreakerPolicy,
   type RetryPolicy,
-  TaskCancelledError,
-  type TimeoutPolicy,
 } from 'cockatiel';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
@@ -25,7 +21,6 @@ import { SinkUnavailableError, type Sink, type SinkMessage } from './sink.js';
 
 export interface RelayOptions {
   readonly concurrency: number;
-  readonly timeoutMs: number;
   readonly maxAttempts: number;
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
@@ -90,10 +85,11 @@ const breakerStates: Record<CircuitState, BreakerState> = {
  *   relay reads the table in position order instead, until it has caught up.
  * - **Order.** Rows are held in one lane per order; only a lane's head is ever out, so a later
  *   event of an order is sent only after the earlier one was delivered or dead-lettered.
- * - **Failures.** Each attempt has a time-out; failed ones are retried with exponential backoff
+ * - **Failures.** Each attempt has a time-out (the sink's); failed ones are retried with exponential backoff
  *   and jitter, behind a circuit breaker that opens after consecutive failures and lets one probe
- *   through after a pause. While it is open nothing is sent and no attempt is counted; a row whose
- *   own attempts reach the maximum becomes a dead letter and its lane goes on.
+ *   through after a pause. While it is open nothing else is sent; a probe that finds the sink
+ *   unreachable is not counted against its row. A row whose own attempts reach the maximum
+ *   becomes a dead letter and its lane goes on.
  * - **Afterwards.** Delivered rows are deleted in batches; attempts are written back, so a restart
  *   resumes from the table with them.
  */
@@ -123,7 +119,6 @@ export class Relay {
   private readonly stop = new AbortController();
   private readonly breaker: CircuitBreakerPolicy;
   private readonly retry: RetryPolicy;
-  private readonly timeout: TimeoutPolicy;
 
   constructor(
     readonly sink: Sink,
@@ -149,9 +144,7 @@ export class Relay {
       maxAttempts: options.maxAttempts,
       backoff: new ExponentialBackoff({ initialDelay: options.backoffInitialMs, maxDelay: options.backoffMaxMs }),
     }).dangerouslyUnref();
-    // Not aborting the signal of every attempt that returns saves an AbortError object per event.
-    this.timeout = timeout(options.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }).dangerouslyUnref();
-    // Every attempt in flight listens to the stop signal (up to `concurrency` at once).
+    // Every attempt in flight may listen to the stop signal (up to `concurrency` at once).
     setMaxListeners(0, this.stop.signal);
     observer.breakerChanged(sink.name, 'closed');
   }
@@ -196,12 +189,12 @@ export class Relay {
   }
 
   /**
-   * One attempt for a dead letter, with the usual time-out; rejects when it fails. An admin asked
-   * for it, so it goes whatever the circuit says, and the answer is the sink's own.
+   * One attempt for a dead letter; rejects when it fails. An admin asked for it, so it goes
+   * whatever the circuit says, and the answer is the sink's own.
    */
   async sendOnce(row: OutboxTable): Promise<void> {
     try {
-      await this.timeout.execute(({ signal }) => this.sink.send(messageOf(row), signal), this.stop.signal);
+      await this.sink.send(messageOf(row), this.stop.signal);
     } catch (error) {
       this.observer.failedAttempt(this.sink.name);
       throw error;
@@ -310,9 +303,11 @@ export class Relay {
   private attempt(delivery: Delivery): Promise<void> {
     if (this.closed) throw new RelayClosedError('the relay is closing');
     if (delivery.attempts >= this.options.maxAttempts) throw new AttemptsExhaustedError(`${delivery.attempts} attempts failed`);
-    return this.breaker.execute(async ({ signal }) => {
+    return this.breaker.execute(async () => {
       const probing = this.breaker.state !== CircuitState.Closed;
-      const sent = this.timeout.execute(({ signal: inner }) => this.sink.send(messageOf(delivery.row), inner), signal);
+      // The sink bounds each send by its time-out (cockatiel's timeout policy would cost an
+      // AbortController and a listener per event, a sixth of the relay's CPU).
+      const sent = this.sink.send(messageOf(delivery.row), this.stop.signal);
       this.sending.add(sent);
       try {
         await sent;
@@ -320,7 +315,7 @@ export class Relay {
         // A probe of an open circuit that finds the sink unreachable says nothing about the row:
         // it is not counted, so that a long outage does not turn rows into dead letters. A probe
         // the sink answers with a refusal counts, so a row it never takes still ends.
-        const unreachable = error instanceof SinkUnavailableError || error instanceof TaskCancelledError;
+        const unreachable = error instanceof SinkUnavailableError;
         if (!probing || !unreachable) delivery.attempts++;
         delivery.lastError = describe(error);
         this.observer.failedAttempt(this.sink.name);
@@ -330,7 +325,7 @@ export class Relay {
       } finally {
         this.sending.delete(sent);
       }
-    }, this.stop.signal);
+    });
   }
 
   private delivered(delivery: Delivery): void {

@@ -9,11 +9,12 @@ export interface SinkMessage {
 
 /**
  * A destination of outbox events. `send` resolves only once the destination has the event
- * (JetStream's PubAck, a 2xx answer) and rejects otherwise; it may be called again with the same
- * message, so the destination must drop duplicates by `id`.
+ * (JetStream's PubAck, a 2xx answer) and rejects otherwise, at the latest after the sink's
+ * time-out or when `signal` fires; it may be called again with the same message, so the
+ * destination must drop duplicates by `id`.
  *
  * ```ts
- * await sink.send({ id: 'order-42:5', type: 'OrderPaid', payload: '{"id":"order-42:5",…}' }, AbortSignal.timeout(5000));
+ * await sink.send({ id: 'order-42:5', type: 'OrderPaid', payload: '{"id":"order-42:5",…}' }, stop.signal);
  * ```
  */
 export interface Sink {

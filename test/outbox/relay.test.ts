@@ -45,7 +45,6 @@ class ScriptedSink implements Sink {
 
 const options = (overrides: Partial<RelayOptions> = {}): RelayOptions => ({
   concurrency: 16,
-  timeoutMs: 10_000,
   maxAttempts: 50,
   backoffInitialMs: 1,
   backoffMaxMs: 5,
