@@ -59,6 +59,8 @@ export interface Config {
     readonly maxBatchEvents: number;
     /** Events waiting for a batch at most; beyond it commands are refused with 503 OVERLOADED. */
     readonly maxQueuedEvents: number;
+    /** A journal commit or read taking longer fails (503), so a silent database never hangs a request. */
+    readonly timeoutMs: number;
   };
   readonly snapshotEvery: number;
   readonly actors: {
@@ -102,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
       JOURNAL_MAX_BATCH: int({ default: 2000 }),
       JOURNAL_MAX_QUEUED: int({ default: 100_000 }),
+      JOURNAL_TIMEOUT_MS: int({ default: 5000 }),
       SNAPSHOT_EVERY: int({ default: 500 }),
       ACTORS_MAX_LIVE: int({ default: 200_000 }),
       ACTORS_IDLE_SECONDS: int({ default: 300 }),
@@ -143,7 +146,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       window: Math.max(100, e.OUTBOX_WINDOW),
     },
     logLevel: e.LOG_LEVEL,
-    journal: { maxBatchEvents: Math.max(1, e.JOURNAL_MAX_BATCH), maxQueuedEvents: Math.max(1, e.JOURNAL_MAX_QUEUED) },
+    journal: {
+      maxBatchEvents: Math.max(1, e.JOURNAL_MAX_BATCH),
+      maxQueuedEvents: Math.max(1, e.JOURNAL_MAX_QUEUED),
+      timeoutMs: Math.max(1, e.JOURNAL_TIMEOUT_MS),
+    },
     snapshotEvery: Math.max(1, e.SNAPSHOT_EVERY),
     actors: { maxLive: Math.max(1, e.ACTORS_MAX_LIVE), idleMs: e.ACTORS_IDLE_SECONDS * 1000, windowSize: Math.max(1, e.ACTORS_WINDOW) },
     requestTimeoutMs: Math.max(1, e.REQUEST_TIMEOUT_MS),

@@ -66,6 +66,7 @@ export class Engine {
   private sweeper: NodeJS.Timeout | undefined;
   private lastPurge = 0;
   private closed = false;
+  private sweeping = false;
 
   private constructor(
     readonly config: Config,
@@ -396,7 +397,9 @@ export class Engine {
   }
 
   private async sweep(): Promise<void> {
-    if (this.closed) return;
+    // While the database hangs, sweeps must not pile up behind one another.
+    if (this.closed || this.sweeping) return;
+    this.sweeping = true;
     try {
       this.registry.sweepIdle();
       await this.resumeSagas(this.config.sweepIntervalMs);
@@ -409,6 +412,8 @@ export class Engine {
       }
     } catch {
       // The database is down; readiness reports it and the next sweep tries again.
+    } finally {
+      this.sweeping = false;
     }
   }
 }

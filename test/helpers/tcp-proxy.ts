@@ -1,46 +1,78 @@
-// A TCP proxy in front of a server that can hold back what the server answers: acknowledgements arrive late, the client retries.
+// A TCP proxy in front of a database that can freeze like a network partition: bytes are held, not lost, and flow again on thaw.
 
-import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 
 export interface TcpProxy {
   readonly port: number;
-  /** Milliseconds by which every byte from the server to the client is held back; 0 passes them at once. */
-  delayMs: number;
+  /** The URL with its host and port replaced by the proxy's. */
+  via(url: string): string;
+  /** Holds every byte in both directions; new connections are accepted but go nowhere. */
+  freeze(): void;
+  /** Delivers what was held, in order, and forwards again. */
+  thaw(): void;
   close(): Promise<void>;
 }
 
-export async function tcpProxy(host: string, port: number): Promise<TcpProxy> {
-  const sockets = new Set<Socket>();
-  const proxy = { delayMs: 0 } as { delayMs: number };
-  const server: Server = createServer((client) => {
-    const upstream = connectTcp(port, host);
-    sockets.add(client).add(upstream);
-    // Bytes keep their order: each chunk leaves no earlier than the one before it.
-    let lastDue = 0;
-    upstream.on('data', (chunk: Buffer) => {
-      const due = Math.max(Date.now() + proxy.delayMs, lastDue);
-      lastDue = due;
-      const wait = due - Date.now();
-      if (wait <= 0) client.write(chunk);
-      else setTimeout(() => client.destroyed || client.write(chunk), wait);
+interface Pipe {
+  readonly client: Socket;
+  upstream: Socket | undefined;
+  readonly toUpstream: Buffer[];
+  readonly toClient: Buffer[];
+}
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  let frozen = false;
+  const pipes = new Set<Pipe>();
+
+  const open = (pipe: Pipe) => {
+    const upstream = connect(targetPort, targetHost);
+    pipe.upstream = upstream;
+    upstream.on('data', (chunk: Buffer) => (frozen ? pipe.toClient.push(chunk) : pipe.client.write(chunk)));
+    upstream.on('error', () => pipe.client.destroy());
+    upstream.on('close', () => pipe.client.destroy());
+    flush(pipe);
+  };
+  const flush = (pipe: Pipe) => {
+    if (!pipe.upstream) return open(pipe);
+    for (const chunk of pipe.toUpstream.splice(0)) pipe.upstream.write(chunk);
+    for (const chunk of pipe.toClient.splice(0)) pipe.client.write(chunk);
+  };
+
+  const server = createServer((client) => {
+    const pipe: Pipe = { client, upstream: undefined, toUpstream: [], toClient: [] };
+    pipes.add(pipe);
+    client.on('data', (chunk: Buffer) => (frozen || !pipe.upstream ? pipe.toUpstream.push(chunk) : pipe.upstream.write(chunk)));
+    client.on('error', () => pipe.upstream?.destroy());
+    client.on('close', () => {
+      pipe.upstream?.destroy();
+      pipes.delete(pipe);
     });
-    client.pipe(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+    if (!frozen) open(pipe);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return Object.assign(proxy, {
-    port: (server.address() as AddressInfo).port,
+  const address = server.address();
+  if (typeof address !== 'object' || !address) throw new Error('proxy has no port');
+  return {
+    port: address.port,
+    via(url) {
+      const u = new URL(url);
+      u.hostname = '127.0.0.1';
+      u.port = String(address.port);
+      return u.toString();
+    },
+    freeze() {
+      frozen = true;
+    },
+    thaw() {
+      frozen = false;
+      for (const pipe of pipes) flush(pipe);
+    },
     async close() {
-      for (const s of sockets) s.destroy();
+      for (const pipe of pipes) {
+        pipe.client.destroy();
+        pipe.upstream?.destroy();
+      }
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-  });
+  };
 }

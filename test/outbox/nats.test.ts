@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startApp, type TestApp } from '../helpers/engine.js';
 import { deleteStream, readStream, sharedNatsUrl, uniqueStream, type StreamMessage } from '../helpers/nats.js';
-import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { tcpProxy, type TcpProxy } from '../helpers/delaying-proxy.js';
 import { until } from '../helpers/until.js';
 
 const metric = async (t: TestApp, name: string): Promise<number> => {
