@@ -10,6 +10,7 @@ import { cacheHitRate, engineStats, scrape } from './lib/engine-metrics.js';
 import { htmlReport } from './lib/html.js';
 import { JsonClient } from './lib/http.js';
 import type { FromLoad, LoadPlan, LoadResult, ToLoad } from './lib/load-protocol.js';
+import { benchStream, OutboxWatch } from './lib/outbox.js';
 import { parseOptions, USAGE, type Options, type Side } from './lib/options.js';
 import { benchJson, redact, sideTable, summaryTable, targetLabel, type SideRun } from './lib/report.js';
 import { seed } from './lib/seed.js';
@@ -109,7 +110,14 @@ async function runSide(side: Side): Promise<SideRun> {
     cleanups.push(() => database.drop());
     databaseUrl = database.url;
     console.log(`\n▶ ${side}: fresh database ${redact(database.url)}`);
-    const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`));
+    let env: Record<string, string> = {};
+    if (side === 'engine' && options.nats) {
+      const stream = benchStream(options.nats);
+      cleanups.push(() => stream.drop());
+      env = stream.env;
+      say(`outbox to NATS ${options.nats}, stream ${stream.env.NATS_STREAM}`);
+    }
+    const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`), env);
     cleanups.push(() => server.stop());
     url = server.url;
     serverPid = server.pid;
@@ -147,6 +155,8 @@ async function runSide(side: Side): Promise<SideRun> {
     reads: seeded.reads,
   };
   const metricsBefore = side === 'engine' ? await scrape(client) : undefined;
+  const outboxWatch = side === 'engine' && options.nats ? new OutboxWatch(client) : undefined;
+  await outboxWatch?.start();
   sampler.start();
   let load: LoadResult;
   try {
@@ -161,6 +171,8 @@ async function runSide(side: Side): Promise<SideRun> {
   const metricsAfter = side === 'engine' ? await scrape(client) : undefined;
   const engine = engineStats(metricsBefore, metricsAfter, load.elapsedMs);
   const cache = cacheHitRate(metricsBefore, metricsAfter);
+  if (outboxWatch) say('waiting for the outbox relay to catch up');
+  const outbox = await outboxWatch?.finish();
 
   if (side === 'engine') await settle(client);
   client.close();
@@ -185,6 +197,7 @@ async function runSide(side: Side): Promise<SideRun> {
     invariants,
     ...(engine ? { engine } : {}),
     ...(cache ? { cache } : {}),
+    ...(outbox ? { outbox } : {}),
     ordersSeeded: seeded.orderIds.length,
     ...(options.scenario === 'flash-sale' ? { sold: invariants?.unitsSold.get(seeded.hotProductId) ?? 0 } : {}),
   };

@@ -100,6 +100,40 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly outboxDelivered = new client.Counter({
+    name: 'orderengine_outbox_delivered_total',
+    help: 'Outbox events a sink acknowledged, by sink',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxFailedAttempts = new client.Counter({
+    name: 'orderengine_outbox_failed_attempts_total',
+    help: 'Outbox delivery attempts that failed (error, refusal or time-out), by sink',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxBreakerState = new client.Gauge({
+    name: 'orderengine_outbox_breaker_state',
+    help: "A sink's circuit breaker: 0 closed, 1 half-open (probing), 2 open",
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxLag = new client.Gauge({
+    name: 'orderengine_outbox_lag_seconds',
+    help: 'Age of the oldest outbox event a sink has not acknowledged yet; 0 when none waits',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxDeadLetters = new client.Gauge({
+    name: 'orderengine_outbox_dead_letters',
+    help: 'Outbox events the relay gave up on, waiting for an admin retry',
+    registers: [this.registry],
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'orderengine_' });
     // prom-client names these gauges with `_total`, which Prometheus reserves for counters

@@ -39,6 +39,8 @@ export interface Options {
   readonly json: string | undefined;
   readonly html: string;
   readonly url: string | undefined;
+  /** NATS with JetStream for the engine's outbox (a stream of the run's own); undefined: events go to the log. */
+  readonly nats: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -57,7 +59,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --json FILE           write the results as JSON
   --html FILE           the HTML report (default bench/out/report-<scenario>.html)
   --url URL             load an already-running engine instead of starting one (engine side only);
-                        --db then names that engine's own database, read back for the invariants`;
+                        --db then names that engine's own database, read back for the invariants
+  --nats URL            the engine publishes its outbox to this NATS JetStream (a stream of its own,
+                        deleted afterwards) and the run reports the relay's rate and the outbox lag`;
 
 /**
  * Each profile as fractions of the duration and of the connections (or rate). `load` ramps up,
@@ -140,6 +144,7 @@ export function parseOptions(argv: readonly string[]): Options {
       json: { type: 'string' },
       html: { type: 'string' },
       url: { type: 'string' },
+      nats: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -154,6 +159,8 @@ export function parseOptions(argv: readonly string[]): Options {
   const connections = Math.round(positive('connections', values.connections, 256));
   const rate = values.rate === undefined ? undefined : Math.round(positive('rate', values.rate, 1));
   const url = values.url;
+  if (values.nats !== undefined && !/^(nats|tls):\/\//.test(values.nats)) throw new Error(`--nats must be nats://host:port, got "${values.nats}"`);
+  if (values.nats !== undefined && url !== undefined) throw new Error('--nats configures the engine the harness starts: it does not go with --url');
 
   const requested = values.sides === undefined ? undefined : values.sides.split(',').map((s) => oneOf('sides', s.trim(), SIDES));
   let sides: Side[];
@@ -183,5 +190,6 @@ export function parseOptions(argv: readonly string[]): Options {
     json: values.json,
     html: values.html ?? `bench/out/report-${scenario}.html`,
     url,
+    nats: values.nats,
   };
 }

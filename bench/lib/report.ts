@@ -6,6 +6,7 @@ import type { InvariantReport } from './database.js';
 import type { CacheHitRate, EngineStats } from './engine-metrics.js';
 import type { LatencySummary, LoadResult } from './load-protocol.js';
 import type { Options, Side } from './options.js';
+import type { OutboxStats } from './outbox.js';
 
 export interface SideRun {
   readonly side: Side;
@@ -17,6 +18,8 @@ export interface SideRun {
   readonly engine?: EngineStats;
   /** The engine's read cache over the load, from its /metrics (the baselines have none). */
   readonly cache?: CacheHitRate;
+  /** With --nats: the outbox relay's deliveries and lag over the load and after it. */
+  readonly outbox?: OutboxStats;
   readonly ordersSeeded: number;
   /** Flash sale: units of the one product sold (the stock, when it sold out). */
   readonly sold?: number;
@@ -44,6 +47,7 @@ export interface SideJson {
   readonly elapsedMs: number;
   readonly engineStats?: EngineStats;
   readonly cacheHitRate?: CacheHitRate;
+  readonly outbox?: OutboxStats;
 }
 
 export interface BenchJson {
@@ -103,6 +107,7 @@ export function sideJson(run: SideRun, options: Options): SideJson {
     elapsedMs: load.elapsedMs,
     ...(run.engine ? { engineStats: run.engine } : {}),
     ...(run.cache ? { cacheHitRate: run.cache } : {}),
+    ...(run.outbox ? { outbox: run.outbox } : {}),
   };
 }
 
@@ -191,6 +196,17 @@ export function sideTable(run: SideRun, options: Options): string {
     rows.push([
       'engine internals',
       `${e.batches} journal batches${e.batchFailures > 0 ? ` (${e.batchFailures} FAILED)` : ''}, ${e.eventsPerBatch} events each, commit ${e.commitMeanMs} ms mean, committing ${e.commitBusyPercent}% of the time${lag}`,
+    ]);
+  }
+  const o = run.outbox;
+  if (o) {
+    const after =
+      o.caughtUpAfterMs === null
+        ? 'NOT caught up 5 min after the load'
+        : `caught up ${(o.caughtUpAfterMs / 1000).toFixed(1)} s after the load${o.deliveredPerSecAfterLoad === null ? '' : ` (${o.deliveredPerSecAfterLoad} events/s meanwhile)`}`;
+    rows.push([
+      'outbox (NATS)',
+      `${o.delivered} events delivered, ${o.deliveredPerSecDuringLoad}/s during the load · lag max ${o.maxLagSeconds} s, ${o.lagAtLoadEndSeconds} s at the end · ${after}`,
     ]);
   }
   const inv = run.invariants;

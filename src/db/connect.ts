@@ -7,6 +7,7 @@ import { PostgresJSDialect } from 'kysely-postgres-js';
 import { createPool } from 'mysql2';
 import postgres from 'postgres';
 import type { Schema } from './schema.js';
+import { connectionLost, withTimeout } from './unavailable.js';
 
 export type DialectName = 'pglite' | 'postgres' | 'mysql';
 
@@ -44,6 +45,8 @@ export interface ConnectOptions {
 }
 
 const INT8_OID = 20;
+/** Readiness asks the database this long at most, so a probe never hangs on a dead network. */
+const PING_TIMEOUT_MS = 2000;
 const toNumber = (value: string): number => Number(value);
 
 /**
@@ -55,7 +58,7 @@ const toNumber = (value: string): number => Number(value);
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<Database> {
-  const { dialect, traits, pipeline } = await makeDialect(options);
+  const { dialect, traits, pipeline, end } = await makeDialect(options);
   const db = new Kysely<Schema>({ dialect });
   return {
     db,
@@ -68,14 +71,14 @@ export async function connect(options: ConnectOptions): Promise<Database> {
         })),
     async ping() {
       try {
-        await sql`select 1`.execute(db);
+        await withTimeout(sql`select 1`.execute(db), PING_TIMEOUT_MS, 'ping');
         return true;
       } catch {
         return false;
       }
     },
     async close() {
-      await pipeline?.close();
+      await end?.();
       await db.destroy();
     },
   };
@@ -84,52 +87,80 @@ export async function connect(options: ConnectOptions): Promise<Database> {
 /**
  * BEGIN, the statements and COMMIT sent together on one reserved connection: one network
  * round trip per batch. The connection runs them in order; after a failed statement PostgreSQL
- * refuses the rest and turns COMMIT into a rollback, so the batch is all or nothing. The
- * connection is kept for the next batch (postgres.js's `begin` on the shared pool can race
- * pipelined reads, porsager/postgres#823) and replaced after any failure.
+ * refuses the rest and turns COMMIT into a rollback, so the batch is all or nothing. A
+ * connection is reserved per batch (postgres.js's `begin` on the shared pool can race
+ * pipelined reads, porsager/postgres#823), so none sits reserved and idle while the server
+ * goes away under it.
  */
 function pipelineOn(client: postgres.Sql): Pipeline {
-  let reserved: Promise<postgres.ReservedSql> | undefined;
-  const run = async (queries: readonly CompiledQuery[]) => {
-    reserved ??= client.reserve();
-    const connection = await reserved.catch((error: unknown) => {
-      reserved = undefined;
-      throw error;
-    });
-    const sent = [
-      connection.unsafe('begin'),
-      // Prepared: the batch statements keep the same text, and a prepared statement needs no
-      // describe round trip, which would otherwise stop postgres.js from pipelining.
-      ...queries.map((q) => connection.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[], { prepare: true })),
-      connection.unsafe('commit'),
-    ];
-    const settled = await Promise.allSettled(sent);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) {
-      reserved = undefined;
-      await connection.unsafe('rollback').catch(() => undefined);
+  return {
+    async run(queries) {
+      const connection = await client.reserve();
+      const sent = [
+        connection.unsafe('begin'),
+        // Prepared: the batch statements keep the same text, and a prepared statement needs no
+        // describe round trip, which would otherwise stop postgres.js from pipelining.
+        ...queries.map((q) => connection.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[], { prepare: true })),
+        connection.unsafe('commit'),
+      ];
+      // When the connection is lost, statements postgres.js still held back for it (while a
+      // statement's describe was under way) never settle: the batch fails with the first loss.
+      const lost = new Promise<unknown>((resolve) => {
+        for (const query of sent) query.catch((error: unknown) => connectionLost(error) && resolve(error));
+      });
+      const settled = await Promise.race([Promise.allSettled(sent), lost]);
+      if (!Array.isArray(settled)) throw settled;
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) await connection.unsafe('rollback').catch(() => undefined);
       connection.release();
-      throw failed.reason;
-    }
+      if (failed) throw failed.reason;
+    },
   };
-  const close = async () => {
-    const connection = await reserved?.catch(() => undefined);
-    reserved = undefined;
-    connection?.release();
+}
+
+/**
+ * postgres.js 3.4.9 throws from a timer, past every catch, when a reserved connection whose
+ * socket has closed is written to or released (porsager/postgres#1208): the whole engine would
+ * die the moment PostgreSQL goes away. Kysely's dialect reserves a connection per query and
+ * always releases it. So every reservation is guarded: once a query on it failed because the
+ * connection is gone, it takes no more queries and is not released (the driver has already
+ * moved it among its closed connections and reconnects it on demand).
+ */
+function guardReservations(client: postgres.Sql): void {
+  const reserve = client.reserve;
+  client.reserve = async () => {
+    const reserved = await reserve();
+    const { unsafe, release } = reserved;
+    let lost: unknown;
+    reserved.unsafe = ((...args: Parameters<typeof unsafe>) => {
+      if (lost !== undefined) return Promise.reject(lost);
+      const query = unsafe(...args);
+      query.catch((error: unknown) => {
+        if (connectionLost(error)) lost ??= error;
+      });
+      return query;
+    }) as typeof unsafe;
+    reserved.release = () => {
+      if (lost === undefined) release();
+    };
+    return reserved;
   };
-  return { run, close };
 }
 
 interface Pipeline {
   run(queries: readonly CompiledQuery[]): Promise<void>;
-  close(): Promise<void>;
 }
 
 interface Made {
   readonly dialect: Dialect;
   readonly traits: DbTraits;
   readonly pipeline?: Pipeline;
+  /** Closes the driver's connections, cutting off queries that do not finish in time. */
+  readonly end?: () => Promise<void>;
 }
+
+/** Seconds that queries still running at close get before their connections are cut. */
+const CLOSE_TIMEOUT_S = 5;
 
 async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<Made> {
   if (!url || url.startsWith('pglite:') || url.startsWith('memory:')) {
@@ -143,12 +174,18 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
       max: poolSize,
       onnotice: () => {},
       connect_timeout: 5,
+      // Reconnect at once rather than after postgres.js's growing back-off (up to 20 s): while the
+      // server is away a query then fails in milliseconds (503) instead of waiting, and the first
+      // query after it is back gets through.
+      backoff: () => 0,
       types: { int8: { to: INT8_OID, from: [INT8_OID], serialize: (v: number) => String(v), parse: toNumber } },
     });
+    guardReservations(client);
     return {
       dialect: new PostgresJSDialect({ postgres: client }),
       traits: { dialect: 'postgres', documentType: 'text', arrayParameters: true, upsert: 'on-conflict' },
       pipeline: pipelineOn(client),
+      end: () => client.end({ timeout: CLOSE_TIMEOUT_S }),
     };
   }
   if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {

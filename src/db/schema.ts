@@ -91,6 +91,28 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+/** An event waiting for one sink: written with the event's commit, deleted once the sink has it. */
+export interface OutboxTable {
+  /** Commit order over all sinks, assigned by the engine; also the dead letter's id. */
+  position: number;
+  /** `nats` or `webhook`: an event goes out once per configured sink, each row on its own. */
+  sink: string;
+  event_id: string;
+  /** The order the event concerns; rows of one order are delivered in position order. */
+  order_key: string;
+  event_type: string;
+  payload: string;
+  created_at: number;
+  /** Failed delivery attempts so far, kept across restarts. */
+  attempts: number;
+  last_error: string | null;
+}
+
+/** A row the relay gave up on after its last attempt, kept with the error until an admin retries it. */
+export interface OutboxDeadLettersTable extends OutboxTable {
+  failed_at: number;
+}
+
 export interface Schema {
   journal: JournalTable;
   snapshots: SnapshotsTable;
@@ -102,4 +124,6 @@ export interface Schema {
   product_sales_daily: ProductSalesDailyTable;
   coupons: CouponsTable;
   user_coupons: UserCouponsTable;
+  outbox: OutboxTable;
+  outbox_dead_letters: OutboxDeadLettersTable;
 }

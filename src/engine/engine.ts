@@ -15,6 +15,8 @@ import { SqlJournalStore } from '../journal/sql-store.js';
 import type { Metrics } from '../metrics.js';
 import { ReadCache } from '../read/cache.js';
 import { ReadQueries, type HeldCouponView, type Page, type PopularProduct } from '../read/queries.js';
+import { Outbox, type DeadLetterView, type RetryOutcome } from '../outbox/outbox.js';
+import type { RelayStatus } from '../outbox/relay.js';
 import type { Inspection } from './entity.js';
 import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
 import { startSystem, type ActorSystem } from './nact.js';
@@ -64,6 +66,7 @@ export class Engine {
   private sweeper: NodeJS.Timeout | undefined;
   private lastPurge = 0;
   private closed = false;
+  private sweeping = false;
 
   private constructor(
     readonly config: Config,
@@ -75,13 +78,16 @@ export class Engine {
     private readonly cache: ReadCache,
     private readonly idempotency: IdempotencyStore,
     private readonly metrics: Metrics | undefined,
+    private readonly outbox: Outbox,
   ) {}
 
   static async start(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
     const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
     await migrateToLatest(database);
     const store = options.journalStore?.(database) ?? new SqlJournalStore(database);
+    const outbox = await Outbox.open(database, config.outbox, { logLevel: config.logLevel, ...(metrics ? { metrics } : {}) });
     const journal = new BatchWriter(store, {
+      outbox,
       ...config.journal,
       observer: metrics && {
         batchCommitted: (_entries, events, seconds) => {
@@ -110,7 +116,9 @@ export class Engine {
       cache,
       new IdempotencyStore(database.db, config.idempotencyRetentionMs),
       metrics,
+      outbox,
     );
+    outbox.start();
     await engine.resumeSagas(0);
     await engine.resumeClaims(0);
     engine.recovering = false;
@@ -268,8 +276,22 @@ export class Engine {
     return this.idempotency.once(key, work);
   }
 
-  async ready(): Promise<{ database: boolean; recovering: boolean }> {
-    return { database: await this.database.ping(), recovering: this.recovering };
+  /** The outbox's sinks are reported, not required: payments go on while a sink is down. */
+  async ready(): Promise<{ database: boolean; recovering: boolean; outbox: RelayStatus[] }> {
+    return { database: await this.database.ping(), recovering: this.recovering, outbox: this.outbox.status() };
+  }
+
+  /** Each outbox sink's connection, circuit breaker and lag. */
+  outboxStatus(): RelayStatus[] {
+    return this.outbox.status();
+  }
+
+  deadLetters(opts: { cursor?: string; limit: number }): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
+    return this.outbox.deadLetters(opts);
+  }
+
+  retryDeadLetter(id: string): Promise<RetryOutcome> {
+    return this.outbox.retryDeadLetter(id);
   }
 
   liveActors(): LiveActorSummary[] {
@@ -297,6 +319,7 @@ export class Engine {
     this.metrics.mailboxTotal.set(stats.mailboxTotal);
     this.metrics.journalBacklog.set(this.journal.backlog);
     this.metrics.cacheEntries.set(this.cache.size);
+    this.outbox.collectGauges();
   }
 
   /** Stops taking work, lets committed work finish and flushes the journal. */
@@ -305,6 +328,7 @@ export class Engine {
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
     await this.journal.drain();
+    await this.outbox.close();
     this.registry.close();
     this.system.stop();
     await this.database.close();
@@ -373,7 +397,9 @@ export class Engine {
   }
 
   private async sweep(): Promise<void> {
-    if (this.closed) return;
+    // While the database hangs, sweeps must not pile up behind one another.
+    if (this.closed || this.sweeping) return;
+    this.sweeping = true;
     try {
       this.registry.sweepIdle();
       await this.resumeSagas(this.config.sweepIntervalMs);
@@ -386,6 +412,8 @@ export class Engine {
       }
     } catch {
       // The database is down; readiness reports it and the next sweep tries again.
+    } finally {
+      this.sweeping = false;
     }
   }
 }

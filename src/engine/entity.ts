@@ -2,7 +2,7 @@
 
 import type { Address, Decision, DecideContext, EntityModule } from '../../actors/shared/entity.js';
 import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
-import type { AppendEntry, Journal, ReadModelRow, SalesDelta, StoredEvent } from '../journal/journal.js';
+import { spanning, type AppendEntry, type Dependency, type Journal, type OutboxMessage, type ReadModelRow, type SalesDelta, type StoredEvent } from '../journal/journal.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import { RefWindow } from './ref-window.js';
 
@@ -15,6 +15,8 @@ export interface Hosted<M extends AnyModule = AnyModule> {
   readonly project: (state: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => ReadModelRow | undefined;
   /** What a command's durable events add to the daily sales, given the state before them. */
   readonly sales?: (before: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => SalesDelta[];
+  /** The messages a command's durable events publish through the outbox, given the state after them. */
+  readonly outbox?: (key: string, state: ReturnType<M['initial']>, events: ReadonlyArray<Parameters<M['evolve']>[1]>, stored: readonly StoredEvent[]) => OutboxMessage[];
 }
 
 /** Where an actor keeps the views it answers and says which writes committed (the read cache). */
@@ -43,7 +45,10 @@ export interface Inspection {
   readonly pending: unknown;
 }
 
-const unavailable = (): Rejection => reject('DATABASE_UNAVAILABLE', 'the database could not commit; try again');
+const unavailable = (message = 'the database could not commit; try again'): Rejection => reject('DATABASE_UNAVAILABLE', message);
+
+/** A saga step's answer has nobody to answer in turn. */
+const replyToOf = (envelope: Envelope): ReplyTo | undefined => (envelope.type === 'reply' ? undefined : envelope.replyTo);
 
 /** Unique in the process, so an answer meant for an earlier life of an actor never reaches a later one. */
 let incarnations = 0;
@@ -67,6 +72,8 @@ export class Entity {
   private stale = false;
   private incarnation = 0;
   private busy = false;
+  /** Uncommitted appends (this actor's and others') the pending state was decided on. */
+  private depends: Dependency | undefined;
 
   constructor(
     readonly address: Address,
@@ -133,6 +140,8 @@ export class Entity {
   // explicit snapshot return a promise, so a hot actor does not pay a promise per message.
   private receive(envelope: Envelope): Promise<void> | undefined {
     this.lastActivity = Date.now();
+    // A state built on appends that failed is rebuilt before anything more is decided on it.
+    if (this.depends !== undefined && this.journal.outstanding(this.depends) === 'failed') this.markStale();
     if (!this.recovered || this.stale) return this.recoverThenHandle(envelope);
     return this.handleSafely(envelope);
   }
@@ -142,7 +151,7 @@ export class Entity {
     try {
       await this.recover();
     } catch {
-      this.postman.deliver(envelope.replyTo, unavailable());
+      this.postman.deliver(replyToOf(envelope), unavailable('the actor could not be read from the journal; try again'));
       return;
     } finally {
       this.busy = false;
@@ -177,7 +186,7 @@ export class Entity {
   }
 
   private crashed(envelope: Envelope, error: unknown): void {
-    this.postman.deliver(envelope.replyTo, reject('DATABASE_UNAVAILABLE', `actor ${this.key} failed: ${String(error)}`));
+    this.postman.deliver(replyToOf(envelope), reject('DATABASE_UNAVAILABLE', `actor ${this.key} failed: ${String(error)}`));
     this.markStale();
   }
 
@@ -201,11 +210,24 @@ export class Entity {
         return this.snapshotNow().then((result) => this.postman.deliver(envelope.replyTo, result));
       case 'command':
         if (envelope.incarnation !== undefined && envelope.incarnation !== this.incarnation) return undefined;
-        return this.command(envelope.command, envelope.mode, envelope.replyTo);
+        // Sent on the strength of appends that have since failed: what it asks may rest on nothing.
+        if (envelope.after && this.journal.outstanding(envelope.after) === 'failed') {
+          this.postman.deliver(envelope.replyTo, unavailable('work this depends on was not committed; try again'));
+          return undefined;
+        }
+        return this.command(envelope.command, envelope.mode, envelope.replyTo, envelope.after);
+      case 'reply': {
+        if (envelope.incarnation !== this.incarnation) return undefined;
+        // The step's events were lost with a failed batch: for the saga it did not happen.
+        const lost = envelope.after !== undefined && this.journal.outstanding(envelope.after) === 'failed';
+        const command = module.replied?.(envelope.step, lost ? unavailable('the step was not committed; try again') : envelope.result);
+        if (command === undefined) return undefined;
+        return this.command(command, 'decision', undefined, lost ? undefined : envelope.after);
+      }
     }
   }
 
-  private command(command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined): Promise<void> | undefined {
+  private command(command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined, after?: Dependency): Promise<void> | undefined {
     // Only new work from outside is refused when the journal is full: a saga's own messages
     // (steps and their answers) must get through, or the saga could wait for an answer forever.
     if (mode === 'commit' && !this.journal.hasCapacity()) {
@@ -213,13 +235,19 @@ export class Entity {
       return undefined;
     }
     const decision = this.hosted.module.decide(this.pending, command, this.context()) as Decision<{ type: string }, unknown>;
-    if ('recall' in decision) return this.recallThenApply(decision.recall, command, mode, replyTo);
-    this.apply(decision, mode, replyTo);
+    if ('recall' in decision) return this.recallThenApply(decision.recall, command, mode, replyTo, after);
+    this.apply(decision, mode, replyTo, after);
     return undefined;
   }
 
   /** The command id is outside the window: ask the journal what it did, then decide again. */
-  private async recallThenApply(ref: string, command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined): Promise<void> {
+  private async recallThenApply(
+    ref: string,
+    command: unknown,
+    mode: 'commit' | 'decision',
+    replyTo: ReplyTo | undefined,
+    after: Dependency | undefined,
+  ): Promise<void> {
     // Everything appended so far must be durable before the journal can tell what this id did.
     await this.lastAppend?.catch(() => undefined);
     if (this.stale) return this.postman.deliver(replyTo, unavailable());
@@ -228,11 +256,18 @@ export class Entity {
     this.window.set(ref, types);
     const decision = this.hosted.module.decide(this.pending, command, this.context()) as Decision<{ type: string }, unknown>;
     if ('recall' in decision) throw new Error(`${this.key} asked twice to recall ${ref}`);
-    this.apply(decision, mode, replyTo);
+    this.apply(decision, mode, replyTo, after);
   }
 
-  private apply(decision: Exclude<Decision<{ type: string }, unknown>, { recall: string }>, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined): void {
+  private apply(
+    decision: Exclude<Decision<{ type: string }, unknown>, { recall: string }>,
+    mode: 'commit' | 'decision',
+    replyTo: ReplyTo | undefined,
+    after: Dependency | undefined,
+  ): void {
     const { module } = this.hosted;
+    // The state moves on from this message, so it rests on whatever the message rested on.
+    if (after && (decision.events.length > 0 || (decision.effects?.length ?? 0) > 0)) this.depends = spanning(this.token(), this.narrowed(after));
     const before = this.pending;
     let state = before;
     const durable: Array<{ type: string }> = [];
@@ -243,6 +278,7 @@ export class Entity {
     this.pending = state;
     const commit = durable.length > 0 ? this.append(durable, before, state) : undefined;
     const durableFor = commit ?? this.lastAppend;
+    const token = this.token();
 
     for (const effect of decision.effects ?? []) {
       this.postman.send(effect.to, {
@@ -250,6 +286,7 @@ export class Entity {
         command: effect.command,
         mode: 'decision',
         replyTo: { actor: this.address, step: effect.step, incarnation: this.incarnation },
+        ...(token ? { after: token } : {}),
       });
     }
 
@@ -262,7 +299,8 @@ export class Entity {
       }
     } else {
       const result = decision.reply === 'view' ? accept(module.view(state)) : decision.reply;
-      this.answer([replyTo], result, mode === 'decision' ? undefined : durableFor);
+      if (mode === 'decision') this.postman.deliver(replyTo, result, token);
+      else this.answer([replyTo], result, durableFor);
     }
     if (decision.settle) {
       const result = decision.settle === 'view' ? accept(module.view(state)) : decision.settle;
@@ -302,14 +340,20 @@ export class Entity {
     const row = this.hosted.project(state, events);
     const sales = this.hosted.sales?.(before, events);
     const salesChanged = sales !== undefined && sales.length > 0;
+    const outbox = this.hosted.outbox?.(this.key, state, events, stored);
+    const after = this.token();
     const commit = this.journal.append({
       key: this.key,
       events: stored,
       creates,
+      ...(after ? { after } : {}),
       ...(snapshot ? { snapshot } : {}),
       ...(row ? { row } : {}),
       ...(sales && sales.length > 0 ? { sales } : {}),
+      ...(outbox && outbox.length > 0 ? { outbox } : {}),
     });
+    const position = this.journal.lastPosition;
+    this.depends = spanning(after, { from: position, to: position });
     this.pendingAppends++;
     this.lastAppend = commit;
     commit.then(
@@ -339,6 +383,22 @@ export class Entity {
     for (const w of waiting) this.postman.deliver(w, unavailable());
   }
 
+  /**
+   * What of `depends` is still outstanding; as it was when some of it failed (the receiver
+   * refuses it). Ranges are narrowed before they are joined: a range from an old position to a
+   * new one would also span failures in between that the state never rested on.
+   */
+  private token(): Dependency | undefined {
+    this.depends = this.narrowed(this.depends);
+    return this.depends;
+  }
+
+  private narrowed(dependency: Dependency | undefined): Dependency | undefined {
+    if (dependency === undefined) return undefined;
+    const outstanding = this.journal.outstanding(dependency);
+    return outstanding === 'failed' ? dependency : outstanding;
+  }
+
   private context(): DecideContext {
     return { now: Date.now(), seen: (ref) => this.window.get(ref) };
   }
@@ -350,7 +410,10 @@ export class Entity {
   /** Rebuilds the actor from its latest snapshot and the events after it, read in pages. */
   private async recover(): Promise<void> {
     const { module } = this.hosted;
+    // Appends of the last life still in flight land first, so the journal read below has them.
+    await this.lastAppend?.catch(() => undefined);
     this.incarnation = ++incarnations;
+    this.depends = undefined;
     this.window.clear();
     let state: unknown = module.initial(this.address.id);
     let sequenceNr = 0;

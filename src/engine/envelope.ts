@@ -2,6 +2,7 @@
 
 import type { Address } from '../../actors/shared/entity.js';
 import type { Result } from '../../actors/shared/result.js';
+import type { Dependency } from '../journal/journal.js';
 
 /** Where an answer goes: a waiting caller (the engine's own correlation id) or a saga's actor. */
 export type ReplyTo =
@@ -17,6 +18,17 @@ export type Envelope =
       readonly replyTo?: ReplyTo;
       /** Set on a saga step's answer: answers to an earlier incarnation of the actor are dropped. */
       readonly incarnation?: number;
+      /** The sender's uncommitted appends the command was decided on: refused if they fail. */
+      readonly after?: Dependency;
+    }
+  | {
+      /** A saga step's answer, given before the answering actor's events committed. */
+      readonly type: 'reply';
+      readonly step: unknown;
+      readonly result: Result<unknown>;
+      readonly incarnation: number;
+      /** If these appends fail, the step counts as not done (DATABASE_UNAVAILABLE). */
+      readonly after?: Dependency;
     }
   | { readonly type: 'read'; readonly replyTo: ReplyTo }
   | { readonly type: 'inspect'; readonly replyTo: ReplyTo }
@@ -24,5 +36,6 @@ export type Envelope =
 
 export interface Postman {
   send(to: Address, envelope: Envelope): void;
-  deliver(replyTo: ReplyTo | undefined, result: Result<unknown>): void;
+  /** `after`: the answering actor's uncommitted appends the answer rests on. */
+  deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency): void;
 }

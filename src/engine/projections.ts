@@ -8,6 +8,7 @@ import { couponModule, type CouponState } from '../../actors/coupon/index.js';
 import type { UserCouponsTable } from '../db/schema.js';
 import type { ReadModelRow, SalesDelta } from '../journal/journal.js';
 import type { Hosted } from './entity.js';
+import { orderMessages, productMessages, userMessages } from './outbox-messages.js';
 
 const userRow = (s: UserState, events: ReadonlyArray<{ type: string }>): ReadModelRow | undefined => {
   if (s.status === 'NONE') return undefined;
@@ -97,8 +98,8 @@ const orderSales = (before: OrderState, events: ReadonlyArray<{ type: string }>)
 };
 
 export const hostedModules: Record<ActorKind, Hosted> = {
-  user: { module: userModule, project: userRow },
-  product: { module: productModule, project: productRow },
-  order: { module: orderModule, project: orderRow, sales: orderSales },
+  user: { module: userModule, project: userRow, outbox: userMessages },
+  product: { module: productModule, project: productRow, outbox: productMessages },
+  order: { module: orderModule, project: orderRow, sales: orderSales, outbox: orderMessages },
   coupon: { module: couponModule, project: couponRow },
 };

@@ -2,7 +2,7 @@
 
 import type { ActorKind, Address } from '../../actors/shared/entity.js';
 import { reject, type Result } from '../../actors/shared/result.js';
-import type { Journal } from '../journal/journal.js';
+import type { Dependency, Journal } from '../journal/journal.js';
 import { Entity, type EntityOptions, type Hosted, type Inspection } from './entity.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import { spawnActor, send, stopActor, type ActorRef, type ActorSystem } from './nact.js';
@@ -96,7 +96,7 @@ export class Registry implements Postman {
     return this.request(to, (replyTo) => ({ type: 'snapshot', replyTo }));
   }
 
-  deliver(replyTo: ReplyTo | undefined, result: Result<unknown>): void {
+  deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency): void {
     if (!replyTo) return;
     if ('correlationId' in replyTo) {
       const waiting = this.waiting.get(replyTo.correlationId);
@@ -105,9 +105,7 @@ export class Registry implements Postman {
       waiting.resolve(result);
       return;
     }
-    const hosted = this.hosted[replyTo.actor.kind];
-    const command = hosted.module.replied?.(replyTo.step, result);
-    if (command !== undefined) this.send(replyTo.actor, { type: 'command', command, mode: 'decision', incarnation: replyTo.incarnation });
+    this.send(replyTo.actor, { type: 'reply', step: replyTo.step, result, incarnation: replyTo.incarnation, ...(after ? { after } : {}) });
   }
 
   isLive(to: Address): boolean {

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { isUnavailable } from '../db/unavailable.js';
 import type { Engine } from '../engine/engine.js';
 import type { Metrics } from '../metrics.js';
 import { BadCursorError } from '../read/queries.js';
@@ -54,6 +55,10 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return sendError(reply, 'MALFORMED_JSON', 'the body is empty');
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, 'BAD_REQUEST', error.message.slice(0, 500));
+    }
+    if (isUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      return sendError(reply, 'DATABASE_UNAVAILABLE', 'the database does not answer; try again');
     }
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 'INTERNAL', 'internal error');

@@ -16,6 +16,8 @@ export type HttpErrorCode =
   | 'ADMIN_DISABLED'
   | 'ACTOR_BUSY'
   | 'NOT_READY'
+  | 'SINK_NOT_CONFIGURED'
+  | 'DELIVERY_FAILED'
   | 'INTERNAL';
 
 export const statusOf: Record<HttpErrorCode, number> = {
@@ -45,6 +47,7 @@ export const statusOf: Record<HttpErrorCode, number> = {
   COUPON_ALREADY_USED: 409,
   COUPON_EXPIRED: 409,
   COUPON_NOT_YET_VALID: 409,
+  SINK_NOT_CONFIGURED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   OVERLOADED: 503,
@@ -52,6 +55,7 @@ export const statusOf: Record<HttpErrorCode, number> = {
   TIMEOUT: 503,
   NOT_READY: 503,
   INTERNAL: 500,
+  DELIVERY_FAILED: 502,
 };
 
 export interface ErrorBody {

@@ -71,6 +71,12 @@ export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan): CompiledQu
       select * from unnest(${column(r, 'product_id')}::text[], ${column(r, 'day')}::int4[], ${column(r, 'units')}::int8[])
       on conflict (product_id, day) do update set units = product_sales_daily.units + excluded.units`);
   }
+  if (plan.outbox.length > 0) {
+    const r = plan.outbox;
+    add(sql`insert into outbox (position, sink, event_id, order_key, event_type, payload, created_at)
+      select * from unnest(${column(r, 'position')}::int8[], ${column(r, 'sink')}::text[], ${column(r, 'event_id')}::text[],
+        ${column(r, 'order_key')}::text[], ${column(r, 'event_type')}::text[], ${column(r, 'payload')}::text[], ${column(r, 'created_at')}::int8[])`);
+  }
   if (users.updates.length > 0) {
     const r = users.updates;
     add(sql`update users t set points = v.points, updated_at = v.updated_at

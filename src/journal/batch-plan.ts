@@ -5,6 +5,7 @@ import type {
   JournalTable,
   OrderItemsTable,
   OrdersTable,
+  OutboxTable,
   ProductSalesDailyTable,
   ProductsTable,
   SnapshotsTable,
@@ -32,9 +33,11 @@ export interface BatchPlan {
   readonly userCoupons: UserCouponsTable[];
   /** Sales deltas summed per product and day. */
   readonly sales: ProductSalesDailyTable[];
+  /** Events waiting for their sinks, committed with the events that caused them. */
+  readonly outbox: readonly OutboxTable[];
 }
 
-export function planBatch(entries: readonly AppendEntry[], now = Date.now()): BatchPlan {
+export function planBatch(entries: readonly AppendEntry[], now = Date.now(), outbox: readonly OutboxTable[] = []): BatchPlan {
   const events: JournalTable[] = [];
   const snapshots = new Map<string, SnapshotsTable>();
   const rows = new Map<string, { row: ReadModelRow; creates: boolean }>();
@@ -71,6 +74,7 @@ export function planBatch(entries: readonly AppendEntry[], now = Date.now()): Ba
     coupons: { inserts: [], updates: [] },
     userCoupons: [...userCoupons.values()],
     sales: [...sales.values()].filter((s) => s.units !== 0),
+    outbox,
   };
   for (const { row, creates } of rows.values()) {
     switch (row.table) {

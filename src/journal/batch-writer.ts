@@ -1,7 +1,9 @@
 // Group commit: appends from every actor gather while one batch commits, then go in the next one.
 
-import type { AppendEntry, Journal, Snapshot, StoredEvent } from './journal.js';
+import type { OutboxTable } from '../db/schema.js';
+import type { AppendEntry, Dependency, Journal, Snapshot, StoredEvent } from './journal.js';
 import { JournalUnavailableError } from './journal.js';
+import { withTimeout } from '../db/unavailable.js';
 import type { SqlJournalStore } from './sql-store.js';
 
 export interface BatchObserver {
@@ -9,14 +11,33 @@ export interface BatchObserver {
   batchFailed(entries: number, error: unknown): void;
 }
 
+/**
+ * Where the outbox messages of a batch go: `rows` turns them into the outbox rows written in the
+ * batch's transaction, `committed` hears of them once it has committed (the relay's fast path).
+ */
+export interface OutboxHandoff {
+  rows(entries: readonly AppendEntry[]): OutboxTable[];
+  committed(entries: readonly AppendEntry[], rows: readonly OutboxTable[]): void;
+}
+
 export interface BatchWriterOptions {
   readonly maxBatchEvents: number;
   readonly maxQueuedEvents: number;
+  /**
+   * A commit or read that has not settled by then fails, so that a database that stopped
+   * answering (a network partition, not a refused connection) costs callers this long at most.
+   */
+  readonly timeoutMs?: number;
   readonly observer?: BatchObserver;
+  readonly outbox?: OutboxHandoff;
 }
+
+/** Failure episodes remembered exactly; a dependency older than all of them counts as failed. */
+const MAX_FAILED_RANGES = 1024;
 
 interface Pending {
   readonly entry: AppendEntry;
+  readonly position: number;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -36,6 +57,13 @@ export class BatchWriter implements Journal {
   private inFlight = false;
   private scheduled = false;
   private drainWaiters: Array<() => void> = [];
+  private position = 0;
+  /** Every position up to here has committed or failed. */
+  private settledThrough = 0;
+  /** Failed positions as sorted, disjoint [from, to] ranges; only the latest are kept. */
+  private readonly failed: Array<[number, number]> = [];
+  /** Positions up to here count as failed: their ranges were dropped from `failed`. */
+  private forgottenThrough = 0;
 
   constructor(
     private readonly store: SqlJournalStore,
@@ -43,11 +71,32 @@ export class BatchWriter implements Journal {
   ) {}
 
   append(entry: AppendEntry): Promise<void> {
+    const position = ++this.position;
+    if (entry.after && this.outstanding(entry.after) === 'failed') {
+      this.markFailed(position, position);
+      return Promise.reject(new JournalUnavailableError('an append these events depend on failed to commit'));
+    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
+      this.queue.push({ entry, position, resolve, reject });
       this.queuedEvents += entry.events.length;
       this.schedule();
     });
+  }
+
+  get lastPosition(): number {
+    return this.position;
+  }
+
+  outstanding(dependency: Dependency): Dependency | undefined | 'failed' {
+    if (dependency.from <= this.forgottenThrough) return 'failed';
+    for (let i = this.failed.length - 1; i >= 0; i--) {
+      const [from, to] = this.failed[i] as [number, number];
+      if (to < dependency.from) break;
+      if (from <= dependency.to) return 'failed';
+    }
+    if (dependency.to <= this.settledThrough) return undefined;
+    if (dependency.from <= this.settledThrough) return { from: this.settledThrough + 1, to: dependency.to };
+    return dependency;
   }
 
   hasCapacity(): boolean {
@@ -60,15 +109,15 @@ export class BatchWriter implements Journal {
   }
 
   loadSnapshot(key: string): Promise<Snapshot | undefined> {
-    return this.store.loadSnapshot(key);
+    return this.bounded(this.store.loadSnapshot(key), 'reading a snapshot');
   }
 
   readEvents(key: string, afterSequenceNr: number, limit: number): Promise<StoredEvent[]> {
-    return this.store.readEvents(key, afterSequenceNr, limit);
+    return this.bounded(this.store.readEvents(key, afterSequenceNr, limit), 'reading events');
   }
 
   refTypes(key: string, ref: string): Promise<string[]> {
-    return this.store.refTypes(key, ref);
+    return this.bounded(this.store.refTypes(key, ref), 'looking up a command id');
   }
 
   drain(): Promise<void> {
@@ -102,17 +151,26 @@ export class BatchWriter implements Journal {
     if (this.inFlight || this.queue.length === 0) return this.notifyDrained();
     this.inFlight = true;
     const batch = this.takeBatch();
+    const entries = batch.map((p) => p.entry);
     const started = performance.now();
     try {
-      await this.store.writeBatch(batch.map((p) => p.entry));
+      // On time-out the batch counts as failed though it may still commit: its callers get 503
+      // (outcome unknown), its actors rebuild from what the journal holds, and the (key,
+      // sequence) fence refuses whichever of two writes of one actor comes second.
+      const outbox = this.options.outbox?.rows(entries) ?? [];
+      await this.bounded(this.store.writeBatch(entries, outbox), 'a journal commit');
       const events = batch.reduce((n, p) => n + p.entry.events.length, 0);
       this.options.observer?.batchCommitted(batch.length, events, (performance.now() - started) / 1000);
+      this.settledThrough = Math.max(this.settledThrough, batch[batch.length - 1]?.position ?? 0);
       for (const p of batch) p.resolve();
+      this.handOver(entries, outbox);
     } catch (cause) {
       // Everything queued behind may depend on what failed (an actor's next sequence number,
       // a saga's earlier step), so it fails too; the touched actors rebuild from the journal.
       const rest = this.queue.splice(0);
       this.queuedEvents = 0;
+      this.markFailed(this.settledThrough + 1, this.position);
+      this.settledThrough = this.position;
       this.options.observer?.batchFailed(batch.length + rest.length, cause);
       const error = new JournalUnavailableError(`journal commit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
       for (const p of [...batch, ...rest]) p.reject(error);
@@ -121,6 +179,31 @@ export class BatchWriter implements Journal {
     }
     if (this.queue.length > 0) this.schedule();
     else this.notifyDrained();
+  }
+
+  /** The rows are committed whatever the relay makes of them: it reads the table again if this fails. */
+  private handOver(entries: readonly AppendEntry[], rows: readonly OutboxTable[]): void {
+    try {
+      this.options.outbox?.committed(entries, rows);
+    } catch {
+      // The relay's backstop is the table itself.
+    }
+  }
+
+  private bounded<T>(work: Promise<T>, what: string): Promise<T> {
+    return this.options.timeoutMs === undefined ? work : withTimeout(work, this.options.timeoutMs, what);
+  }
+
+  private markFailed(from: number, to: number): void {
+    let last = this.failed[this.failed.length - 1];
+    while (last && from <= last[1] + 1) {
+      from = Math.min(from, last[0]);
+      to = Math.max(to, last[1]);
+      this.failed.pop();
+      last = this.failed[this.failed.length - 1];
+    }
+    this.failed.push([from, to]);
+    if (this.failed.length > MAX_FAILED_RANGES) this.forgottenThrough = (this.failed.shift() as [number, number])[1];
   }
 
   private notifyDrained(): void {

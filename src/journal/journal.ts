@@ -29,13 +29,46 @@ export interface SalesDelta {
   readonly units: number;
 }
 
+/**
+ * An event that leaves the engine through the outbox, as published: `payload` is the JSON body
+ * sinks send, built when the event is appended so that what goes out is what was committed.
+ */
+export interface OutboxMessage {
+  /** Stable and unique: `<persistence key>:<sequence number>`; the broker's and receiver's dedupe key. */
+  readonly id: string;
+  readonly type: string;
+  /** The order the event concerns: delivery keeps the events of one order in commit order. */
+  readonly orderId: string;
+  readonly payload: string;
+  readonly at: number;
+}
+
+/**
+ * A range of journal positions (append order) that some state was built on before they
+ * committed. An answer given ahead of its commit carries it, and an append that depends on it
+ * is refused once any of it has failed: batches commit in order, but an append made after a
+ * failure lands in a later batch that may well commit.
+ */
+export interface Dependency {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The smallest range covering both. */
+export const spanning = (a: Dependency | undefined, b: Dependency | undefined): Dependency | undefined =>
+  a === undefined ? b : b === undefined ? a : { from: Math.min(a.from, b.from), to: Math.max(a.to, b.to) };
+
 /** Everything one actor hands over for one command: committed together or not at all. */
 export interface AppendEntry {
   readonly key: string;
+  /** Appends of other actors (or earlier ones of this actor) these events were decided on. */
+  readonly after?: Dependency;
   readonly events: readonly StoredEvent[];
   readonly snapshot?: { readonly sequenceNr: number; readonly state: string };
   readonly row?: ReadModelRow;
   readonly sales?: readonly SalesDelta[];
+  /** Events to publish once committed; the journal writes them as outbox rows in the same transaction. */
+  readonly outbox?: readonly OutboxMessage[];
   /** The events start the actor's life (sequence 1): its read-model row is inserted, not updated. */
   readonly creates: boolean;
 }
@@ -51,8 +84,19 @@ export class JournalUnavailableError extends Error {
 }
 
 export interface Journal {
-  /** Queues the entry; settles when the batch holding it commits, or rejects when it fails. */
+  /**
+   * Queues the entry; settles when the batch holding it commits, or rejects when it fails.
+   * Rejects at once when part of `entry.after` has failed.
+   */
   append(entry: AppendEntry): Promise<void>;
+  /** The position of the latest append. */
+  readonly lastPosition: number;
+  /**
+   * What of a dependency is not committed yet: undefined when all of it is, the part still
+   * queued or in flight, or 'failed' when some of it (conservatively: some position within
+   * the range) failed.
+   */
+  outstanding(dependency: Dependency): Dependency | undefined | 'failed';
   /** False when the queue is full: callers refuse new work instead of queueing without end. */
   hasCapacity(): boolean;
   loadSnapshot(key: string): Promise<Snapshot | undefined>;

@@ -49,6 +49,7 @@ export function rowStatements(db: Kysely<Schema>, traits: DbTraits, plan: BatchP
       ).compile(),
     );
   }
+  for (const chunk of chunks(plan.outbox)) queries.push(db.insertInto('outbox').values(chunk).compile());
   for (const chunk of chunks(plan.sales)) {
     const insert = db.insertInto('product_sales_daily').values(chunk);
     queries.push(

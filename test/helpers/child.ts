@@ -1,6 +1,7 @@
 // Runs the engine as a child process (npm start's entry point) on a free port, for crash tests.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
@@ -15,7 +16,7 @@ export interface EngineProcess {
   stop(): Promise<number | null>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -77,4 +78,15 @@ export async function http(base: string, method: string, path: string, body?: un
     json = text;
   }
   return { status: response.status, body: json };
+}
+
+/** Resident memory of a process in bytes (Linux /proc), or undefined once it is gone. */
+export function rssBytes(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
 }
