@@ -27,38 +27,35 @@ const message = <D>(key: string, kind: string, aggregateId: string, stored: Stor
   return { id, type: stored.type, orderId, payload: JSON.stringify(body), at: stored.at };
 };
 
-const ORDER_EVENTS: ReadonlySet<OrderEvent['type']> = new Set(['OrderPaid', 'OrderCancelled', 'OrderFailed']);
+/**
+ * One kind's publisher: each durable event `pick` accepts becomes a message about the order it
+ * names, with the data `pick` gives; the others stay inside the engine.
+ */
+const publisher =
+  <S extends { readonly id: string }, E>(kind: string, pick: (state: S, event: E) => { orderId: string; data: unknown } | undefined): Publish<S, E> =>
+  (key, state, events, stored) => {
+    const out: OutboxMessage[] = [];
+    events.forEach((event, i) => {
+      const s = stored[i];
+      const picked = s && pick(state, event);
+      if (s && picked) out.push(message(key, kind, state.id, s, picked.orderId, picked.data));
+    });
+    return out;
+  };
 
 /** The order's own outcome events carry the whole order, so a consumer needs nothing else. */
-export const orderMessages: Publish<OrderState, OrderEvent> = (key, state, events, stored) => {
-  const out: OutboxMessage[] = [];
-  events.forEach((event, i) => {
-    const s = stored[i];
-    if (s && ORDER_EVENTS.has(event.type) && state.status !== 'NONE') out.push(message(key, 'order', state.id, s, state.id, orderModule.view(state)));
-  });
-  return out;
-};
+export const orderMessages = publisher<OrderState, OrderEvent>('order', (state, event) =>
+  (event.type === 'OrderPaid' || event.type === 'OrderCancelled' || event.type === 'OrderFailed') && state.status !== 'NONE'
+    ? { orderId: state.id, data: orderModule.view(state) }
+    : undefined,
+);
 
 /** Stock reserved for, or released from, an order (the event's ref is the order id). */
-export const productMessages: Publish<ProductState, ProductEvent> = (key, state, events, stored) => {
-  const out: OutboxMessage[] = [];
-  events.forEach((event, i) => {
-    const s = stored[i];
-    if (s && (event.type === 'StockReserved' || event.type === 'StockReleased')) {
-      out.push(message(key, 'product', state.id, s, event.ref, { productId: state.id, quantity: event.quantity }));
-    }
-  });
-  return out;
-};
+export const productMessages = publisher<ProductState, ProductEvent>('product', (state, event) =>
+  event.type === 'StockReserved' || event.type === 'StockReleased' ? { orderId: event.ref, data: { productId: state.id, quantity: event.quantity } } : undefined,
+);
 
 /** Points debited for, or refunded to, an order (the event's ref is the order id). */
-export const userMessages: Publish<UserState, UserEvent> = (key, state, events, stored) => {
-  const out: OutboxMessage[] = [];
-  events.forEach((event, i) => {
-    const s = stored[i];
-    if (s && (event.type === 'PointsDebited' || event.type === 'PointsRefunded')) {
-      out.push(message(key, 'user', state.id, s, event.ref, { userId: state.id, amount: event.amount }));
-    }
-  });
-  return out;
-};
+export const userMessages = publisher<UserState, UserEvent>('user', (state, event) =>
+  event.type === 'PointsDebited' || event.type === 'PointsRefunded' ? { orderId: event.ref, data: { userId: state.id, amount: event.amount } } : undefined,
+);

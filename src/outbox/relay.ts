@@ -14,20 +14,13 @@ import {
 } from 'cockatiel';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
+import type { OutboxConfig } from '../config.js';
 import type { OutboxTable } from '../db/schema.js';
 import { Lanes, type Delivery } from './lanes.js';
 import type { OutboxStore } from './outbox-store.js';
 import { SinkUnavailableError, type Sink, type SinkMessage } from './sink.js';
 
-export interface RelayOptions {
-  readonly concurrency: number;
-  readonly maxAttempts: number;
-  readonly backoffInitialMs: number;
-  readonly backoffMaxMs: number;
-  readonly breakerFailures: number;
-  readonly breakerHalfOpenMs: number;
-  readonly window: number;
-}
+export type RelayOptions = Pick<OutboxConfig, 'concurrency' | 'maxAttempts' | 'backoffInitialMs' | 'backoffMaxMs' | 'breakerFailures' | 'breakerHalfOpenMs' | 'window'>;
 
 /** What the relay reports, for metrics. */
 export interface RelayObserver {

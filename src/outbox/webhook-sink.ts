@@ -18,22 +18,34 @@ export class WebhookSink implements Sink {
   ) {}
 
   async send(message: SinkMessage, stop: AbortSignal): Promise<void> {
-    const deadline = AbortSignal.timeout(this.timeoutMs);
+    // One controller for the deadline and the relay's stop, both let go of when the call ends.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const onStop = () => controller.abort();
+    stop.addEventListener('abort', onStop, { once: true });
     let response: Response;
+    let text: string;
     try {
       response = await fetch(this.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': message.id, 'x-event-type': message.type },
         body: message.payload,
-        signal: AbortSignal.any([stop, deadline]),
+        signal: controller.signal,
       });
+      // Read the answer to the end, so that its connection goes back to the pool.
+      text = await response.text();
     } catch (error) {
+      if (timedOut) throw new SinkUnavailableError(`the webhook did not answer within ${this.timeoutMs} ms`, { cause: error });
       if (stop.aborted) throw error;
-      if (deadline.aborted) throw new SinkUnavailableError(`the webhook did not answer within ${this.timeoutMs} ms`, { cause: error });
       throw new SinkUnavailableError(`the webhook did not answer: ${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', onStop);
     }
-    // Read the answer to the end, so that its connection goes back to the pool.
-    const text = await response.text().catch(() => '');
     if (response.ok) return;
     const problem = `HTTP ${response.status} from the webhook${text ? `: ${text.slice(0, 200)}` : ''}`;
     throw UNAVAILABLE.has(response.status) ? new SinkUnavailableError(problem) : new Error(problem);

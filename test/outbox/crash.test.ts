@@ -54,8 +54,9 @@ for (const kind of databaseKinds()) {
     let engine = (ctx.engine = await startEngineProcess(ctx.db.url, env));
     const user = (await http(engine.url, 'POST', '/users', { name: 'u', points: 10_000_000 })).body;
     const product = (await http(engine.url, 'POST', '/products', { name: 'p', price: 5, stock: 1_000_000 })).body;
-    const orders: string[] = [];
-    for (let i = 0; i < 200; i++) orders.push((await http(engine.url, 'POST', '/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] })).body.id);
+    const orders = await Promise.all(
+      Array.from({ length: 160 }, async () => (await http(engine.url, 'POST', '/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] })).body.id as string),
+    );
 
     let acknowledged = 0;
     let next = 0;

@@ -45,8 +45,9 @@ if (!hasNatsServer) {
   it('payments are acknowledged while NATS is down; afterwards every OrderPaid is in the stream once, the lag back to zero', async ({ t, nats }) => {
     const user = (await call(t.app, 'POST', '/users', { name: 'u', points: 10_000_000 })).body;
     const product = (await call(t.app, 'POST', '/products', { name: 'p', price: 2, stock: 1_000_000 })).body;
-    const orders: string[] = [];
-    for (let i = 0; i < 240; i++) orders.push((await call(t.app, 'POST', '/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] })).body.id);
+    const orders = await Promise.all(
+      Array.from({ length: 240 }, async () => (await call(t.app, 'POST', '/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] })).body.id as string),
+    );
 
     const paid: string[] = [];
     const paidWhileDown: string[] = [];

@@ -49,11 +49,8 @@ if (!natsUrl) {
     it('each event once in the stream after a retry storm; OrderPaid ids = paid orders; order kept per order', async ({ t, proxy, stream }) => {
       const user = (await call(t.app, 'POST', '/users', { name: 'u', points: 1_000_000 })).body;
       const product = (await call(t.app, 'POST', '/products', { name: 'p', price: 3, stock: 1_000_000 })).body;
-      const create = async (n: number) => {
-        const ids: string[] = [];
-        for (let i = 0; i < n; i++) ids.push((await call(t.app, 'POST', '/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] })).body.id);
-        return ids;
-      };
+      const create = (n: number) =>
+        Promise.all(Array.from({ length: n }, async () => (await call(t.app, 'POST', '/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] })).body.id as string));
       const pay = async (ids: string[]) => {
         const answers = await Promise.all(ids.map((id) => call(t.app, 'POST', `/orders/${id}/pay`)));
         for (const a of answers) assert.is(a.status, 200);

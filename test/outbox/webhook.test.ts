@@ -23,9 +23,9 @@ const relayEnv = (url: string, maxAttempts: number): Record<string, string> => (
 async function shop(t: TestApp, orders: number) {
   const user = (await call(t.app, 'POST', '/users', { name: 'buyer', points: 1_000_000 })).body;
   const product = (await call(t.app, 'POST', '/products', { name: 'lamp', price: 7, stock: 100_000 })).body;
-  const ids: string[] = [];
-  for (let i = 0; i < orders; i++) ids.push((await call(t.app, 'POST', '/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] })).body.id);
-  return ids;
+  return Promise.all(
+    Array.from({ length: orders }, async () => (await call(t.app, 'POST', '/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] })).body.id as string),
+  );
 }
 
 async function payAll(t: TestApp, ids: readonly string[]): Promise<string[]> {
