@@ -5,11 +5,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { CpuSampler, databaseProcesses, pidListeningOn, withDescendants } from './lib/cpu.js';
-import { checkInvariants, createSideDatabase, openReader, type InvariantReport, type Seeded } from './lib/database.js';
-import { engineStats, scrape } from './lib/engine-metrics.js';
+import { analyze, checkInvariants, createSideDatabase, openReader, type InvariantReport, type Seeded } from './lib/database.js';
+import { cacheHitRate, engineStats, scrape } from './lib/engine-metrics.js';
 import { htmlReport } from './lib/html.js';
 import { JsonClient } from './lib/http.js';
 import type { FromLoad, LoadPlan, LoadResult, ToLoad } from './lib/load-protocol.js';
+import { benchStream, OutboxWatch } from './lib/outbox.js';
 import { parseOptions, USAGE, type Options, type Side } from './lib/options.js';
 import { benchJson, redact, sideTable, summaryTable, targetLabel, type SideRun } from './lib/report.js';
 import { seed } from './lib/seed.js';
@@ -115,7 +116,14 @@ async function runSide(side: Side): Promise<SideRun> {
     cleanups.push(() => database.drop());
     databaseUrl = database.url;
     console.log(`\n▶ ${side}: fresh database ${redact(database.url)}`);
-    const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`));
+    let env: Record<string, string> = {};
+    if (side === 'engine' && options.nats) {
+      const stream = benchStream(options.nats);
+      cleanups.push(() => stream.drop());
+      env = stream.env;
+      say(`outbox to NATS ${options.nats}, stream ${stream.env.NATS_STREAM}`);
+    }
+    const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`), env);
     cleanups.push(() => server.stop());
     url = server.url;
     serverPid = server.pid;
@@ -125,6 +133,12 @@ async function runSide(side: Side): Promise<SideRun> {
 
   const client = new JsonClient(url);
   const seeded = await seed(client, options, say);
+  if (!options.url && databaseUrl && options.dbKind !== 'pglite') {
+    // The fresh tables' statistics still describe them empty: refresh them, as a running service's database would have.
+    const started = performance.now();
+    await analyze(databaseUrl);
+    say(`analyzed the tables in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
 
   let loadPid: number | undefined;
   let loadChild: ChildProcess | undefined;
@@ -144,8 +158,11 @@ async function runSide(side: Side): Promise<SideRun> {
     orderIds: seeded.orderIds,
     userIds: seeded.userIds,
     productIds: seeded.productIds,
+    reads: seeded.reads,
   };
   const metricsBefore = side === 'engine' ? await scrape(client) : undefined;
+  const outboxWatch = side === 'engine' && options.nats ? new OutboxWatch(client) : undefined;
+  await outboxWatch?.start();
   sampler.start();
   let load: LoadResult;
   try {
@@ -157,7 +174,11 @@ async function runSide(side: Side): Promise<SideRun> {
     loadChild?.kill();
   }
   const sampled = sampler.stop();
-  const engine = engineStats(metricsBefore, side === 'engine' ? await scrape(client) : undefined, load.elapsedMs);
+  const metricsAfter = side === 'engine' ? await scrape(client) : undefined;
+  const engine = engineStats(metricsBefore, metricsAfter, load.elapsedMs);
+  const cache = cacheHitRate(metricsBefore, metricsAfter);
+  if (outboxWatch) say('waiting for the outbox relay to catch up');
+  const outbox = await outboxWatch?.finish();
 
   if (side === 'engine') await settle(client);
   client.close();
@@ -181,6 +202,8 @@ async function runSide(side: Side): Promise<SideRun> {
     },
     invariants,
     ...(engine ? { engine } : {}),
+    ...(cache ? { cache } : {}),
+    ...(outbox ? { outbox } : {}),
     ordersSeeded: seeded.orderIds.length,
     ...(options.scenario === 'flash-sale' ? { sold: invariants?.unitsSold.get(seeded.hotProductId) ?? 0 } : {}),
   };

@@ -6,10 +6,14 @@ import { journal } from './0001_journal.js';
 import { readModel } from './0002_read_model.js';
 import { idempotencyKeys } from './0003_idempotency_keys.js';
 import { productSalesDaily } from './0004_product_sales_daily.js';
+import { coupons } from './0005_coupons.js';
+import { outbox } from './0006_outbox.js';
 
 export const migrations = (traits: DbTraits): Record<string, Migration> => ({
   '0001_journal': journal(traits),
   '0002_read_model': readModel(traits),
   '0003_idempotency_keys': idempotencyKeys(traits),
   '0004_product_sales_daily': productSalesDaily(traits),
+  '0005_coupons': coupons(traits),
+  '0006_outbox': outbox(traits),
 });

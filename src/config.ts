@@ -8,6 +8,39 @@ const int = makeValidator<number>((input) => {
   return value;
 });
 
+const streamName = makeValidator<string>((input) => {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(input)) throw new Error(`expected a JetStream stream name (letters, digits, _ and -), got "${input}"`);
+  return input;
+});
+
+const subjectPrefix = makeValidator<string>((input) => {
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(input)) throw new Error(`expected subject tokens separated by dots, without wildcards, got "${input}"`);
+  return input;
+});
+
+/** How the outbox relay delivers: to NATS JetStream and/or the webhook, or to the log when neither is set. */
+export interface OutboxConfig {
+  readonly natsUrl: string | undefined;
+  readonly natsStream: string;
+  /** Events are published on `<prefix>.<event type>`; the stream captures `<prefix>.>`. */
+  readonly natsSubjectPrefix: string;
+  readonly dataPlatformUrl: string | undefined;
+  /** Deliveries in flight per sink at most. */
+  readonly concurrency: number;
+  /** How long one delivery waits for the broker's acknowledgement or the webhook's answer. */
+  readonly timeoutMs: number;
+  /** Failed attempts after which an event becomes a dead letter. */
+  readonly maxAttempts: number;
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  /** Consecutive failures that open a sink's circuit. */
+  readonly breakerFailures: number;
+  /** How long an open circuit waits before one probe. */
+  readonly breakerHalfOpenMs: number;
+  /** Rows per sink held in memory at most; beyond it the relay reads them back from the table. */
+  readonly window: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -19,6 +52,7 @@ export interface Config {
   readonly orderTtlMs: number;
   readonly natsUrl: string | undefined;
   readonly dataPlatformUrl: string | undefined;
+  readonly outbox: OutboxConfig;
   readonly logLevel: string;
   readonly journal: {
     /** Events per batch (one transaction) at most. */
@@ -43,6 +77,8 @@ export interface Config {
     readonly maxInFlight: number;
   };
   readonly requestTimeoutMs: number;
+  /** Entity views the read cache keeps at most; 0 turns the cache off. */
+  readonly cacheMaxEntries: number;
   readonly idempotencyRetentionMs: number;
   readonly dbPoolSize: number;
   /** How often the sweeper resumes stuck sagas and expires unpaid orders. */
@@ -61,6 +97,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ORDER_TTL: int({ default: 1800, desc: 'seconds an unpaid order lives before it expires' }),
       NATS_URL: str({ default: '' }),
       DATA_PLATFORM_URL: str({ default: '' }),
+      NATS_STREAM: streamName({ default: 'ORDERS' }),
+      NATS_SUBJECT_PREFIX: subjectPrefix({ default: 'orders' }),
+      OUTBOX_CONCURRENCY: int({ default: 64 }),
+      OUTBOX_TIMEOUT_MS: int({ default: 5000 }),
+      OUTBOX_MAX_ATTEMPTS: int({ default: 10 }),
+      OUTBOX_BACKOFF_MS: int({ default: 200 }),
+      OUTBOX_BACKOFF_MAX_MS: int({ default: 30_000 }),
+      OUTBOX_BREAKER_FAILURES: int({ default: 5 }),
+      OUTBOX_BREAKER_HALF_OPEN_MS: int({ default: 5000 }),
+      OUTBOX_WINDOW: int({ default: 10_000 }),
       LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
       JOURNAL_MAX_BATCH: int({ default: 2000 }),
       JOURNAL_MAX_QUEUED: int({ default: 100_000 }),
@@ -72,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ACTORS_MAILBOX_MAX: int({ default: 1000 }),
       HTTP_MAX_IN_FLIGHT: int({ default: 4096 }),
       REQUEST_TIMEOUT_MS: int({ default: 10_000 }),
+      CACHE_MAX_ENTRIES: int({ default: 100_000, desc: 'entity views the read cache keeps; 0 turns it off' }),
       IDEMPOTENCY_RETENTION_HOURS: int({ default: 24 }),
       DB_POOL_SIZE: int({ default: 8 }),
       SWEEP_INTERVAL_MS: int({ default: 2000 }),
@@ -92,6 +139,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orderTtlMs: e.ORDER_TTL * 1000,
     natsUrl: e.NATS_URL || undefined,
     dataPlatformUrl: e.DATA_PLATFORM_URL || undefined,
+    outbox: {
+      natsUrl: e.NATS_URL || undefined,
+      natsStream: e.NATS_STREAM,
+      natsSubjectPrefix: e.NATS_SUBJECT_PREFIX,
+      dataPlatformUrl: e.DATA_PLATFORM_URL || undefined,
+      concurrency: Math.max(1, e.OUTBOX_CONCURRENCY),
+      timeoutMs: Math.max(1, e.OUTBOX_TIMEOUT_MS),
+      maxAttempts: Math.max(1, e.OUTBOX_MAX_ATTEMPTS),
+      backoffInitialMs: Math.max(1, e.OUTBOX_BACKOFF_MS),
+      backoffMaxMs: Math.max(1, e.OUTBOX_BACKOFF_MAX_MS),
+      breakerFailures: Math.max(1, e.OUTBOX_BREAKER_FAILURES),
+      breakerHalfOpenMs: Math.max(1, e.OUTBOX_BREAKER_HALF_OPEN_MS),
+      window: Math.max(100, e.OUTBOX_WINDOW),
+    },
     logLevel: e.LOG_LEVEL,
     journal: {
       maxBatchEvents: Math.max(1, e.JOURNAL_MAX_BATCH),
@@ -107,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: { maxInFlight: Math.max(1, e.HTTP_MAX_IN_FLIGHT) },
     requestTimeoutMs: Math.max(1, e.REQUEST_TIMEOUT_MS),
+    cacheMaxEntries: Math.max(0, e.CACHE_MAX_ENTRIES),
     idempotencyRetentionMs: e.IDEMPOTENCY_RETENTION_HOURS * 3600_000,
     dbPoolSize: Math.max(1, e.DB_POOL_SIZE),
     sweepIntervalMs: Math.max(10, e.SWEEP_INTERVAL_MS),

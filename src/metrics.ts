@@ -28,6 +28,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cacheLookups = new client.Counter({
+    name: 'orderengine_cache_lookups_total',
+    help: 'Read cache lookups by cache (user, product, order, coupon, popular) and result (hit, miss)',
+    labelNames: ['cache', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheEntries = new client.Gauge({
+    name: 'orderengine_cache_entries',
+    help: 'Entries held by the read cache',
+    registers: [this.registry],
+  });
+
   readonly batchEvents = new client.Histogram({
     name: 'orderengine_journal_batch_events',
     help: 'Events per committed journal batch',
@@ -90,6 +103,40 @@ export class Metrics {
   readonly journalBacklog = new client.Gauge({
     name: 'orderengine_journal_backlog_events',
     help: 'Events waiting for a journal batch',
+    registers: [this.registry],
+  });
+
+  readonly outboxDelivered = new client.Counter({
+    name: 'orderengine_outbox_delivered_total',
+    help: 'Outbox events a sink acknowledged, by sink',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxFailedAttempts = new client.Counter({
+    name: 'orderengine_outbox_failed_attempts_total',
+    help: 'Outbox delivery attempts that failed (error, refusal or time-out), by sink',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxBreakerState = new client.Gauge({
+    name: 'orderengine_outbox_breaker_state',
+    help: "A sink's circuit breaker: 0 closed, 1 half-open (probing), 2 open",
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxLag = new client.Gauge({
+    name: 'orderengine_outbox_lag_seconds',
+    help: 'Age of the oldest outbox event a sink has not acknowledged yet; 0 when none waits',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxDeadLetters = new client.Gauge({
+    name: 'orderengine_outbox_dead_letters',
+    help: 'Outbox events the relay gave up on, waiting for an admin retry',
     registers: [this.registry],
   });
 

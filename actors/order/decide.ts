@@ -1,5 +1,6 @@
 // OrderActor decisions: pure; a payment or cancel answers when its saga ends (`defer`).
 
+import { discountOn } from '../coupon/terms.js';
 import type { Decision, DecideContext } from '../shared/entity.js';
 import { MAX_AMOUNT, assertNever, reject, type Rejection, type Result } from '../shared/result.js';
 import { evolveOrder } from './evolve.js';
@@ -17,16 +18,18 @@ export function decideOrder(state: OrderState, command: OrderCommand, ctx: Decid
     if (state.status !== 'NONE') return refuse(reject('ALREADY_EXISTS', `order ${state.id} already exists`));
     const invalid = validateItems(command.items);
     if (invalid) return refuse(invalid);
-    const total = command.items.reduce((sum, item) => sum + item.quantity * item.unitPrice, 0);
-    if (total > MAX_AMOUNT) return refuse(reject('INVALID_ORDER', `order total ${total} exceeds ${MAX_AMOUNT}`));
+    const subtotal = command.items.reduce((sum, item) => sum + item.quantity * item.unitPrice, 0);
+    if (subtotal > MAX_AMOUNT) return refuse(reject('INVALID_ORDER', `order total ${subtotal} exceeds ${MAX_AMOUNT}`));
+    const discount = command.coupon ? discountOn(subtotal, command.coupon) : 0;
     const event: OrderEvent = {
       type: 'OrderCreated',
       id: state.id,
       userId: command.userId,
       items: command.items,
-      total,
+      total: subtotal - discount,
       expiresAt: ctx.now + command.ttlMs,
       at: ctx.now,
+      ...(command.coupon ? { couponId: command.coupon.couponId, discount } : {}),
     };
     return { events: [event], reply: 'view' };
   }

@@ -7,7 +7,9 @@ import { stepKey, type OrderState, type SagaProgress } from './state.js';
 export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
   if (event.type === 'OrderCreated') {
     const { id, userId, items, total, expiresAt, at } = event;
-    return { status: 'CREATED', id, userId, items, total, expiresAt, createdAt: at, updatedAt: at };
+    const couponId = event.couponId ?? null;
+    const discount = event.discount ?? 0;
+    return { status: 'CREATED', id, userId, items, total, couponId, discount, expiresAt, createdAt: at, updatedAt: at };
   }
   if (state.status === 'NONE') return state;
   switch (event.type) {
@@ -48,6 +50,8 @@ function base(state: Exclude<OrderState, { status: 'NONE' }>, updatedAt: number)
     userId: state.userId,
     items: state.items,
     total: state.total,
+    couponId: state.couponId ?? null,
+    discount: state.discount ?? 0,
     createdAt: state.createdAt,
     updatedAt,
     expiresAt: state.expiresAt,

@@ -6,7 +6,7 @@ import { evolveOrder } from './evolve.js';
 import type { OrderCommand, OrderEvent, OrderStatus, OrderView, SagaStep } from './protocol.js';
 import { initialOrder, type OrderState } from './state.js';
 
-export type { OrderCommand, OrderEvent, OrderItem, OrderStatus, OrderView, SagaStep } from './protocol.js';
+export type { OrderCommand, OrderCoupon, OrderEvent, OrderItem, OrderStatus, OrderView, SagaStep } from './protocol.js';
 export type { OrderState } from './state.js';
 
 const volatile = new Set<OrderEvent['type']>(['SagaStarted', 'StepSucceeded', 'StepFailed', 'SagaStalled']);
@@ -26,13 +26,15 @@ export const orderModule: EntityModule<OrderState, OrderCommand, OrderEvent, Ord
   exists: (state) => state.status !== 'NONE',
   view: (state) =>
     state.status === 'NONE'
-      ? { id: state.id, userId: '', status: 'CREATED', items: [], total: 0, failureReason: null, createdAt: 0, updatedAt: 0 }
+      ? { id: state.id, userId: '', status: 'CREATED', items: [], total: 0, couponId: null, discount: 0, failureReason: null, createdAt: 0, updatedAt: 0 }
       : {
           id: state.id,
           userId: state.userId,
           status: publicStatus(state),
           items: [...state.items],
           total: state.total,
+          couponId: state.couponId ?? null,
+          discount: state.discount ?? 0,
           failureReason: state.status === 'FAILED' ? state.failure.error : null,
           createdAt: state.createdAt,
           updatedAt: state.updatedAt,

@@ -1,6 +1,14 @@
 // OrderActor messages: the order's life and the payment and cancel sagas it coordinates.
 
+import type { DiscountType } from '../coupon/protocol.js';
 import type { ErrorCode, Result } from '../shared/result.js';
+
+/** The coupon an order is paid with, and its discount terms captured when the order was created. */
+export interface OrderCoupon {
+  readonly couponId: string;
+  readonly discountType: DiscountType;
+  readonly discountValue: number;
+}
 
 export interface OrderItem {
   readonly productId: string;
@@ -29,6 +37,7 @@ export type OrderCommand =
       readonly userId: string;
       readonly items: readonly OrderItem[];
       readonly ttlMs: number;
+      readonly coupon?: OrderCoupon;
     }
   | { readonly type: 'PayOrder' }
   | { readonly type: 'CancelOrder' }
@@ -42,9 +51,12 @@ export type OrderEvent =
       readonly id: string;
       readonly userId: string;
       readonly items: readonly OrderItem[];
+      /** What the user pays: the items less the coupon's discount. */
       readonly total: number;
       readonly expiresAt: number;
       readonly at: number;
+      readonly couponId?: string;
+      readonly discount?: number;
     }
   | { readonly type: 'PaymentStarted'; readonly at: number }
   | { readonly type: 'OrderPaid'; readonly at: number }
@@ -68,6 +80,8 @@ export interface OrderView {
   readonly status: OrderStatus;
   readonly items: OrderItem[];
   readonly total: number;
+  readonly couponId: string | null;
+  readonly discount: number;
   readonly failureReason: string | null;
   readonly createdAt: number;
   readonly updatedAt: number;

@@ -2,7 +2,7 @@
 
 import type { ProductCommand } from '../product/protocol.js';
 import type { Effect } from '../shared/entity.js';
-import { reject, type ErrorCode, type Rejection } from '../shared/result.js';
+import { isInfrastructure, reject, type Rejection } from '../shared/result.js';
 import type { UserCommand } from '../user/protocol.js';
 import type { Failure, OrderEvent, SagaStep } from './protocol.js';
 import { stepKey, type SagaOrder, type SagaProgress } from './state.js';
@@ -15,9 +15,7 @@ export interface Moves {
 
 const none: Moves = { events: [], effects: [] };
 
-/** Errors that say nothing about the business, only that a step could not be done now. */
-export const isInfrastructure = (error: ErrorCode): boolean =>
-  error === 'DATABASE_UNAVAILABLE' || error === 'OVERLOADED' || error === 'MAILBOX_FULL' || error === 'TIMEOUT';
+export { isInfrastructure };
 
 export const failureRejection = (failure: Failure): Rejection => reject(failure.error, failure.message, failure.productId);
 
@@ -35,7 +33,7 @@ export function startSaga(order: SagaOrder, resumed: boolean): Moves {
     });
     return { events: [{ type: 'SagaStarted', phase: 'RESERVING', attempt, awaiting: effects.map((e) => stepKey(e.step)), resumed }], effects };
   }
-  const refund: UserCommand = { type: 'RefundPoints', ref: order.id, amount: order.total };
+  const refund: UserCommand = { type: 'RefundPoints', ref: order.id, amount: order.total, ...withCoupon(order) };
   const effects = [
     ...releaseEffects(order, order.items.map((item) => item.productId), attempt),
     { to: { kind: 'user', id: order.userId }, command: refund, step: { action: 'refund', attempt } } as const,
@@ -50,7 +48,7 @@ export function nextMoves(order: SagaOrder, now: number): Moves {
   switch (saga.phase) {
     case 'RESERVING': {
       if (saga.failure) return releaseOrFail(order, saga, saga.failure, now);
-      const debit: UserCommand = { type: 'DebitPoints', ref: order.id, amount: order.total, resumed: saga.resumed };
+      const debit: UserCommand = { type: 'DebitPoints', ref: order.id, amount: order.total, resumed: saga.resumed, ...withCoupon(order) };
       const step: SagaStep = { action: 'debit', attempt: saga.attempt };
       return {
         events: [{ type: 'SagaStarted', phase: 'DEBITING', attempt: saga.attempt, awaiting: [stepKey(step)], resumed: saga.resumed }],
@@ -68,6 +66,9 @@ export function nextMoves(order: SagaOrder, now: number): Moves {
       return { events: [{ type: 'OrderCancelled', at: now }], effects: [], settle: 'view' };
   }
 }
+
+/** The coupon the user marks used with the debit, and gets back with the refund. */
+const withCoupon = (order: SagaOrder): { couponId?: string } => (order.couponId ? { couponId: order.couponId } : {});
 
 function releaseOrFail(order: SagaOrder, saga: SagaProgress, failure: Failure, now: number): Moves {
   if (saga.reserved.length === 0) {

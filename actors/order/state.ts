@@ -7,6 +7,8 @@ export interface OrderBase {
   readonly userId: string;
   readonly items: readonly OrderItem[];
   readonly total: number;
+  readonly couponId: string | null;
+  readonly discount: number;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly expiresAt: number;

@@ -8,7 +8,7 @@ export interface Address {
   readonly id: string;
 }
 
-export type ActorKind = 'user' | 'product' | 'order';
+export type ActorKind = 'user' | 'product' | 'order' | 'coupon';
 
 /** What decide may ask of the world: the clock and the actor's memory of applied command ids. */
 export interface DecideContext {
@@ -37,6 +37,11 @@ export type Decision<E, Step = never> =
       readonly effects?: readonly Effect<Step>[];
       /** The saga ended: answer every deferred asker with this once the events commit. */
       readonly settle?: 'view' | Rejection;
+      /**
+       * Which of the actor's sagas `defer` and `settle` refer to, when it runs several at once
+       * (a user claiming two coupons); an actor with one saga at a time leaves it out.
+       */
+      readonly saga?: string;
     }
   | {
       /** The command id is outside the window: look it up in the journal, then decide again. */

@@ -12,6 +12,14 @@ export type ErrorCode =
   | 'ORDER_NOT_PAYABLE'
   | 'ORDER_NOT_CANCELLABLE'
   | 'RESERVATION_RELEASED'
+  | 'INVALID_COUPON'
+  | 'COUPON_SOLD_OUT'
+  | 'COUPON_ALREADY_ISSUED'
+  | 'COUPON_CLAIM_IN_PROGRESS'
+  | 'COUPON_NOT_HELD'
+  | 'COUPON_ALREADY_USED'
+  | 'COUPON_EXPIRED'
+  | 'COUPON_NOT_YET_VALID'
   | 'DATABASE_UNAVAILABLE'
   | 'OVERLOADED'
   | 'MAILBOX_FULL'
@@ -35,6 +43,10 @@ export const accept = <V>(value: V): Accepted<V> => ({ ok: true, value });
 
 export const reject = (error: ErrorCode, message: string, productId?: string): Rejection =>
   productId === undefined ? { ok: false, error, message } : { ok: false, error, message, productId };
+
+/** Errors that say nothing about the business, only that a step could not be done now. */
+export const isInfrastructure = (error: ErrorCode): boolean =>
+  error === 'DATABASE_UNAVAILABLE' || error === 'OVERLOADED' || error === 'MAILBOX_FULL' || error === 'TIMEOUT';
 
 /** The largest balance or stock the engine keeps, so sums stay exact in a JS number. */
 export const MAX_AMOUNT = 2 ** 50;

@@ -1,20 +1,50 @@
 // The baseline on MySQL/MariaDB: plain InnoDB tables, and a payment either with row locks (locks) or in one stored procedure call (sql).
 
-import { createPool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
-import { fail, itemView, ok, orderView, retrying, type Mode, type NewItem, type OrderView, type Outcome, type ProductRow, type Store, type UserRow } from './store.js';
+import { createPool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import {
+  couponView,
+  fail,
+  heldCouponView,
+  itemView,
+  ok,
+  orderPage,
+  ordersWithItems,
+  orderView,
+  pageOf,
+  Refusal,
+  refusing,
+  retrying,
+  type Mode,
+  type NewItem,
+  type OrderView,
+  type Outcome,
+  type ProductRow,
+  type Store,
+  type UserRow,
+} from './store.js';
 
+// The indexes are those of a tuned service for its reads (and the engine's read model has the same).
 const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS users (id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, points BIGINT NOT NULL) ENGINE=InnoDB`,
-  `CREATE TABLE IF NOT EXISTS products (id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, price BIGINT NOT NULL, stock BIGINT NOT NULL) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS users (
+     id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, points BIGINT NOT NULL, INDEX users_name_idx (name)) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS products (
+     id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, price BIGINT NOT NULL, stock BIGINT NOT NULL, INDEX products_name_idx (name)) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS orders (
      id VARCHAR(64) PRIMARY KEY, user_id VARCHAR(64) NOT NULL, status VARCHAR(16) NOT NULL, total BIGINT NOT NULL,
-     failure_reason VARCHAR(40), created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, INDEX orders_user_idx (user_id)) ENGINE=InnoDB`,
+     failure_reason VARCHAR(40), created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+     INDEX orders_user_created_idx (user_id, created_at, id), INDEX orders_status_created_idx (status, created_at, id)) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS order_items (
      order_id VARCHAR(64) NOT NULL, product_id VARCHAR(64) NOT NULL, quantity BIGINT NOT NULL, unit_price BIGINT NOT NULL,
      PRIMARY KEY (order_id, product_id)) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS outbox (
      id BIGINT AUTO_INCREMENT PRIMARY KEY, order_id VARCHAR(64) NOT NULL, event_type VARCHAR(40) NOT NULL,
      payload TEXT NOT NULL, created_at BIGINT NOT NULL) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS coupons (
+     id VARCHAR(64) PRIMARY KEY, name VARCHAR(200) NOT NULL, discount_type VARCHAR(16) NOT NULL, discount_value BIGINT NOT NULL,
+     quantity BIGINT NOT NULL, issued BIGINT NOT NULL, valid_from BIGINT, valid_until BIGINT, created_at BIGINT NOT NULL) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS user_coupons (
+     user_id VARCHAR(64) NOT NULL, coupon_id VARCHAR(64) NOT NULL, status VARCHAR(16) NOT NULL, order_id VARCHAR(64),
+     issued_at BIGINT NOT NULL, PRIMARY KEY (user_id, coupon_id)) ENGINE=InnoDB`,
 ];
 
 /**
@@ -101,6 +131,36 @@ export async function openMysql(url: string, mode: Mode, poolSize: number): Prom
     } finally {
       conn.release();
     }
+  }
+
+  /** The items of `orders` in one query, as the API's orders. */
+  async function withItems(orders: readonly OrderRow[]): Promise<OrderView[]> {
+    if (orders.length === 0) return [];
+    const [items] = await pool.query<(ItemRow & { order_id: string })[]>(
+      'SELECT order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN (?) ORDER BY order_id, product_id',
+      [orders.map((o) => o.id)],
+    );
+    return ordersWithItems(orders, items);
+  }
+
+  /** A keyset page by id of `columns` from `table`, optionally with an exact name. */
+  async function listById<T>(table: 'users' | 'products', columns: string, name: string | undefined, after: string | undefined, limit: number): Promise<T[]> {
+    const where = [...(name === undefined ? [] : ['name = ?']), ...(after === undefined ? [] : ['id > ?'])];
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      `SELECT ${columns} FROM ${table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ${Math.floor(limit) + 1}`,
+      [...(name === undefined ? [] : [name]), ...(after === undefined ? [] : [after])],
+    );
+    return rows as T[];
+  }
+
+  /** Orders matching `where` (with `params`), newest first, from the cursor on. */
+  async function ordersByTime(where: string, params: Array<string | number>, after: readonly [number, string] | undefined, limit: number): Promise<OrderRow[]> {
+    const keyset = after === undefined ? '' : ' AND (created_at < ? OR (created_at = ? AND id < ?))';
+    const [rows] = await pool.execute<OrderRow[]>(
+      `SELECT * FROM orders WHERE ${where}${keyset} ORDER BY created_at DESC, id DESC LIMIT ${Math.floor(limit) + 1}`,
+      [...params, ...(after === undefined ? [] : [after[0], after[0], after[1]])],
+    );
+    return rows;
   }
 
   /** The payment as the ORM-style service does it: one transaction, a statement per round trip. */
@@ -208,6 +268,86 @@ export async function openMysql(url: string, mode: Mode, poolSize: number): Prom
       return orderView(first, rows.filter((r) => r.product_id !== null).map((r) => itemView(r as ItemRow)));
     },
     payOrder: mode === 'locks' ? payWithLocks : payInOneCall,
+    async listUsers({ name, after, limit }) {
+      const rows = await listById<UserRow>('users', 'id, name, points', name, after, limit);
+      return pageOf(rows.map((r) => ({ id: r.id, name: r.name, points: r.points })), limit, (u) => u.id);
+    },
+    async listProducts({ name, after, limit }) {
+      const rows = await listById<ProductRow>('products', 'id, name, price, stock', name, after, limit);
+      return pageOf(rows.map((r) => ({ id: r.id, name: r.name, price: r.price, stock: r.stock })), limit, (p) => p.id);
+    },
+    async userOrders({ userId, after, limit }) {
+      return orderPage(await ordersByTime('user_id = ?', [userId], after, limit), limit, withItems);
+    },
+    async ordersByStatus({ status, since, after, limit }) {
+      return orderPage(await ordersByTime('status = ? AND created_at >= ?', [status, since], after, limit), limit, withItems);
+    },
+    async ordersByIds(ids) {
+      if (ids.length === 0) return { items: [], nextCursor: null };
+      const [rows] = await pool.query<OrderRow[]>('SELECT * FROM orders WHERE id IN (?)', [[...ids]]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return { items: await withItems(ids.flatMap((id) => byId.get(id) ?? [])), nextCursor: null };
+    },
+    async popularProducts({ since, limit }) {
+      const [rows] = await pool.execute<(RowDataPacket & { id: string; name: string; units_sold: string | number })[]>(
+        `SELECT p.id, p.name, SUM(i.quantity) AS units_sold
+         FROM orders o JOIN order_items i ON i.order_id = o.id JOIN products p ON p.id = i.product_id
+         WHERE o.status = 'PAID' AND o.created_at >= ?
+         GROUP BY p.id, p.name ORDER BY units_sold DESC, p.id LIMIT ${Math.floor(limit)}`,
+        [since],
+      );
+      return { items: rows.map((r) => ({ id: r.id, name: r.name, unitsSold: Number(r.units_sold) })), nextCursor: null };
+    },
+    async createCoupon(id, c, now) {
+      await pool.execute(
+        'INSERT INTO coupons (id, name, discount_type, discount_value, quantity, issued, valid_from, valid_until, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)',
+        [id, c.name, c.discountType, c.discountValue, c.quantity, c.validFrom, c.validUntil, now],
+      );
+      return couponView({
+        id,
+        name: c.name,
+        discount_type: c.discountType,
+        discount_value: c.discountValue,
+        quantity: c.quantity,
+        issued: 0,
+        valid_from: c.validFrom,
+        valid_until: c.validUntil,
+      });
+    },
+    issueCoupon: (couponId, userId, now) =>
+      refusing(() =>
+        retrying(isRetryable, () =>
+          inTransaction(async (conn) => {
+            const [[user]] = await conn.execute<RowDataPacket[]>('SELECT 1 FROM users WHERE id = ?', [userId]);
+            if (!user) return fail('NOT_FOUND', `user ${userId} not found`);
+            const [[coupon]] = await conn.execute<RowDataPacket[]>('SELECT 1 FROM coupons WHERE id = ?', [couponId]);
+            if (!coupon) return fail('NOT_FOUND', `coupon ${couponId} not found`);
+            const [claimed] = await conn.execute<ResultSetHeader>(
+              "INSERT IGNORE INTO user_coupons (user_id, coupon_id, status, order_id, issued_at) VALUES (?, ?, 'ISSUED', NULL, ?)",
+              [userId, couponId, now],
+            );
+            if (claimed.affectedRows === 0) throw new Refusal(fail('COUPON_ALREADY_ISSUED', `user ${userId} already holds coupon ${couponId}`));
+            const [taken] = await conn.execute<ResultSetHeader>('UPDATE coupons SET issued = issued + 1 WHERE id = ? AND issued < quantity', [couponId]);
+            if (taken.affectedRows === 0) throw new Refusal(fail('COUPON_SOLD_OUT', `coupon ${couponId} is sold out`));
+            return ok({ couponId, userId, status: 'ISSUED' as const });
+          }),
+        ),
+      ),
+    async userCoupons({ userId, after, limit }) {
+      const [rows] = await pool.execute<(RowDataPacket & Parameters<typeof heldCouponView>[0])[]>(
+        `SELECT uc.coupon_id, uc.status, uc.order_id, uc.issued_at, c.name, c.discount_type, c.discount_value, c.valid_from, c.valid_until
+         FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
+         WHERE uc.user_id = ? AND uc.status IN ('ISSUED', 'USED')${after === undefined ? '' : ' AND uc.coupon_id > ?'}
+         ORDER BY uc.coupon_id LIMIT ${Math.floor(limit) + 1}`,
+        [userId, ...(after === undefined ? [] : [after])],
+      );
+      // Only an empty answer needs to know whether the user exists (404).
+      if (rows.length === 0) {
+        const [[user]] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM users WHERE id = ?', [userId]);
+        if (!user) return fail('NOT_FOUND', `user ${userId} not found`);
+      }
+      return ok(pageOf(rows.map(heldCouponView), limit, (c) => c.couponId));
+    },
     async ping() {
       try {
         await pool.query('SELECT 1');

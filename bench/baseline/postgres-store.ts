@@ -1,22 +1,53 @@
 // The baseline on PostgreSQL: plain tables, and a payment either with row locks (locks) or in one stored function call (sql).
 
 import postgres from 'postgres';
-import { fail, itemView, ok, orderView, retrying, type Mode, type NewItem, type OrderView, type Outcome, type ProductRow, type Store, type UserRow } from './store.js';
+import {
+  couponView,
+  fail,
+  heldCouponView,
+  itemView,
+  ok,
+  orderPage,
+  ordersWithItems,
+  orderView,
+  pageOf,
+  Refusal,
+  refusing,
+  retrying,
+  type Mode,
+  type NewItem,
+  type OrderView,
+  type Outcome,
+  type PopularProduct,
+  type ProductRow,
+  type Store,
+  type UserRow,
+} from './store.js';
 
 const INT8_OID = 20;
 
+// The indexes are those of a tuned service for its reads (and the engine's read model has the same).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (id varchar(64) PRIMARY KEY, name varchar(200) NOT NULL, points bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS users_name_idx ON users (name);
 CREATE TABLE IF NOT EXISTS products (id varchar(64) PRIMARY KEY, name varchar(200) NOT NULL, price bigint NOT NULL, stock bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS products_name_idx ON products (name);
 CREATE TABLE IF NOT EXISTS orders (
   id varchar(64) PRIMARY KEY, user_id varchar(64) NOT NULL, status varchar(16) NOT NULL, total bigint NOT NULL,
   failure_reason varchar(40), created_at bigint NOT NULL, updated_at bigint NOT NULL);
-CREATE INDEX IF NOT EXISTS orders_user_idx ON orders (user_id);
+CREATE INDEX IF NOT EXISTS orders_user_created_idx ON orders (user_id, created_at, id);
+CREATE INDEX IF NOT EXISTS orders_status_created_idx ON orders (status, created_at, id);
 CREATE TABLE IF NOT EXISTS order_items (
   order_id varchar(64) NOT NULL, product_id varchar(64) NOT NULL, quantity bigint NOT NULL, unit_price bigint NOT NULL,
   PRIMARY KEY (order_id, product_id));
 CREATE TABLE IF NOT EXISTS outbox (
   id bigserial PRIMARY KEY, order_id varchar(64) NOT NULL, event_type varchar(40) NOT NULL, payload text NOT NULL, created_at bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS coupons (
+  id varchar(64) PRIMARY KEY, name varchar(200) NOT NULL, discount_type varchar(16) NOT NULL, discount_value bigint NOT NULL,
+  quantity bigint NOT NULL, issued bigint NOT NULL, valid_from bigint, valid_until bigint, created_at bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS user_coupons (
+  user_id varchar(64) NOT NULL, coupon_id varchar(64) NOT NULL, status varchar(16) NOT NULL, order_id varchar(64),
+  issued_at bigint NOT NULL, PRIMARY KEY (user_id, coupon_id));
 `;
 
 /**
@@ -66,7 +97,7 @@ BEGIN
     RETURN json_build_object('error', 'ORDER_NOT_PAYABLE', 'status', o.status);
   END IF;
   RETURN json_build_object('order', json_build_object(
-    'id', o.id, 'userId', o.user_id, 'status', o.status, 'total', o.total, 'failureReason', o.failure_reason,
+    'id', o.id, 'userId', o.user_id, 'status', o.status, 'total', o.total, 'couponId', NULL, 'discount', 0, 'failureReason', o.failure_reason,
     'createdAt', o.created_at, 'updatedAt', o.updated_at,
     'items', (SELECT coalesce(json_agg(json_build_object('productId', product_id, 'quantity', quantity, 'unitPrice', unit_price)
                                        ORDER BY product_id), '[]'::json)
@@ -94,6 +125,14 @@ export async function openPostgres(url: string, mode: Mode, poolSize: number): P
     const first = rows[0];
     if (!first) return undefined;
     return orderView(first, rows.filter((r) => r.product_id !== null).map((r) => itemView(r as { product_id: string; quantity: number; unit_price: number })));
+  }
+
+  /** The items of `orders` in one query, as the API's orders. */
+  async function withItems(orders: readonly OrderRow[]): Promise<OrderView[]> {
+    if (orders.length === 0) return [];
+    const items = await sql<{ order_id: string; product_id: string; quantity: number; unit_price: number }[]>`
+      SELECT order_id, product_id, quantity, unit_price FROM order_items WHERE order_id IN ${sql(orders.map((o) => o.id))} ORDER BY order_id, product_id`;
+    return ordersWithItems(orders, items);
   }
 
   /**
@@ -202,6 +241,79 @@ export async function openPostgres(url: string, mode: Mode, poolSize: number): P
     },
     getOrder: (id) => readOrder(sql, id),
     payOrder: mode === 'locks' ? payWithLocks : payInOneCall,
+    async listUsers({ name, after, limit }) {
+      const rows = await sql<UserRow[]>`
+        SELECT id, name, points FROM users WHERE true ${name === undefined ? sql`` : sql`AND name = ${name}`} ${after === undefined ? sql`` : sql`AND id > ${after}`}
+        ORDER BY id LIMIT ${limit + 1}`;
+      return pageOf([...rows], limit, (u) => u.id);
+    },
+    async listProducts({ name, after, limit }) {
+      const rows = await sql<ProductRow[]>`
+        SELECT id, name, price, stock FROM products WHERE true ${name === undefined ? sql`` : sql`AND name = ${name}`} ${after === undefined ? sql`` : sql`AND id > ${after}`}
+        ORDER BY id LIMIT ${limit + 1}`;
+      return pageOf([...rows], limit, (p) => p.id);
+    },
+    async userOrders({ userId, after, limit }) {
+      const rows = await sql<OrderRow[]>`
+        SELECT * FROM orders WHERE user_id = ${userId}
+        ${after === undefined ? sql`` : sql`AND (created_at < ${after[0]} OR (created_at = ${after[0]} AND id < ${after[1]}))`}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`;
+      return orderPage(rows, limit, withItems);
+    },
+    async ordersByStatus({ status, since, after, limit }) {
+      const rows = await sql<OrderRow[]>`
+        SELECT * FROM orders WHERE status = ${status} AND created_at >= ${since}
+        ${after === undefined ? sql`` : sql`AND (created_at < ${after[0]} OR (created_at = ${after[0]} AND id < ${after[1]}))`}
+        ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`;
+      return orderPage(rows, limit, withItems);
+    },
+    async ordersByIds(ids) {
+      if (ids.length === 0) return { items: [], nextCursor: null };
+      const rows = await sql<OrderRow[]>`SELECT * FROM orders WHERE id IN ${sql([...ids])}`;
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return { items: await withItems(ids.flatMap((id) => byId.get(id) ?? [])), nextCursor: null };
+    },
+    async popularProducts({ since, limit }) {
+      const rows = await sql<{ id: string; name: string; units_sold: string }[]>`
+        SELECT p.id, p.name, SUM(i.quantity) AS units_sold
+        FROM orders o JOIN order_items i ON i.order_id = o.id JOIN products p ON p.id = i.product_id
+        WHERE o.status = 'PAID' AND o.created_at >= ${since}
+        GROUP BY p.id, p.name ORDER BY units_sold DESC, p.id LIMIT ${limit}`;
+      return { items: rows.map((r): PopularProduct => ({ id: r.id, name: r.name, unitsSold: Number(r.units_sold) })), nextCursor: null };
+    },
+    async createCoupon(id, c, now) {
+      const [row] = await sql<Parameters<typeof couponView>[0][]>`
+        INSERT INTO coupons (id, name, discount_type, discount_value, quantity, issued, valid_from, valid_until, created_at)
+        VALUES (${id}, ${c.name}, ${c.discountType}, ${c.discountValue}, ${c.quantity}, 0, ${c.validFrom}, ${c.validUntil}, ${now}) RETURNING *`;
+      return couponView(row as Parameters<typeof couponView>[0]);
+    },
+    issueCoupon: (couponId, userId, now) =>
+      refusing(() =>
+        retrying(isRetryable, () =>
+          inTransaction(async (tx) => {
+            const [[user], [coupon]] = await Promise.all([tx`SELECT 1 FROM users WHERE id = ${userId}`, tx`SELECT 1 FROM coupons WHERE id = ${couponId}`]);
+            if (!user) return fail('NOT_FOUND', `user ${userId} not found`);
+            if (!coupon) return fail('NOT_FOUND', `coupon ${couponId} not found`);
+            const claimed = await tx`
+              INSERT INTO user_coupons (user_id, coupon_id, status, order_id, issued_at) VALUES (${userId}, ${couponId}, 'ISSUED', NULL, ${now})
+              ON CONFLICT DO NOTHING`;
+            if (claimed.count === 0) throw new Refusal(fail('COUPON_ALREADY_ISSUED', `user ${userId} already holds coupon ${couponId}`));
+            const taken = await tx`UPDATE coupons SET issued = issued + 1 WHERE id = ${couponId} AND issued < quantity`;
+            if (taken.count === 0) throw new Refusal(fail('COUPON_SOLD_OUT', `coupon ${couponId} is sold out`));
+            return ok({ couponId, userId, status: 'ISSUED' as const });
+          }),
+        ),
+      ),
+    async userCoupons({ userId, after, limit }) {
+      const rows = await sql<Parameters<typeof heldCouponView>[0][]>`
+        SELECT uc.coupon_id, uc.status, uc.order_id, uc.issued_at, c.name, c.discount_type, c.discount_value, c.valid_from, c.valid_until
+        FROM user_coupons uc JOIN coupons c ON c.id = uc.coupon_id
+        WHERE uc.user_id = ${userId} AND uc.status IN ('ISSUED', 'USED') ${after === undefined ? sql`` : sql`AND uc.coupon_id > ${after}`}
+        ORDER BY uc.coupon_id LIMIT ${limit + 1}`;
+      // Only an empty answer needs to know whether the user exists (404).
+      if (rows.length === 0 && (await sql`SELECT 1 FROM users WHERE id = ${userId}`).length === 0) return fail('NOT_FOUND', `user ${userId} not found`);
+      return ok(pageOf(rows.map(heldCouponView), limit, (c) => c.couponId));
+    },
     async ping() {
       try {
         await sql`SELECT 1`;

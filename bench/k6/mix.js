@@ -1,4 +1,4 @@
-// The `mix` scenario for k6: create an order → pay it → read it, uniform users and products, in stages.
+// The `mix` scenario for k6: create an order → pay it → read it → one read query (each in turn), uniform users and products, in stages.
 //
 //   k6 run -e BASE_URL=http://127.0.0.1:3000 -e PROFILE=load -e DURATION=60 -e VUS=256 bench/k6/mix.js
 //
@@ -94,4 +94,25 @@ export default function (data) {
 
   const read = http.get(`${BASE}/orders/${id}`, { tags: { step: 'read', name: 'GET /orders/:id' } });
   check(read, { 'order read (200)': (r) => r.status === 200 });
+
+  // The read side's other queries in turn, as bench/lib/reads.ts (over this VU's own recent orders).
+  recent.push(id);
+  if (recent.length > 10) recent.shift();
+  const [name, path] = READS[turn++ % READS.length](data);
+  const answer = http.get(`${BASE}${path}`, { tags: { step: 'query', name } });
+  check(answer, { 'query answered (200)': (r) => r.status === 200 });
 }
+
+const recent = [];
+let turn = 0;
+const READS = [
+  (d) => ['GET /users/:id', `/users/${pick(d.users)}`],
+  (d) => ['GET /products/:id', `/products/${pick(d.products)}`],
+  (d) => ['GET /users/:id/orders', `/users/${pick(d.users)}/orders?limit=10`],
+  () => ['GET /orders?status=PAID', '/orders?status=PAID&days=7&limit=20'],
+  () => ['GET /orders?ids=', `/orders?ids=${recent.join(',')}`],
+  () => ['GET /users?name=', `/users?name=k6-user-${Math.floor(Math.random() * USERS)}`],
+  () => ['GET /products?name=', `/products?name=k6-product-${Math.floor(Math.random() * PRODUCTS)}`],
+  () => ['GET /products/popular', '/products/popular?days=7&limit=10'],
+  (d) => ['GET /users/:id/coupons', `/users/${pick(d.users)}/coupons`],
+];

@@ -87,6 +87,34 @@ export async function openReader(url: string): Promise<Reader> {
   return { rows: async (text) => (await conn.query(text))[0] as Record<string, unknown>[], close: () => conn.end() };
 }
 
+/**
+ * Refreshes the planner's statistics of every table, as autovacuum (PostgreSQL) or InnoDB's
+ * persistent statistics would have by the time a service has been up a while: right after
+ * seeding they describe empty tables, and the plans then picked (a bitmap scan and sort of
+ * every PAID order for a first page, a sequential scan for a join) are not what runs in
+ * production. PGlite is skipped: only the engine that owns it can open it.
+ */
+export async function analyze(url: string): Promise<void> {
+  if (url.startsWith('pglite:')) return;
+  if (/^postgres(ql)?:/.test(url)) {
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe('ANALYZE');
+    } finally {
+      await sql.end();
+    }
+    return;
+  }
+  const conn = await createConnection(mysqlUri(url));
+  try {
+    const [tables] = await conn.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()');
+    const names = (tables as Array<{ t: string }>).map((r) => `\`${r.t}\``);
+    if (names.length > 0) await conn.query(`ANALYZE TABLE ${names.join(', ')}`);
+  } finally {
+    await conn.end();
+  }
+}
+
 /** What the run started with, to compare the database's end state against. */
 export interface Seeded {
   /** Product id → initial stock (no restocks happen during a run). */

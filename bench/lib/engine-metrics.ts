@@ -1,8 +1,8 @@
-// The engine's own Prometheus metrics around a load, to tell where its time went: journal batches and event-loop lag.
+// The engine's own Prometheus metrics around a load, to tell where its time went: journal batches, event-loop lag, read cache.
 
 import type { JsonClient } from './http.js';
 
-/** Unlabelled samples by metric name; labelled ones are summed over their labels. */
+/** Samples by metric name, labelled ones summed over their labels; and each labelled series by its name and labels as printed. */
 export type Scrape = ReadonlyMap<string, number>;
 
 export interface EngineStats {
@@ -18,7 +18,7 @@ export interface EngineStats {
   readonly loopLagMaxMs: number | undefined;
 }
 
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/;
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/;
 
 /** Reads GET /metrics; undefined when the server has none (a baseline, or metrics renamed). */
 export async function scrape(client: JsonClient): Promise<Scrape | undefined> {
@@ -28,8 +28,10 @@ export async function scrape(client: JsonClient): Promise<Scrape | undefined> {
   for (const line of answer.body.split('\n')) {
     if (line.startsWith('#')) continue;
     const match = SAMPLE.exec(line);
-    const value = Number(match?.[2]);
-    if (match?.[1] && Number.isFinite(value)) samples.set(match[1], (samples.get(match[1]) ?? 0) + value);
+    const value = Number(match?.[3]);
+    if (!match?.[1] || !Number.isFinite(value)) continue;
+    samples.set(match[1], (samples.get(match[1]) ?? 0) + value);
+    if (match[2]) samples.set(`${match[1]}${match[2]}`, value);
   }
   return samples;
 }
@@ -53,4 +55,42 @@ export function engineStats(before: Scrape | undefined, after: Scrape | undefine
     loopLagP99Ms: lag('orderengine_nodejs_eventloop_lag_p99_seconds'),
     loopLagMaxMs: lag('orderengine_nodejs_eventloop_lag_max_seconds'),
   };
+}
+
+/** The read cache over the load: hits ÷ lookups, overall and per cache (user, product, order, coupon, popular). */
+export interface CacheHitRate {
+  /** 0–1; null when nothing was looked up. */
+  readonly overall: number | null;
+  readonly lookups: number;
+  readonly byCache: Record<string, { readonly hits: number; readonly misses: number; readonly hitRate: number | null }>;
+}
+
+const CACHES = ['user', 'product', 'order', 'coupon', 'popular'];
+const CACHE_LOOKUP = /^orderengine_cache_lookups_total\{(.*)\}$/;
+const label = (labels: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1];
+
+/** From `orderengine_cache_lookups_total{cache,result}` before and after the load; undefined when the engine has no such metric. */
+export function cacheHitRate(before: Scrape | undefined, after: Scrape | undefined): CacheHitRate | undefined {
+  if (!before || !after || !after.has('orderengine_cache_lookups_total')) return undefined;
+  const counts = new Map<string, { hits: number; misses: number }>();
+  for (const [series, value] of after) {
+    const labels = CACHE_LOOKUP.exec(series)?.[1];
+    const cache = labels === undefined ? undefined : label(labels, 'cache');
+    if (labels === undefined || cache === undefined) continue;
+    const n = value - (before.get(series) ?? 0);
+    const entry = counts.get(cache) ?? { hits: 0, misses: 0 };
+    if (label(labels, 'result') === 'hit') entry.hits += n;
+    else entry.misses += n;
+    counts.set(cache, entry);
+  }
+  const rate = (hits: number, misses: number) => (hits + misses > 0 ? Math.round((hits / (hits + misses)) * 10_000) / 10_000 : null);
+  let hits = 0;
+  let misses = 0;
+  const byCache: CacheHitRate['byCache'] = {};
+  for (const [cache, c] of [...counts].sort(([a], [b]) => (CACHES.indexOf(a) + 1 || 99) - (CACHES.indexOf(b) + 1 || 99))) {
+    hits += c.hits;
+    misses += c.misses;
+    byCache[cache] = { hits: c.hits, misses: c.misses, hitRate: rate(c.hits, c.misses) };
+  }
+  return { overall: rate(hits, misses), lookups: hits + misses, byCache };
 }

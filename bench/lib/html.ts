@@ -2,7 +2,7 @@
 
 import type { HistogramBin, SecondSample } from './load-protocol.js';
 import type { Options } from './options.js';
-import { benchJson, summaryTable, targetLabel, type SideRun } from './report.js';
+import { benchJson, cacheText, summaryTable, targetLabel, type SideRun } from './report.js';
 
 const W = 760;
 const H = 240;
@@ -75,7 +75,15 @@ const axes = (xLabel: string, yLabel: string) =>
 
 const svg = (parts: readonly string[]) => `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
 
-function sideSection(run: SideRun): string {
+/** Latency per request kind (create, pay, read, each read query), when there is more than one. */
+function kindTable(run: SideRun): string {
+  const kinds = Object.entries(run.load.byKind);
+  if (kinds.length < 2) return '';
+  const rows = kinds.map(([kind, l]) => `<tr><td>${esc(kind)}</td><td>${l.count}</td><td>${l.p50Ms}</td><td>${l.p95Ms}</td><td>${l.p99Ms}</td><td>${l.maxMs}</td></tr>`);
+  return `<h3>Latency per request kind</h3><table><tr><th>kind</th><th>answers</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr>${rows.join('')}</table>`;
+}
+
+function sideSection(run: SideRun, showCache: boolean): string {
   const series: readonly SecondSample[] = run.load.series;
   const latency = lineChart(
     [
@@ -94,6 +102,7 @@ function sideSection(run: SideRun): string {
     'per second',
   );
   return `<section><h2>${esc(run.side)}</h2>
+${showCache ? `<p>Cache hit rate: ${esc(cacheText(run))}</p>` : ''}${kindTable(run)}
 <h3>Latency over time (per-second p50 and p99)</h3>${latency}
 <h3>Throughput over time</h3>${throughput}
 <h3>Latency histogram</h3>${histogramChart(run.load.histogram)}</section>`;
@@ -110,16 +119,19 @@ pre { background: #f5f5f5; padding: 10px; overflow-x: auto; font-size: 12px; }
 svg text { font-size: 11px; fill: #444; } svg .label { font-size: 12px; fill: #222; }
 svg .grid { stroke: #e4e4e4; } svg .axis { stroke: #888; }
 h3 { margin-bottom: 4px; font-size: 14px; }
+table { border-collapse: collapse; font-size: 12px; } td, th { padding: 2px 10px; text-align: right; } td:first-child, th:first-child { text-align: left; }
 </style></head><body>
 <h1>${esc(title)}</h1>
 <p>${options.connections} connections${options.rate ? `, paced at ${options.rate} requests/s` : ''}, profile ${options.profile}, ${options.durationS} s;
-${options.users} users, ${options.products} products${options.scenario === 'flash-sale' ? `, stock ${options.stock}` : ''}.
+${options.users} users, ${options.products} products${options.scenario === 'flash-sale' ? `, stock ${options.stock}` : ''}${
+  options.scenario === 'mix' || options.scenario === 'read-heavy' ? `, ${options.readOrders} paid orders and issued coupons for the reads` : ''
+}.
 Invariants: <strong>${json.invariantsOk ? 'ok' : 'NOT ok'}</strong>. Generated ${new Date().toISOString()}.</p>
 <pre>${esc(summaryTable(runs, options))}</pre>
 ${Object.entries(json.ratios)
   .map(([b, r]) => `<p>engine ÷ ${b}: throughput ×${r.throughput}, p99 ×${r.p99}</p>`)
   .join('\n')}
-${runs.map(sideSection).join('\n')}
+${runs.map((run) => sideSection(run, options.scenario === 'mix' || options.scenario === 'read-heavy' || run.cache !== undefined)).join('\n')}
 <details><summary>JSON</summary><pre>${esc(JSON.stringify(json, null, 2))}</pre></details>
 </body></html>
 `;

@@ -12,6 +12,19 @@ export interface LoadPlan {
   /** Buyers and products the mix scenario picks from, uniformly. */
   readonly userIds: readonly string[];
   readonly productIds: readonly string[];
+  /** What the read queries of mix and read-heavy ask for (empty in the pay scenarios). */
+  readonly reads: ReadTargets;
+}
+
+/** Seeded data the read queries pick from, uniformly, so that every read finds rows. */
+export interface ReadTargets {
+  /** Paid orders, and the user of each (same index). */
+  readonly orderIds: readonly string[];
+  readonly orderUserIds: readonly string[];
+  /** Users holding coupons. */
+  readonly couponHolderIds: readonly string[];
+  readonly userNames: readonly string[];
+  readonly productNames: readonly string[];
 }
 
 export interface LatencySummary {
@@ -51,7 +64,7 @@ export interface LoadResult {
   /** Non-2xx answers by `status CODE`, plus `timeout` and `connection` for requests with no answer. */
   readonly errors: Record<string, number>;
   readonly latency: LatencySummary;
-  /** Per request kind (create, pay, read): the mix scenario's three steps. */
+  /** Per request kind: create, pay, read (mix's read of its order), and each read query (see reads.ts). */
   readonly byKind: Record<string, LatencySummary>;
   readonly series: readonly SecondSample[];
   readonly histogram: readonly HistogramBin[];

@@ -4,8 +4,12 @@ import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
 import type { FromLoad, HistogramBin, LatencySummary, LoadPlan, LoadResult, SecondSample, ToLoad } from './load-protocol.js';
 import type { Stage } from './options.js';
+import { MIX_READ_KINDS, READ_HEAVY_PAY_SHARE, READ_KINDS, readPath, type ReadKind } from './reads.js';
 
-type Kind = 'create' | 'pay' | 'read';
+/** create, pay and read (mix's read of the order it paid), or one of the read queries. */
+type Kind = 'create' | 'pay' | 'read' | ReadKind;
+/** The order of the per-kind breakdown. */
+const KIND_ORDER: readonly Kind[] = ['create', 'pay', 'read', ...READ_KINDS];
 
 /** Latencies are recorded in microseconds: integers, with sub-millisecond detail. */
 const US_PER_MS = 1000;
@@ -112,7 +116,9 @@ class Recorder {
       paid: this.paid,
       errors: this.errors,
       latency: summarize(this.all),
-      byKind: Object.fromEntries([...this.kinds].map(([kind, h]) => [kind, summarize(h)])),
+      byKind: Object.fromEntries(
+        [...this.kinds].sort(([a], [b]) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b)).map(([kind, h]) => [kind, summarize(h)]),
+      ),
       series,
       histogram: histogramBins,
       lastPaidMs: this.lastPaidMs === undefined ? undefined : Math.round(this.lastPaidMs),
@@ -147,8 +153,19 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
   let poolEmptyAtMs: number | undefined;
   const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 
-  // The pay scenarios send one pay per pre-created order; mix chains create → pay → read,
-  // skipping the rest of the chain when the create failed (setupRequest answering null).
+  /** The next order of the pool, or undefined (and the time noted) once it has run out. */
+  const nextPoolOrder = (): string | undefined => {
+    const id = plan.orderIds[nextOrder++];
+    if (nextOrder >= plan.orderIds.length && poolEmptyAtMs === undefined) poolEmptyAtMs = recorder.elapsedMs();
+    return id;
+  };
+  type ReadContext = { orderId?: string; kind?: Kind };
+  const read = (kind: ReadKind) => readPath(kind, plan.reads, plan.userIds, plan.productIds);
+
+  // The pay scenarios send one pay per pre-created order; mix chains create → pay → read → one
+  // read query (each in turn), skipping the rest of the chain when the create failed
+  // (setupRequest answering null); read-heavy sends pays of pre-created orders and reads.
+  let nextRead = 0;
   const requests: autocannon.Request[] =
     plan.scenario === 'mix'
       ? [
@@ -167,13 +184,13 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
             },
             onResponse: (status, body, context) => {
               last = outcomeOf('create', status, body);
-              (context as { orderId?: string }).orderId = status === 201 ? (JSON.parse(body) as { id: string }).id : undefined;
+              (context as ReadContext).orderId = status === 201 ? (JSON.parse(body) as { id: string }).id : undefined;
             },
           },
           {
             method: 'POST',
             setupRequest: (req, context) => {
-              const id = (context as { orderId?: string }).orderId;
+              const id = (context as ReadContext).orderId;
               if (!id) return null as unknown as autocannon.Request;
               recorder.sent++;
               return { ...req, path: `/orders/${id}/pay` };
@@ -184,36 +201,67 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
             method: 'GET',
             setupRequest: (req, context) => {
               recorder.sent++;
-              return { ...req, path: `/orders/${(context as { orderId?: string }).orderId}` };
+              return { ...req, path: `/orders/${(context as ReadContext).orderId}` };
             },
             onResponse: remember('read'),
           },
-        ]
-      : [
           {
-            method: 'POST',
-            setupRequest: (req) => {
-              const id = plan.orderIds[nextOrder++];
-              if (nextOrder >= plan.orderIds.length && poolEmptyAtMs === undefined) poolEmptyAtMs = recorder.elapsedMs();
+            method: 'GET',
+            // The other read queries in turn (a single order by id is the step before).
+            setupRequest: (req, context) => {
+              const kind = MIX_READ_KINDS[nextRead++ % MIX_READ_KINDS.length] as ReadKind;
+              (context as ReadContext).kind = kind;
               recorder.sent++;
-              // `amount` below keeps every connection within the pool; a miss would show as 404s.
-              return { ...req, path: `/orders/${id ?? 'pool-exhausted'}/pay` };
+              return { ...req, path: read(kind) };
             },
-            onResponse: remember('pay'),
+            onResponse: (status, body, context) => {
+              last = outcomeOf((context as ReadContext).kind ?? 'read', status, body);
+            },
           },
-        ];
+        ]
+      : plan.scenario === 'read-heavy'
+        ? [
+            {
+              method: 'GET',
+              setupRequest: (req, context) => {
+                // Once the pool is empty the pays give way to reads (the table says so).
+                const orderId = Math.random() < READ_HEAVY_PAY_SHARE ? nextPoolOrder() : undefined;
+                const kind: Kind = orderId ? 'pay' : (READ_KINDS[Math.floor(Math.random() * READ_KINDS.length)] as ReadKind);
+                (context as ReadContext).kind = kind;
+                recorder.sent++;
+                return orderId ? { ...req, method: 'POST', path: `/orders/${orderId}/pay` } : { ...req, method: 'GET', path: read(kind as ReadKind) };
+              },
+              onResponse: (status, body, context) => {
+                last = outcomeOf((context as ReadContext).kind ?? 'read', status, body);
+              },
+            },
+          ]
+        : [
+            {
+              method: 'POST',
+              setupRequest: (req) => {
+                const id = nextPoolOrder();
+                recorder.sent++;
+                // `amount` below keeps every connection within the pool; a miss would show as 404s.
+                return { ...req, path: `/orders/${id ?? 'pool-exhausted'}/pay` };
+              },
+              onResponse: remember('pay'),
+            },
+          ];
 
+  // mix and read-heavy run for the duration; the pay scenarios until their pool is empty.
+  const timed = plan.scenario === 'mix' || plan.scenario === 'read-heavy';
   const ticker = setInterval(() => send({ type: 'tick', elapsedMs: recorder.elapsedMs(), responses: recorder.responses, paid: recorder.paid }), 1000);
   try {
     for (const stage of plan.stages) {
       const remaining = plan.orderIds.length - nextOrder;
-      if (plan.scenario !== 'mix' && remaining <= 0) break;
-      await runStage(stage, plan, requests, plan.scenario === 'mix' ? undefined : remaining, recorder, () => last);
+      if (!timed && remaining <= 0) break;
+      await runStage(stage, plan, requests, timed ? undefined : remaining, recorder, () => last);
     }
   } finally {
     clearInterval(ticker);
   }
-  const unsent = plan.scenario === 'mix' ? 0 : Math.max(0, plan.orderIds.length - nextOrder);
+  const unsent = timed ? 0 : Math.max(0, plan.orderIds.length - nextOrder);
   return recorder.result(unsent, poolEmptyAtMs);
 }
 

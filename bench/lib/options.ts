@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['hot-product', 'flash-sale', 'mix', 'uniform-pay'] as const;
+export const SCENARIOS = ['hot-product', 'flash-sale', 'mix', 'uniform-pay', 'read-heavy'] as const;
 export const SIDES = ['engine', 'locks', 'sql'] as const;
 export const PROFILES = ['hold', 'load', 'soak', 'stress', 'spike'] as const;
 
@@ -34,13 +34,17 @@ export interface Options {
   readonly stock: number;
   /** Orders created before the load in the pay scenarios; undefined: derived from the scenario. */
   readonly orders: number | undefined;
+  /** Paid orders seeded for the read queries of mix and read-heavy. */
+  readonly readOrders: number;
   readonly json: string | undefined;
   readonly html: string;
   readonly url: string | undefined;
+  /** NATS with JetStream for the engine's outbox (a stream of the run's own); undefined: events go to the log. */
+  readonly nats: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --scenario hot-product|flash-sale|mix|uniform-pay   (default hot-product)
+  --scenario hot-product|flash-sale|mix|uniform-pay|read-heavy   (default hot-product)
   --db pglite|postgres://…|mysql://…   server to create bench databases on (default pglite)
   --duration S          seconds of load (default 10)
   --connections N       concurrent connections, the peak of a profile (default 256)
@@ -51,10 +55,13 @@ export const USAGE = `usage: npm run bench -- [options]
   --products N          products to seed (default 1000)
   --stock N             stock of the flash-sale product (default 5000)
   --orders N            orders to pre-create for the pay scenarios (default: from duration and rate)
+  --read-orders N       paid orders to seed for the read queries of mix and read-heavy (default 5000)
   --json FILE           write the results as JSON
   --html FILE           the HTML report (default bench/out/report-<scenario>.html)
   --url URL             load an already-running engine instead of starting one (engine side only);
-                        --db then names that engine's own database, read back for the invariants`;
+                        --db then names that engine's own database, read back for the invariants
+  --nats URL            the engine publishes its outbox to this NATS JetStream (a stream of its own,
+                        deleted afterwards) and the run reports the relay's rate and the outbox lag`;
 
 /**
  * Each profile as fractions of the duration and of the connections (or rate). `load` ramps up,
@@ -133,9 +140,11 @@ export function parseOptions(argv: readonly string[]): Options {
       products: { type: 'string' },
       stock: { type: 'string' },
       orders: { type: 'string' },
+      'read-orders': { type: 'string' },
       json: { type: 'string' },
       html: { type: 'string' },
       url: { type: 'string' },
+      nats: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -150,6 +159,8 @@ export function parseOptions(argv: readonly string[]): Options {
   const connections = Math.round(positive('connections', values.connections, 256));
   const rate = values.rate === undefined ? undefined : Math.round(positive('rate', values.rate, 1));
   const url = values.url;
+  if (values.nats !== undefined && !/^(nats|tls):\/\//.test(values.nats)) throw new Error(`--nats must be nats://host:port, got "${values.nats}"`);
+  if (values.nats !== undefined && url !== undefined) throw new Error('--nats configures the engine the harness starts: it does not go with --url');
 
   const requested = values.sides === undefined ? undefined : values.sides.split(',').map((s) => oneOf('sides', s.trim(), SIDES));
   let sides: Side[];
@@ -175,8 +186,10 @@ export function parseOptions(argv: readonly string[]): Options {
     products: Math.round(positive('products', values.products, 1000)),
     stock: Math.round(positive('stock', values.stock, 5000)),
     orders: values.orders === undefined ? undefined : Math.round(positive('orders', values.orders, 1)),
+    readOrders: Math.round(positive('read-orders', values['read-orders'], 5000)),
     json: values.json,
     html: values.html ?? `bench/out/report-${scenario}.html`,
     url,
+    nats: values.nats,
   };
 }

@@ -3,9 +3,10 @@
 import { availableParallelism } from 'node:os';
 import type { CpuUse } from './cpu.js';
 import type { InvariantReport } from './database.js';
-import type { EngineStats } from './engine-metrics.js';
-import type { LoadResult } from './load-protocol.js';
+import type { CacheHitRate, EngineStats } from './engine-metrics.js';
+import type { LatencySummary, LoadResult } from './load-protocol.js';
 import type { Options, Side } from './options.js';
+import type { OutboxStats } from './outbox.js';
 
 export interface SideRun {
   readonly side: Side;
@@ -15,6 +16,10 @@ export interface SideRun {
   readonly invariants: InvariantReport | undefined;
   /** The engine's journal and event loop over the load, from its /metrics. */
   readonly engine?: EngineStats;
+  /** The engine's read cache over the load, from its /metrics (the baselines have none). */
+  readonly cache?: CacheHitRate;
+  /** With --nats: the outbox relay's deliveries and lag over the load and after it. */
+  readonly outbox?: OutboxStats;
   readonly ordersSeeded: number;
   /** Flash sale: units of the one product sold (the stock, when it sold out). */
   readonly sold?: number;
@@ -28,6 +33,8 @@ export interface SideJson {
   readonly p99Ms: number;
   readonly maxMs: number;
   readonly errors: Record<string, number>;
+  /** Latency per request kind: create, pay, read, and each read query of mix and read-heavy. */
+  readonly byKind: Record<string, LatencySummary>;
   readonly oversold: number | null;
   readonly invariantsOk: boolean | null;
   readonly soldOutMs?: number | null;
@@ -39,6 +46,8 @@ export interface SideJson {
   readonly cutOff: number;
   readonly elapsedMs: number;
   readonly engineStats?: EngineStats;
+  readonly cacheHitRate?: CacheHitRate;
+  readonly outbox?: OutboxStats;
 }
 
 export interface BenchJson {
@@ -83,6 +92,7 @@ export function sideJson(run: SideRun, options: Options): SideJson {
     p99Ms: load.latency.p99Ms,
     maxMs: load.latency.maxMs,
     errors: load.errors,
+    byKind: load.byKind,
     oversold: run.invariants ? run.invariants.oversold : null,
     invariantsOk: run.invariants ? run.invariants.ok : null,
     ...(soldOut === undefined ? {} : { soldOutMs: soldOut, sold: run.sold ?? 0 }),
@@ -96,6 +106,8 @@ export function sideJson(run: SideRun, options: Options): SideJson {
     cutOff: load.cutOff,
     elapsedMs: load.elapsedMs,
     ...(run.engine ? { engineStats: run.engine } : {}),
+    ...(run.cache ? { cacheHitRate: run.cache } : {}),
+    ...(run.outbox ? { outbox: run.outbox } : {}),
   };
 }
 
@@ -134,6 +146,21 @@ const errorsText = (errors: Record<string, number>) =>
 
 const cpuText = (c: CpuUse | undefined) => (c ? `${c.avgPercent}% (peak ${c.peakPercent}%)` : 'n/a');
 
+const percent = (rate: number | null) => (rate === null ? '-' : `${round(rate * 100)}%`);
+
+/** Whether the scenario reads the read side (so the tables show the cache hit rate). */
+const reads = (options: Options) => options.scenario === 'mix' || options.scenario === 'read-heavy';
+
+/** `91.2% of 123456 lookups (user 99.1% of 1000, …)`, or why there is none. */
+export function cacheText(run: SideRun): string {
+  const c = run.cache;
+  if (!c) return run.side === 'engine' ? 'n/a (no cache metrics)' : 'none (the baselines have no cache)';
+  const each = Object.entries(c.byCache)
+    .map(([cache, b]) => (b.hitRate === null ? `${cache} no lookups` : `${cache} ${percent(b.hitRate)} of ${b.hits + b.misses}`))
+    .join(', ');
+  return `${percent(c.overall)} of ${c.lookups} lookups${each ? ` (${each})` : ''}`;
+}
+
 /** The block printed after each side finishes. */
 export function sideTable(run: SideRun, options: Options): string {
   const j = sideJson(run, options);
@@ -147,6 +174,7 @@ export function sideTable(run: SideRun, options: Options): string {
     for (const [kind, l] of Object.entries(load.byKind)) rows.push([`  ${kind}`, `${l.count} answers, p50 ${l.p50Ms}   p99 ${l.p99Ms}   max ${l.maxMs}`]);
   }
   rows.push(['errors', errorsText(load.errors)]);
+  if (reads(options) || run.cache) rows.push(['cache hit rate', cacheText(run)]);
   if (j.soldOutMs !== undefined) {
     rows.push([
       'sell-out',
@@ -170,6 +198,17 @@ export function sideTable(run: SideRun, options: Options): string {
       `${e.batches} journal batches${e.batchFailures > 0 ? ` (${e.batchFailures} FAILED)` : ''}, ${e.eventsPerBatch} events each, commit ${e.commitMeanMs} ms mean, committing ${e.commitBusyPercent}% of the time${lag}`,
     ]);
   }
+  const o = run.outbox;
+  if (o) {
+    const after =
+      o.caughtUpAfterMs === null
+        ? 'NOT caught up 5 min after the load'
+        : `caught up ${(o.caughtUpAfterMs / 1000).toFixed(1)} s after the load${o.deliveredPerSecAfterLoad === null ? '' : ` (${o.deliveredPerSecAfterLoad} events/s meanwhile)`}`;
+    rows.push([
+      'outbox (NATS)',
+      `${o.delivered} events delivered, ${o.deliveredPerSecDuringLoad}/s during the load · lag max ${o.maxLagSeconds} s, ${o.lagAtLoadEndSeconds} s at the end · ${after}`,
+    ]);
+  }
   const inv = run.invariants;
   rows.push([
     'invariants',
@@ -187,7 +226,24 @@ export function sideTable(run: SideRun, options: Options): string {
 
 /** One row per side, for the end of the run. */
 export function summaryTable(runs: readonly SideRun[], options: Options): string {
-  const head = ['side', 'req/s', 'paid/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', ...(options.scenario === 'flash-sale' ? ['sold out ms'] : []), 'non-2xx', 'srv cpu', 'db cpu', 'gen cpu', 'other cpu', 'invariants'];
+  const cacheColumn = reads(options) || runs.some((r) => r.cache);
+  const head = [
+    'side',
+    'req/s',
+    'paid/s',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'max ms',
+    ...(options.scenario === 'flash-sale' ? ['sold out ms'] : []),
+    'non-2xx',
+    ...(cacheColumn ? ['cache hit'] : []),
+    'srv cpu',
+    'db cpu',
+    'gen cpu',
+    'other cpu',
+    'invariants',
+  ];
   const body = runs.map((run) => {
     const j = sideJson(run, options);
     const non2xx = Object.values(j.errors).reduce((a, b) => a + b, 0);
@@ -201,6 +257,7 @@ export function summaryTable(runs: readonly SideRun[], options: Options): string
       String(j.maxMs),
       ...(options.scenario === 'flash-sale' ? [j.soldOutMs === null || j.soldOutMs === undefined ? '-' : String(j.soldOutMs)] : []),
       String(non2xx),
+      ...(cacheColumn ? [run.cache ? percent(run.cache.overall) : '-'] : []),
       j.cpuPercent.server === null ? '-' : `${j.cpuPercent.server}%`,
       j.cpuPercent.database === null ? '-' : `${j.cpuPercent.database}%`,
       j.cpuPercent.loadGenerator === null ? '-' : `${j.cpuPercent.loadGenerator}%`,

@@ -34,8 +34,8 @@ const tail = (file: string) => {
   }
 };
 
-/** Starts `side` against `databaseUrl`; its output goes to `logFile`. Resolves once /health/ready answers 200. */
-export async function startServer(side: Side, databaseUrl: string, logFile: string): Promise<ServerProcess> {
+/** Starts `side` against `databaseUrl` (with `env` added); its output goes to `logFile`. Resolves once /health/ready answers 200. */
+export async function startServer(side: Side, databaseUrl: string, logFile: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
   const entry = side === 'engine' ? 'src/main.ts' : 'bench/baseline/server.ts';
   mkdirSync(dirname(logFile), { recursive: true });
@@ -49,6 +49,7 @@ export async function startServer(side: Side, databaseUrl: string, logFile: stri
       DATABASE_URL: databaseUrl,
       LOG_LEVEL: 'warn',
       ...(side === 'engine' ? {} : { BASELINE_MODE: side }),
+      ...env,
     },
     stdio: ['ignore', log, log],
   });

@@ -39,6 +39,8 @@ export interface OrdersTable {
   user_id: string;
   status: string;
   total: number;
+  coupon_id: string | null;
+  discount: number;
   failure_reason: string | null;
   created_at: number;
   updated_at: number;
@@ -59,11 +61,56 @@ export interface ProductSalesDailyTable {
   units: number;
 }
 
+export interface CouponsTable {
+  id: string;
+  name: string;
+  discount_type: string;
+  discount_value: number;
+  quantity: number;
+  issued: number;
+  valid_from: number | null;
+  valid_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A user's claim on a coupon: CLAIMING while the coupon actor is asked, then ISSUED, USED or FAILED. */
+export interface UserCouponsTable {
+  user_id: string;
+  coupon_id: string;
+  status: string;
+  order_id: string | null;
+  issued_at: number | null;
+  updated_at: number;
+}
+
 export interface IdempotencyKeysTable {
   idem_key: string;
   status_code: number;
   body: string;
   created_at: number;
+}
+
+/** An event waiting for one sink: written with the event's commit, deleted once the sink has it. */
+export interface OutboxTable {
+  /** Commit order over all sinks, assigned by the engine; also the dead letter's id. */
+  position: number;
+  /** `nats` or `webhook`: an event goes out once per configured sink, each row on its own. */
+  sink: string;
+  event_id: string;
+  /** The order the event concerns; rows of one order are delivered in position order. */
+  order_key: string;
+  event_type: string;
+  payload: string;
+  created_at: number;
+  /** Failed delivery attempts so far, kept across restarts. */
+  attempts: number;
+  last_error: string | null;
+}
+
+/** A row the relay gave up on after its last attempt, kept with the error until an admin retries it. */
+export interface OutboxDeadLettersTable extends OutboxTable {
+  failed_at: number;
 }
 
 export interface Schema {
@@ -75,4 +122,8 @@ export interface Schema {
   order_items: OrderItemsTable;
   idempotency_keys: IdempotencyKeysTable;
   product_sales_daily: ProductSalesDailyTable;
+  coupons: CouponsTable;
+  user_coupons: UserCouponsTable;
+  outbox: OutboxTable;
+  outbox_dead_letters: OutboxDeadLettersTable;
 }

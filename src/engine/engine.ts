@@ -1,10 +1,11 @@
 // The use-case facade: one typed method per use case, answering results or typed errors.
 
 import { v7 as uuidv7 } from 'uuid';
-import type { OrderCommand, OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
+import { outsideWindow, type CouponCommand, type CouponTerms, type CouponView } from '../../actors/coupon/index.js';
+import type { OrderCommand, OrderCoupon, OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
 import type { ProductCommand, ProductView } from '../../actors/product/index.js';
 import type { ActorKind } from '../../actors/shared/entity.js';
-import { reject, type Result } from '../../actors/shared/result.js';
+import { accept, reject, type Result } from '../../actors/shared/result.js';
 import type { UserCommand, UserView } from '../../actors/user/index.js';
 import type { Config } from '../config.js';
 import { connect, type Database } from '../db/connect.js';
@@ -12,7 +13,10 @@ import { migrateToLatest } from '../db/migrate.js';
 import { BatchWriter } from '../journal/batch-writer.js';
 import { SqlJournalStore } from '../journal/sql-store.js';
 import type { Metrics } from '../metrics.js';
-import { ReadQueries, type Page, type PopularProduct } from '../read/queries.js';
+import { ReadCache } from '../read/cache.js';
+import { ReadQueries, type HeldCouponView, type Page, type PopularProduct } from '../read/queries.js';
+import { Outbox, type DeadLetterView, type RetryOutcome } from '../outbox/outbox.js';
+import type { RelayStatus } from '../outbox/relay.js';
 import type { Inspection } from './entity.js';
 import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
 import { startSystem, type ActorSystem } from './nact.js';
@@ -23,16 +27,25 @@ interface Commands {
   user: UserCommand;
   product: ProductCommand;
   order: OrderCommand;
+  coupon: CouponCommand;
 }
 interface Views {
   user: UserView;
   product: ProductView;
   order: OrderView;
+  coupon: CouponView;
 }
 
 export interface NewOrder {
   readonly userId: string;
   readonly items: ReadonlyArray<{ readonly productId: string; readonly quantity: number }>;
+  readonly couponId?: string;
+}
+
+export interface IssuedCoupon {
+  readonly couponId: string;
+  readonly userId: string;
+  readonly status: 'ISSUED';
 }
 
 export interface EngineOptions {
@@ -62,15 +75,19 @@ export class Engine {
     private readonly registry: Registry,
     private readonly system: ActorSystem,
     private readonly reads: ReadQueries,
+    private readonly cache: ReadCache,
     private readonly idempotency: IdempotencyStore,
     private readonly metrics: Metrics | undefined,
+    private readonly outbox: Outbox,
   ) {}
 
   static async start(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
     const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
     await migrateToLatest(database);
     const store = options.journalStore?.(database) ?? new SqlJournalStore(database);
+    const outbox = await Outbox.open(database, config.outbox, { logLevel: config.logLevel, ...(metrics ? { metrics } : {}) });
     const journal = new BatchWriter(store, {
+      outbox,
       ...config.journal,
       observer: metrics && {
         batchCommitted: (_entries, events, seconds) => {
@@ -81,11 +98,12 @@ export class Engine {
       },
     });
     const system = startSystem();
+    const cache = new ReadCache(config.cacheMaxEntries, metrics && { lookup: (name, hit) => metrics.cacheLookups.inc({ cache: name, result: hit ? 'hit' : 'miss' }) });
     const registry = new Registry(
       system,
       hostedModules,
       journal,
-      { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs },
+      { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs, views: cache },
       metrics && { activated: (kind) => metrics.activations.inc({ kind }), passivated: (kind) => metrics.passivations.inc({ kind }) },
     );
     const engine = new Engine(
@@ -95,10 +113,14 @@ export class Engine {
       registry,
       system,
       new ReadQueries(database.db),
+      cache,
       new IdempotencyStore(database.db, config.idempotencyRetentionMs),
       metrics,
+      outbox,
     );
+    outbox.start();
     await engine.resumeSagas(0);
+    await engine.resumeClaims(0);
     engine.recovering = false;
     engine.sweeper = setInterval(() => void engine.sweep(), config.sweepIntervalMs);
     engine.sweeper.unref();
@@ -148,20 +170,49 @@ export class Engine {
   }
 
   popularProducts(opts: { days: number; limit: number }): Promise<Page<PopularProduct>> {
-    return this.reads.popularProducts({ ...opts, now: Date.now() });
+    return this.cache.popularProducts(`${opts.days}:${opts.limit}`, () => this.reads.popularProducts({ ...opts, now: Date.now() }));
+  }
+
+  // Coupons
+
+  createCoupon(input: CouponTerms & { quantity: number }): Promise<Result<CouponView>> {
+    return this.create('coupon', { type: 'CreateCoupon', ...input });
+  }
+
+  getCoupon(id: string): Promise<Result<CouponView>> {
+    return this.read('coupon', id);
+  }
+
+  /** First come, first served: the user actor claims one from the coupon actor, at most once per user. */
+  async issueCoupon(couponId: string, userId: string): Promise<Result<IssuedCoupon>> {
+    const coupon = await this.getCoupon(couponId);
+    if (!coupon.ok) return coupon;
+    const claimed = await this.ask('user', userId, { type: 'ClaimCoupon', couponId });
+    return claimed.ok ? accept({ couponId, userId, status: 'ISSUED' }) : claimed;
+  }
+
+  async userCoupons(opts: { userId: string; cursor?: string; limit: number }): Promise<Result<Page<HeldCouponView>>> {
+    const user = await this.getUser(opts.userId);
+    if (!user.ok) return user;
+    return accept(await this.reads.userCoupons(opts));
   }
 
   // Orders
 
-  /** Captures each product's price now; the user and every product must exist. */
+  /** Captures each product's price and the coupon's discount now; the user, every product and the coupon must exist. */
   async createOrder(input: NewOrder): Promise<Result<OrderView>> {
     const ids = new Set<string>();
     for (const item of input.items) {
       if (ids.has(item.productId)) return reject('INVALID_ORDER', `product ${item.productId} appears twice`, item.productId);
       ids.add(item.productId);
     }
-    const [user, ...products] = await Promise.all([this.getUser(input.userId), ...input.items.map((i) => this.getProduct(i.productId))]);
+    const [user, coupon, ...products] = await Promise.all([
+      this.getUser(input.userId),
+      input.couponId === undefined ? undefined : this.orderCoupon(input.userId, input.couponId),
+      ...input.items.map((i) => this.getProduct(i.productId)),
+    ]);
     if (!user?.ok) return user ?? reject('NOT_FOUND', `user ${input.userId} not found`);
+    if (coupon && !coupon.ok) return coupon;
     const items: OrderItem[] = [];
     for (const [index, product] of products.entries()) {
       const item = input.items[index];
@@ -169,7 +220,27 @@ export class Engine {
       if (!product.ok) return product;
       items.push({ productId: item.productId, quantity: item.quantity, unitPrice: product.value.price });
     }
-    return this.create('order', { type: 'CreateOrder', userId: input.userId, items, ttlMs: this.config.orderTtlMs });
+    return this.create('order', {
+      type: 'CreateOrder',
+      userId: input.userId,
+      items,
+      ttlMs: this.config.orderTtlMs,
+      ...(coupon?.ok ? { coupon: coupon.value } : {}),
+    });
+  }
+
+  /**
+   * The coupon an order will use, if the user holds it unused now. Paying checks again on the
+   * user actor, which alone decides: this only spares an order that could never be paid.
+   */
+  private async orderCoupon(userId: string, couponId: string): Promise<Result<OrderCoupon>> {
+    const [coupon, status] = await Promise.all([this.getCoupon(couponId), this.reads.userCouponStatus(userId, couponId)]);
+    if (!coupon.ok) return coupon;
+    if (status === 'USED') return reject('COUPON_ALREADY_USED', `coupon ${couponId} was already used by user ${userId}`);
+    if (status !== 'ISSUED') return reject('COUPON_NOT_HELD', `user ${userId} does not hold coupon ${couponId}`);
+    const outside = outsideWindow(couponId, coupon.value, Date.now());
+    if (outside) return outside;
+    return accept({ couponId, discountType: coupon.value.discountType, discountValue: coupon.value.discountValue });
   }
 
   getOrder(id: string): Promise<Result<OrderView>> {
@@ -205,8 +276,22 @@ export class Engine {
     return this.idempotency.once(key, work);
   }
 
-  async ready(): Promise<{ database: boolean; recovering: boolean }> {
-    return { database: await this.database.ping(), recovering: this.recovering };
+  /** The outbox's sinks are reported, not required: payments go on while a sink is down. */
+  async ready(): Promise<{ database: boolean; recovering: boolean; outbox: RelayStatus[] }> {
+    return { database: await this.database.ping(), recovering: this.recovering, outbox: this.outbox.status() };
+  }
+
+  /** Each outbox sink's connection, circuit breaker and lag. */
+  outboxStatus(): RelayStatus[] {
+    return this.outbox.status();
+  }
+
+  deadLetters(opts: { cursor?: string; limit: number }): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
+    return this.outbox.deadLetters(opts);
+  }
+
+  retryDeadLetter(id: string): Promise<RetryOutcome> {
+    return this.outbox.retryDeadLetter(id);
   }
 
   liveActors(): LiveActorSummary[] {
@@ -233,6 +318,8 @@ export class Engine {
     this.metrics.mailboxMax.set(stats.mailboxMax);
     this.metrics.mailboxTotal.set(stats.mailboxTotal);
     this.metrics.journalBacklog.set(this.journal.backlog);
+    this.metrics.cacheEntries.set(this.cache.size);
+    this.outbox.collectGauges();
   }
 
   /** Stops taking work, lets committed work finish and flushes the journal. */
@@ -241,6 +328,7 @@ export class Engine {
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
     await this.journal.drain();
+    await this.outbox.close();
     this.registry.close();
     this.system.stop();
     await this.database.close();
@@ -255,7 +343,10 @@ export class Engine {
     return (await this.registry.create({ kind, id: uuidv7() }, command)) as Result<Views[K]>;
   }
 
+  /** The committed view: from the read cache, or from the actor (which fills the cache). */
   private async read<K extends ActorKind>(kind: K, id: string): Promise<Result<Views[K]>> {
+    const cached = this.cache.view(`${kind}-${id}`);
+    if (cached) return accept(cached as Views[K]);
     return (await this.registry.read({ kind, id })) as Result<Views[K]>;
   }
 
@@ -281,6 +372,19 @@ export class Engine {
     }
   }
 
+  /** Pokes users whose coupon claim a crash or a failed step interrupted. */
+  private async resumeClaims(olderThanMs: number): Promise<void> {
+    const stuck = await this.database.db
+      .selectFrom('user_coupons')
+      .select('user_id')
+      .distinct()
+      .where('status', '=', 'CLAIMING')
+      .where('updated_at', '<=', Date.now() - olderThanMs)
+      .limit(1000)
+      .execute();
+    for (const { user_id } of stuck) this.registry.send({ kind: 'user', id: user_id }, { type: 'command', command: { type: 'ResumeClaims' }, mode: 'decision' });
+  }
+
   private async expireOrders(): Promise<void> {
     const expired = await this.database.db
       .selectFrom('orders')
@@ -299,6 +403,7 @@ export class Engine {
     try {
       this.registry.sweepIdle();
       await this.resumeSagas(this.config.sweepIntervalMs);
+      await this.resumeClaims(this.config.sweepIntervalMs);
       await this.expireOrders();
       // Expired Idempotency-Key answers only need to go eventually: once a minute is plenty.
       if (Date.now() - this.lastPurge >= 60_000) {

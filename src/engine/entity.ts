@@ -2,7 +2,7 @@
 
 import type { Address, Decision, DecideContext, EntityModule } from '../../actors/shared/entity.js';
 import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
-import { spanning, type AppendEntry, type Dependency, type Journal, type ReadModelRow, type SalesDelta, type StoredEvent } from '../journal/journal.js';
+import { spanning, type AppendEntry, type Dependency, type Journal, type OutboxMessage, type ReadModelRow, type SalesDelta, type StoredEvent } from '../journal/journal.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import { RefWindow } from './ref-window.js';
 
@@ -11,16 +11,25 @@ export type AnyModule = EntityModule<any, any, any, any, any>;
 
 export interface Hosted<M extends AnyModule = AnyModule> {
   readonly module: M;
-  /** The read-model row for a state, or undefined while the entity does not exist. */
-  readonly project: (state: ReturnType<M['initial']>) => ReadModelRow | undefined;
+  /** The read-model row for a state after a command's durable events, or undefined while the entity does not exist. */
+  readonly project: (state: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => ReadModelRow | undefined;
   /** What a command's durable events add to the daily sales, given the state before them. */
   readonly sales?: (before: ReturnType<M['initial']>, events: ReadonlyArray<{ type: string }>) => SalesDelta[];
+  /** The messages a command's durable events publish through the outbox, given the state after them. */
+  readonly outbox?: (key: string, state: ReturnType<M['initial']>, events: ReadonlyArray<Parameters<M['evolve']>[1]>, stored: readonly StoredEvent[]) => OutboxMessage[];
+}
+
+/** Where an actor keeps the views it answers and says which writes committed (the read cache). */
+export interface ViewSink {
+  fill(key: string, view: object): void;
+  committed(key: string, sales: boolean): void;
 }
 
 export interface EntityOptions {
   readonly snapshotEvery: number;
   readonly windowSize: number;
   readonly replayPageSize: number;
+  readonly views?: ViewSink;
 }
 
 /** What the admin API shows of one live actor, read through its mailbox. */
@@ -57,7 +66,8 @@ export class Entity {
   private readonly window: RefWindow;
   private lastAppend: Promise<void> | undefined;
   private pendingAppends = 0;
-  private waiters: ReplyTo[] = [];
+  /** Askers waiting for a saga to end, by saga ('' when the actor runs one at a time). */
+  private readonly waiters = new Map<string, ReplyTo[]>();
   private recovered = false;
   private stale = false;
   private incarnation = 0;
@@ -89,7 +99,7 @@ export class Entity {
 
   /** Nothing queued, nothing uncommitted, nobody waiting: safe to passivate. */
   get idle(): boolean {
-    return !this.busy && this.inbox.length === 0 && this.pendingAppends === 0 && this.waiters.length === 0;
+    return !this.busy && this.inbox.length === 0 && this.pendingAppends === 0 && this.waiters.size === 0;
   }
 
   get mailboxDepth(): number {
@@ -183,12 +193,16 @@ export class Entity {
   private handle(envelope: Envelope): Promise<void> | undefined {
     const { module } = this.hosted;
     switch (envelope.type) {
-      case 'read':
-        this.postman.deliver(
-          envelope.replyTo,
-          module.exists(this.committed) ? accept(module.view(this.committed)) : reject('NOT_FOUND', `${this.address.kind} ${this.address.id} not found`),
-        );
+      case 'read': {
+        if (!module.exists(this.committed)) {
+          this.postman.deliver(envelope.replyTo, reject('NOT_FOUND', `${this.address.kind} ${this.address.id} not found`));
+          return undefined;
+        }
+        const view = module.view(this.committed);
+        this.options.views?.fill(this.key, view);
+        this.postman.deliver(envelope.replyTo, accept(view));
         return undefined;
+      }
       case 'inspect':
         this.postman.deliver(envelope.replyTo, accept(this.inspection()));
         return undefined;
@@ -277,7 +291,12 @@ export class Entity {
     }
 
     if (decision.reply === 'defer') {
-      if (replyTo) this.waiters.push(replyTo);
+      if (replyTo) {
+        const saga = decision.saga ?? '';
+        const list = this.waiters.get(saga);
+        if (list) list.push(replyTo);
+        else this.waiters.set(saga, [replyTo]);
+      }
     } else {
       const result = decision.reply === 'view' ? accept(module.view(state)) : decision.reply;
       if (mode === 'decision') this.postman.deliver(replyTo, result, token);
@@ -285,7 +304,10 @@ export class Entity {
     }
     if (decision.settle) {
       const result = decision.settle === 'view' ? accept(module.view(state)) : decision.settle;
-      this.answer(this.waiters.splice(0), result, durableFor);
+      const saga = decision.saga ?? '';
+      const waiting = this.waiters.get(saga) ?? [];
+      this.waiters.delete(saga);
+      this.answer(waiting, result, durableFor);
     }
   }
 
@@ -315,8 +337,10 @@ export class Entity {
       snapshot = { sequenceNr, state: this.encodeSnapshot(state) };
       this.snapshotSequenceNr = sequenceNr;
     }
-    const row = this.hosted.project(state);
+    const row = this.hosted.project(state, events);
     const sales = this.hosted.sales?.(before, events);
+    const salesChanged = sales !== undefined && sales.length > 0;
+    const outbox = this.hosted.outbox?.(this.key, state, events, stored);
     const after = this.token();
     const commit = this.journal.append({
       key: this.key,
@@ -326,6 +350,7 @@ export class Entity {
       ...(snapshot ? { snapshot } : {}),
       ...(row ? { row } : {}),
       ...(sales && sales.length > 0 ? { sales } : {}),
+      ...(outbox && outbox.length > 0 ? { outbox } : {}),
     });
     const position = this.journal.lastPosition;
     this.depends = spanning(after, { from: position, to: position });
@@ -338,6 +363,8 @@ export class Entity {
           this.committed = state;
           this.committedSequenceNr = sequenceNr;
         }
+        // Before any asker hears of the commit: their next read must not find the older view.
+        this.options.views?.committed(this.key, salesChanged);
       },
       () => {
         this.pendingAppends--;
@@ -351,8 +378,9 @@ export class Entity {
     if (this.stale) return;
     this.stale = true;
     this.pending = this.committed;
-    const waiters = this.waiters.splice(0);
-    for (const w of waiters) this.postman.deliver(w, unavailable());
+    const waiting = [...this.waiters.values()].flat();
+    this.waiters.clear();
+    for (const w of waiting) this.postman.deliver(w, unavailable());
   }
 
   /**

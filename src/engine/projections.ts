@@ -3,14 +3,55 @@
 import { orderModule, type OrderState } from '../../actors/order/index.js';
 import { productModule, type ProductState } from '../../actors/product/index.js';
 import type { ActorKind } from '../../actors/shared/entity.js';
-import { userModule, type UserState } from '../../actors/user/index.js';
+import { couponsOf, userModule, type UserEvent, type UserState } from '../../actors/user/index.js';
+import { couponModule, type CouponState } from '../../actors/coupon/index.js';
+import type { UserCouponsTable } from '../db/schema.js';
 import type { ReadModelRow, SalesDelta } from '../journal/journal.js';
 import type { Hosted } from './entity.js';
+import { orderMessages, productMessages, userMessages } from './outbox-messages.js';
 
-const userRow = (s: UserState): ReadModelRow | undefined =>
+const userRow = (s: UserState, events: ReadonlyArray<{ type: string }>): ReadModelRow | undefined => {
+  if (s.status === 'NONE') return undefined;
+  const row = { id: s.id, name: s.name, points: s.points, created_at: s.createdAt, updated_at: s.updatedAt };
+  const touched = new Set<string>();
+  for (const event of events as readonly UserEvent[]) {
+    if ('couponId' in event && event.couponId !== undefined) touched.add(event.couponId);
+  }
+  if (touched.size === 0) return { table: 'users', row };
+  const held = couponsOf(s);
+  const coupons = [...touched].map((couponId): UserCouponsTable => {
+    const c = held[couponId];
+    return {
+      user_id: s.id,
+      coupon_id: couponId,
+      // A failed claim leaves the user without the coupon; its row says why it is not held.
+      status: c?.status ?? 'FAILED',
+      order_id: c?.status === 'USED' ? c.orderId : null,
+      issued_at: c !== undefined && c.status !== 'CLAIMING' ? c.issuedAt : null,
+      updated_at: s.updatedAt,
+    };
+  });
+  return { table: 'users', row, coupons };
+};
+
+const couponRow = (s: CouponState): ReadModelRow | undefined =>
   s.status === 'NONE'
     ? undefined
-    : { table: 'users', row: { id: s.id, name: s.name, points: s.points, created_at: s.createdAt, updated_at: s.updatedAt } };
+    : {
+        table: 'coupons',
+        row: {
+          id: s.id,
+          name: s.name,
+          discount_type: s.discountType,
+          discount_value: s.discountValue,
+          quantity: s.quantity,
+          issued: s.issued,
+          valid_from: s.validFrom,
+          valid_until: s.validUntil,
+          created_at: s.createdAt,
+          updated_at: s.updatedAt,
+        },
+      };
 
 const productRow = (s: ProductState): ReadModelRow | undefined =>
   s.status === 'NONE'
@@ -31,6 +72,8 @@ const orderRow = (s: OrderState): ReadModelRow | undefined =>
           // The read model keeps CANCELLING so that a sweep finds interrupted cancels; queries show it as PAID.
           status: s.status,
           total: s.total,
+          coupon_id: s.couponId ?? null,
+          discount: s.discount ?? 0,
           failure_reason: s.status === 'FAILED' ? s.failure.error : null,
           created_at: s.createdAt,
           updated_at: s.updatedAt,
@@ -55,7 +98,8 @@ const orderSales = (before: OrderState, events: ReadonlyArray<{ type: string }>)
 };
 
 export const hostedModules: Record<ActorKind, Hosted> = {
-  user: { module: userModule, project: userRow },
-  product: { module: productModule, project: productRow },
-  order: { module: orderModule, project: orderRow, sales: orderSales },
+  user: { module: userModule, project: userRow, outbox: userMessages },
+  product: { module: productModule, project: productRow, outbox: productMessages },
+  order: { module: orderModule, project: orderRow, sales: orderSales, outbox: orderMessages },
+  coupon: { module: couponModule, project: couponRow },
 };

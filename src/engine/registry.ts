@@ -149,7 +149,7 @@ export class Registry implements Postman {
   }
 
   stats(): { live: Record<ActorKind, number>; mailboxMax: number; mailboxTotal: number } {
-    const live: Record<ActorKind, number> = { user: 0, product: 0, order: 0 };
+    const live: Record<ActorKind, number> = { user: 0, product: 0, order: 0, coupon: 0 };
     let mailboxMax = 0;
     let mailboxTotal = 0;
     for (const { entity } of this.live.values()) {

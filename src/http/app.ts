@@ -12,6 +12,7 @@ import { BadCursorError } from '../read/queries.js';
 import { sendError } from './errors.js';
 import { admit } from './admission.js';
 import { adminRoutes } from './routes/admin.js';
+import { couponRoutes } from './routes/coupons.js';
 import { operationRoutes } from './routes/operations.js';
 import { orderRoutes } from './routes/orders.js';
 import { productRoutes } from './routes/products.js';
@@ -90,6 +91,7 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
   await app.register(userRoutes(engine));
   await app.register(productRoutes(engine));
   await app.register(orderRoutes(engine));
+  await app.register(couponRoutes(engine));
   await app.register(operationRoutes(engine, metrics));
   await app.register(adminRoutes(engine, adminToken));
   return app;

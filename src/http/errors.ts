@@ -17,6 +17,8 @@ export type HttpErrorCode =
   | 'ACTOR_BUSY'
   | 'NOT_READY'
   | 'SHUTTING_DOWN'
+  | 'SINK_NOT_CONFIGURED'
+  | 'DELIVERY_FAILED'
   | 'INTERNAL';
 
 export const statusOf: Record<HttpErrorCode, number> = {
@@ -24,6 +26,7 @@ export const statusOf: Record<HttpErrorCode, number> = {
   MALFORMED_JSON: 400,
   BAD_CURSOR: 400,
   INVALID_ORDER: 400,
+  INVALID_COUPON: 400,
   UNAUTHORIZED: 401,
   ADMIN_DISABLED: 403,
   NOT_FOUND: 404,
@@ -38,6 +41,14 @@ export const statusOf: Record<HttpErrorCode, number> = {
   ORDER_NOT_PAYABLE: 409,
   ORDER_NOT_CANCELLABLE: 409,
   RESERVATION_RELEASED: 409,
+  COUPON_SOLD_OUT: 409,
+  COUPON_ALREADY_ISSUED: 409,
+  COUPON_CLAIM_IN_PROGRESS: 409,
+  COUPON_NOT_HELD: 409,
+  COUPON_ALREADY_USED: 409,
+  COUPON_EXPIRED: 409,
+  COUPON_NOT_YET_VALID: 409,
+  SINK_NOT_CONFIGURED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   // Overload: 429 when one actor has more waiting than its mailbox takes (others are served),
@@ -49,6 +60,7 @@ export const statusOf: Record<HttpErrorCode, number> = {
   NOT_READY: 503,
   SHUTTING_DOWN: 503,
   INTERNAL: 500,
+  DELIVERY_FAILED: 502,
 };
 
 export interface ErrorBody {

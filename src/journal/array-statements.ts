@@ -38,10 +38,10 @@ export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan): CompiledQu
   }
   if (orders.inserts.length > 0) {
     const r = orders.inserts;
-    add(sql`insert into orders (id, user_id, status, total, failure_reason, created_at, updated_at)
+    add(sql`insert into orders (id, user_id, status, total, coupon_id, discount, failure_reason, created_at, updated_at)
       select * from unnest(${column(r, 'id')}::text[], ${column(r, 'user_id')}::text[], ${column(r, 'status')}::text[],
-        ${column(r, 'total')}::int8[], ${column(r, 'failure_reason')}::text[], ${column(r, 'created_at')}::int8[],
-        ${column(r, 'updated_at')}::int8[])`);
+        ${column(r, 'total')}::int8[], ${column(r, 'coupon_id')}::text[], ${column(r, 'discount')}::int8[],
+        ${column(r, 'failure_reason')}::text[], ${column(r, 'created_at')}::int8[], ${column(r, 'updated_at')}::int8[])`);
   }
   if (orderItems.length > 0) {
     const r = orderItems;
@@ -49,11 +49,33 @@ export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan): CompiledQu
       select * from unnest(${column(r, 'order_id')}::text[], ${column(r, 'product_id')}::text[], ${column(r, 'quantity')}::int8[],
         ${column(r, 'unit_price')}::int8[])`);
   }
+  if (plan.coupons.inserts.length > 0) {
+    const r = plan.coupons.inserts;
+    add(sql`insert into coupons (id, name, discount_type, discount_value, quantity, issued, valid_from, valid_until, created_at, updated_at)
+      select * from unnest(${column(r, 'id')}::text[], ${column(r, 'name')}::text[], ${column(r, 'discount_type')}::text[],
+        ${column(r, 'discount_value')}::int8[], ${column(r, 'quantity')}::int8[], ${column(r, 'issued')}::int8[],
+        ${column(r, 'valid_from')}::int8[], ${column(r, 'valid_until')}::int8[], ${column(r, 'created_at')}::int8[],
+        ${column(r, 'updated_at')}::int8[])`);
+  }
+  if (plan.userCoupons.length > 0) {
+    const r = plan.userCoupons;
+    add(sql`insert into user_coupons (user_id, coupon_id, status, order_id, issued_at, updated_at)
+      select * from unnest(${column(r, 'user_id')}::text[], ${column(r, 'coupon_id')}::text[], ${column(r, 'status')}::text[],
+        ${column(r, 'order_id')}::text[], ${column(r, 'issued_at')}::int8[], ${column(r, 'updated_at')}::int8[])
+      on conflict (user_id, coupon_id) do update set status = excluded.status, order_id = excluded.order_id,
+        issued_at = excluded.issued_at, updated_at = excluded.updated_at`);
+  }
   if (plan.sales.length > 0) {
     const r = plan.sales;
     add(sql`insert into product_sales_daily (product_id, day, units)
       select * from unnest(${column(r, 'product_id')}::text[], ${column(r, 'day')}::int4[], ${column(r, 'units')}::int8[])
       on conflict (product_id, day) do update set units = product_sales_daily.units + excluded.units`);
+  }
+  if (plan.outbox.length > 0) {
+    const r = plan.outbox;
+    add(sql`insert into outbox (position, sink, event_id, order_key, event_type, payload, created_at)
+      select * from unnest(${column(r, 'position')}::int8[], ${column(r, 'sink')}::text[], ${column(r, 'event_id')}::text[],
+        ${column(r, 'order_key')}::text[], ${column(r, 'event_type')}::text[], ${column(r, 'payload')}::text[], ${column(r, 'created_at')}::int8[])`);
   }
   if (users.updates.length > 0) {
     const r = users.updates;
@@ -72,6 +94,12 @@ export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan): CompiledQu
     add(sql`update orders t set status = v.status, failure_reason = v.failure_reason, updated_at = v.updated_at
       from unnest(${column(r, 'id')}::text[], ${column(r, 'status')}::text[], ${column(r, 'failure_reason')}::text[],
         ${column(r, 'updated_at')}::int8[]) v(id, status, failure_reason, updated_at)
+      where t.id = v.id`);
+  }
+  if (plan.coupons.updates.length > 0) {
+    const r = plan.coupons.updates;
+    add(sql`update coupons t set issued = v.issued, updated_at = v.updated_at
+      from unnest(${column(r, 'id')}::text[], ${column(r, 'issued')}::int8[], ${column(r, 'updated_at')}::int8[]) v(id, issued, updated_at)
       where t.id = v.id`);
   }
   return queries;

@@ -1,6 +1,17 @@
 // What one batch writes, worked out once: journal rows, the latest snapshot per actor, read-model rows coalesced per entity.
 
-import type { JournalTable, OrderItemsTable, OrdersTable, ProductSalesDailyTable, ProductsTable, SnapshotsTable, UsersTable } from '../db/schema.js';
+import type {
+  CouponsTable,
+  JournalTable,
+  OrderItemsTable,
+  OrdersTable,
+  OutboxTable,
+  ProductSalesDailyTable,
+  ProductsTable,
+  SnapshotsTable,
+  UserCouponsTable,
+  UsersTable,
+} from '../db/schema.js';
 import type { AppendEntry, ReadModelRow } from './journal.js';
 
 export interface TableWrites<R> {
@@ -17,15 +28,21 @@ export interface BatchPlan {
   readonly products: TableWrites<ProductsTable>;
   readonly orders: TableWrites<OrdersTable>;
   readonly orderItems: OrderItemsTable[];
+  readonly coupons: TableWrites<CouponsTable>;
+  /** The latest row of every user coupon claim touched, written as upserts. */
+  readonly userCoupons: UserCouponsTable[];
   /** Sales deltas summed per product and day. */
   readonly sales: ProductSalesDailyTable[];
+  /** Events waiting for their sinks, committed with the events that caused them. */
+  readonly outbox: readonly OutboxTable[];
 }
 
-export function planBatch(entries: readonly AppendEntry[], now = Date.now()): BatchPlan {
+export function planBatch(entries: readonly AppendEntry[], now = Date.now(), outbox: readonly OutboxTable[] = []): BatchPlan {
   const events: JournalTable[] = [];
   const snapshots = new Map<string, SnapshotsTable>();
   const rows = new Map<string, { row: ReadModelRow; creates: boolean }>();
   const sales = new Map<string, ProductSalesDailyTable>();
+  const userCoupons = new Map<string, UserCouponsTable>();
   for (const entry of entries) {
     for (const s of entry.sales ?? []) {
       const key = `${s.productId}|${s.day}`;
@@ -39,6 +56,9 @@ export function planBatch(entries: readonly AppendEntry[], now = Date.now()): Ba
     if (entry.snapshot) {
       snapshots.set(entry.key, { persistence_key: entry.key, sequence_nr: entry.snapshot.sequenceNr, state: entry.snapshot.state, created_at: now });
     }
+    if (entry.row?.table === 'users') {
+      for (const c of entry.row.coupons ?? []) userCoupons.set(`${c.user_id}|${c.coupon_id}`, c);
+    }
     if (entry.row) {
       const previous = rows.get(entry.key);
       rows.set(entry.key, { row: entry.row, creates: entry.creates || (previous?.creates ?? false) });
@@ -51,7 +71,10 @@ export function planBatch(entries: readonly AppendEntry[], now = Date.now()): Ba
     products: { inserts: [], updates: [] },
     orders: { inserts: [], updates: [] },
     orderItems: [],
+    coupons: { inserts: [], updates: [] },
+    userCoupons: [...userCoupons.values()],
     sales: [...sales.values()].filter((s) => s.units !== 0),
+    outbox,
   };
   for (const { row, creates } of rows.values()) {
     switch (row.table) {
@@ -64,6 +87,9 @@ export function planBatch(entries: readonly AppendEntry[], now = Date.now()): Ba
       case 'orders':
         (creates ? plan.orders.inserts : plan.orders.updates).push(row.row);
         if (creates) plan.orderItems.push(...row.items);
+        break;
+      case 'coupons':
+        (creates ? plan.coupons.inserts : plan.coupons.updates).push(row.row);
         break;
     }
   }

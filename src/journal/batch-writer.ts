@@ -1,5 +1,6 @@
 // Group commit: appends from every actor gather while one batch commits, then go in the next one.
 
+import type { OutboxTable } from '../db/schema.js';
 import type { AppendEntry, Dependency, Journal, Snapshot, StoredEvent } from './journal.js';
 import { JournalUnavailableError } from './journal.js';
 import { withTimeout } from '../db/unavailable.js';
@@ -8,6 +9,15 @@ import type { SqlJournalStore } from './sql-store.js';
 export interface BatchObserver {
   batchCommitted(entries: number, events: number, seconds: number): void;
   batchFailed(entries: number, error: unknown): void;
+}
+
+/**
+ * Where the outbox messages of a batch go: `rows` turns them into the outbox rows written in the
+ * batch's transaction, `committed` hears of them once it has committed (the relay's fast path).
+ */
+export interface OutboxHandoff {
+  rows(entries: readonly AppendEntry[]): OutboxTable[];
+  committed(entries: readonly AppendEntry[], rows: readonly OutboxTable[]): void;
 }
 
 export interface BatchWriterOptions {
@@ -19,6 +29,7 @@ export interface BatchWriterOptions {
    */
   readonly timeoutMs?: number;
   readonly observer?: BatchObserver;
+  readonly outbox?: OutboxHandoff;
 }
 
 /** Failure episodes remembered exactly; a dependency older than all of them counts as failed. */
@@ -140,16 +151,19 @@ export class BatchWriter implements Journal {
     if (this.inFlight || this.queue.length === 0) return this.notifyDrained();
     this.inFlight = true;
     const batch = this.takeBatch();
+    const entries = batch.map((p) => p.entry);
     const started = performance.now();
     try {
       // On time-out the batch counts as failed though it may still commit: its callers get 503
       // (outcome unknown), its actors rebuild from what the journal holds, and the (key,
       // sequence) fence refuses whichever of two writes of one actor comes second.
-      await this.bounded(this.store.writeBatch(batch.map((p) => p.entry)), 'a journal commit');
+      const outbox = this.options.outbox?.rows(entries) ?? [];
+      await this.bounded(this.store.writeBatch(entries, outbox), 'a journal commit');
       const events = batch.reduce((n, p) => n + p.entry.events.length, 0);
       this.options.observer?.batchCommitted(batch.length, events, (performance.now() - started) / 1000);
       this.settledThrough = Math.max(this.settledThrough, batch[batch.length - 1]?.position ?? 0);
       for (const p of batch) p.resolve();
+      this.handOver(entries, outbox);
     } catch (cause) {
       // Everything queued behind may depend on what failed (an actor's next sequence number,
       // a saga's earlier step), so it fails too; the touched actors rebuild from the journal.
@@ -165,6 +179,15 @@ export class BatchWriter implements Journal {
     }
     if (this.queue.length > 0) this.schedule();
     else this.notifyDrained();
+  }
+
+  /** The rows are committed whatever the relay makes of them: it reads the table again if this fails. */
+  private handOver(entries: readonly AppendEntry[], rows: readonly OutboxTable[]): void {
+    try {
+      this.options.outbox?.committed(entries, rows);
+    } catch {
+      // The relay's backstop is the table itself.
+    }
   }
 
   private bounded<T>(work: Promise<T>, what: string): Promise<T> {

@@ -1,10 +1,16 @@
 // The journal's contract: append events (settled when their batch commits) and read them back.
 
-import type { OrderItemsTable, OrdersTable, ProductsTable, UsersTable } from '../db/schema.js';
+import type { CouponsTable, OrderItemsTable, OrdersTable, ProductsTable, UserCouponsTable, UsersTable } from '../db/schema.js';
 
 /** One actor's row in the read model, as it stands after the appended events. */
 export type ReadModelRow =
-  | { readonly table: 'users'; readonly row: UsersTable }
+  | {
+      readonly table: 'users';
+      readonly row: UsersTable;
+      /** The user's coupon claims these events changed: written as upserts. */
+      readonly coupons?: readonly UserCouponsTable[];
+    }
+  | { readonly table: 'coupons'; readonly row: CouponsTable }
   | { readonly table: 'products'; readonly row: ProductsTable }
   | { readonly table: 'orders'; readonly row: OrdersTable; readonly items: readonly OrderItemsTable[] };
 
@@ -21,6 +27,20 @@ export interface SalesDelta {
   readonly productId: string;
   readonly day: number;
   readonly units: number;
+}
+
+/**
+ * An event that leaves the engine through the outbox, as published: `payload` is the JSON body
+ * sinks send, built when the event is appended so that what goes out is what was committed.
+ */
+export interface OutboxMessage {
+  /** Stable and unique: `<persistence key>:<sequence number>`; the broker's and receiver's dedupe key. */
+  readonly id: string;
+  readonly type: string;
+  /** The order the event concerns: delivery keeps the events of one order in commit order. */
+  readonly orderId: string;
+  readonly payload: string;
+  readonly at: number;
 }
 
 /**
@@ -47,6 +67,8 @@ export interface AppendEntry {
   readonly snapshot?: { readonly sequenceNr: number; readonly state: string };
   readonly row?: ReadModelRow;
   readonly sales?: readonly SalesDelta[];
+  /** Events to publish once committed; the journal writes them as outbox rows in the same transaction. */
+  readonly outbox?: readonly OutboxMessage[];
   /** The events start the actor's life (sequence 1): its read-model row is inserted, not updated. */
   readonly creates: boolean;
 }

@@ -27,6 +27,29 @@ export function rowStatements(db: Kysely<Schema>, traits: DbTraits, plan: BatchP
   for (const chunk of chunks(plan.products.inserts)) queries.push(db.insertInto('products').values(chunk).compile());
   for (const chunk of chunks(plan.orders.inserts)) queries.push(db.insertInto('orders').values(chunk).compile());
   for (const chunk of chunks(plan.orderItems)) queries.push(db.insertInto('order_items').values(chunk).compile());
+  for (const chunk of chunks(plan.coupons.inserts)) queries.push(db.insertInto('coupons').values(chunk).compile());
+  for (const chunk of chunks(plan.userCoupons)) {
+    const insert = db.insertInto('user_coupons').values(chunk);
+    queries.push(
+      (traits.upsert === 'on-conflict'
+        ? insert.onConflict((oc) =>
+            oc.columns(['user_id', 'coupon_id']).doUpdateSet({
+              status: sql`excluded.status`,
+              order_id: sql`excluded.order_id`,
+              issued_at: sql`excluded.issued_at`,
+              updated_at: sql`excluded.updated_at`,
+            }),
+          )
+        : insert.onDuplicateKeyUpdate({
+            status: sql`values(status)`,
+            order_id: sql`values(order_id)`,
+            issued_at: sql`values(issued_at)`,
+            updated_at: sql`values(updated_at)`,
+          })
+      ).compile(),
+    );
+  }
+  for (const chunk of chunks(plan.outbox)) queries.push(db.insertInto('outbox').values(chunk).compile());
   for (const chunk of chunks(plan.sales)) {
     const insert = db.insertInto('product_sales_daily').values(chunk);
     queries.push(
@@ -64,6 +87,15 @@ export function rowStatements(db: Kysely<Schema>, traits: DbTraits, plan: BatchP
           failure_reason: caseById(rows, (r) => (r.failure_reason === null ? sql`null` : sql`${r.failure_reason}`)),
           updated_at: caseById(rows, (r) => sql.lit(r.updated_at)),
         })
+        .where('id', 'in', rows.map((r) => r.id))
+        .compile(),
+    );
+  }
+  for (const rows of chunks(plan.coupons.updates)) {
+    queries.push(
+      db
+        .updateTable('coupons')
+        .set({ issued: caseById(rows, (r) => sql.lit(r.issued)), updated_at: caseById(rows, (r) => sql.lit(r.updated_at)) })
         .where('id', 'in', rows.map((r) => r.id))
         .compile(),
     );

@@ -1,8 +1,8 @@
-// The journal's SQL: one transaction per batch for events, snapshots and read-model rows.
+// The journal's SQL: one transaction per batch for events, snapshots, read-model rows and outbox rows.
 
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/connect.js';
-import type { Schema } from '../db/schema.js';
+import type { OutboxTable, Schema } from '../db/schema.js';
 import { arrayStatements } from './array-statements.js';
 import { planBatch } from './batch-plan.js';
 import type { AppendEntry, Snapshot, StoredEvent } from './journal.js';
@@ -19,9 +19,9 @@ export class SqlJournalStore {
     this.db = database.db;
   }
 
-  /** One transaction: the batch's events, the latest snapshot per actor, and the read-model rows. */
-  async writeBatch(entries: readonly AppendEntry[]): Promise<void> {
-    const plan = planBatch(entries);
+  /** One transaction: the batch's events, the latest snapshot per actor, the read-model rows and the outbox rows. */
+  async writeBatch(entries: readonly AppendEntry[], outbox: readonly OutboxTable[] = []): Promise<void> {
+    const plan = planBatch(entries, Date.now(), outbox);
     const { traits } = this.database;
     const statements = traits.arrayParameters ? arrayStatements(this.db, plan) : rowStatements(this.db, traits, plan);
     await this.database.transact(statements);

@@ -1,6 +1,7 @@
 // Read-side queries over the read-model tables, keyset-paginated, only the columns each list needs.
 
 import type { Kysely } from 'kysely';
+import type { DiscountType } from '../../actors/coupon/index.js';
 import type { OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
 import type { ProductView } from '../../actors/product/index.js';
 import type { UserView } from '../../actors/user/index.js';
@@ -9,6 +10,19 @@ import type { OrdersTable, Schema } from '../db/schema.js';
 export interface Page<T> {
   readonly items: T[];
   readonly nextCursor: string | null;
+}
+
+/** A coupon a user holds or has used. */
+export interface HeldCouponView {
+  readonly couponId: string;
+  readonly name: string;
+  readonly discountType: DiscountType;
+  readonly discountValue: number;
+  readonly validFrom: number | null;
+  readonly validUntil: number | null;
+  readonly status: 'ISSUED' | 'USED';
+  readonly orderId: string | null;
+  readonly issuedAt: number;
 }
 
 export interface PopularProduct {
@@ -45,21 +59,31 @@ const DAY_MS = 86_400_000;
 export class ReadQueries {
   constructor(private readonly db: Kysely<Schema>) {}
 
-  async listUsers(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<UserView>> {
+  // Each list has a `…Query` builder beside it, so that tests can EXPLAIN the very query it runs.
+
+  usersQuery(opts: { cursor?: string; limit: number; name?: string }) {
     const after = decode(opts.cursor, isId);
     let q = this.db.selectFrom('users').select(['id', 'name', 'points']).orderBy('id').limit(opts.limit + 1);
     if (opts.name !== undefined) q = q.where('name', '=', opts.name);
     if (after !== undefined) q = q.where('id', '>', after);
-    const rows = await q.execute();
+    return q;
+  }
+
+  async listUsers(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<UserView>> {
+    const rows = await this.usersQuery(opts).execute();
     return pageById(rows.map((r) => ({ id: r.id, name: r.name, points: Number(r.points) })), opts.limit);
   }
 
-  async listProducts(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<ProductView>> {
+  productsQuery(opts: { cursor?: string; limit: number; name?: string }) {
     const after = decode(opts.cursor, isId);
     let q = this.db.selectFrom('products').select(['id', 'name', 'price', 'stock']).orderBy('id').limit(opts.limit + 1);
     if (opts.name !== undefined) q = q.where('name', '=', opts.name);
     if (after !== undefined) q = q.where('id', '>', after);
-    const rows = await q.execute();
+    return q;
+  }
+
+  async listProducts(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<ProductView>> {
+    const rows = await this.productsQuery(opts).execute();
     return pageById(
       rows.map((r) => ({ id: r.id, name: r.name, price: Number(r.price), stock: Number(r.stock) })),
       opts.limit,
@@ -68,8 +92,13 @@ export class ReadQueries {
 
   /** Best sellers by units paid (less cancelled) on orders created within the last `days` days. */
   async popularProducts(opts: { days: number; limit: number; now: number }): Promise<Page<PopularProduct>> {
+    const rows = await this.popularQuery(opts).execute();
+    return { items: rows.map((r) => ({ id: r.id, name: r.name, unitsSold: Number(r.units_sold) })), nextCursor: null };
+  }
+
+  popularQuery(opts: { days: number; limit: number; now: number }) {
     const fromDay = Math.floor(opts.now / DAY_MS) - opts.days + 1;
-    const rows = await this.db
+    return this.db
       .selectFrom('product_sales_daily as s')
       .innerJoin('products as p', 'p.id', 's.product_id')
       .select((eb) => ['p.id', 'p.name', eb.fn.sum<number | string>('s.units').as('units_sold')])
@@ -78,9 +107,7 @@ export class ReadQueries {
       .having((eb) => eb.fn.sum('s.units'), '>', 0)
       .orderBy('units_sold', 'desc')
       .orderBy('p.id')
-      .limit(opts.limit)
-      .execute();
-    return { items: rows.map((r) => ({ id: r.id, name: r.name, unitsSold: Number(r.units_sold) })), nextCursor: null };
+      .limit(opts.limit);
   }
 
   async ordersByIds(ids: readonly string[]): Promise<Page<OrderView>> {
@@ -93,6 +120,10 @@ export class ReadQueries {
 
   /** Orders of one status created within the last `days`, newest first. */
   async ordersByStatus(opts: { status: OrderStatus; days: number; cursor?: string; limit: number; now: number }): Promise<Page<OrderView>> {
+    return this.pageByTime(await this.ordersByStatusQuery(opts).execute(), opts.limit);
+  }
+
+  ordersByStatusQuery(opts: { status: OrderStatus; days: number; cursor?: string; limit: number; now: number }) {
     const after = decode(opts.cursor, isTimeId);
     let q = this.db
       .selectFrom('orders')
@@ -103,11 +134,15 @@ export class ReadQueries {
       .orderBy('id', 'desc')
       .limit(opts.limit + 1);
     if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after[0]), eb.and([eb('created_at', '=', after[0]), eb('id', '<', after[1])])]));
-    return this.pageByTime(await q.execute(), opts.limit);
+    return q;
   }
 
   /** One user's orders, newest first. */
   async userOrders(opts: { userId: string; cursor?: string; limit: number }): Promise<Page<OrderView>> {
+    return this.pageByTime(await this.userOrdersQuery(opts).execute(), opts.limit);
+  }
+
+  userOrdersQuery(opts: { userId: string; cursor?: string; limit: number }) {
     const after = decode(opts.cursor, isTimeId);
     let q = this.db
       .selectFrom('orders')
@@ -117,7 +152,51 @@ export class ReadQueries {
       .orderBy('id', 'desc')
       .limit(opts.limit + 1);
     if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after[0]), eb.and([eb('created_at', '=', after[0]), eb('id', '<', after[1])])]));
-    return this.pageByTime(await q.execute(), opts.limit);
+    return q;
+  }
+
+  /** The coupons a user holds or has used, by coupon id; claims under way or failed are left out. */
+  async userCoupons(opts: { userId: string; cursor?: string; limit: number }): Promise<Page<HeldCouponView>> {
+    const rows = await this.userCouponsQuery(opts).execute();
+    const items = rows.map((r) => ({
+      id: r.coupon_id,
+      couponId: r.coupon_id,
+      name: r.name,
+      discountType: r.discount_type as DiscountType,
+      discountValue: Number(r.discount_value),
+      validFrom: r.valid_from === null ? null : Number(r.valid_from),
+      validUntil: r.valid_until === null ? null : Number(r.valid_until),
+      status: r.status as 'ISSUED' | 'USED',
+      orderId: r.order_id,
+      issuedAt: Number(r.issued_at),
+    }));
+    const page = pageById(items, opts.limit);
+    return { items: page.items.map(({ id: _id, ...held }) => held), nextCursor: page.nextCursor };
+  }
+
+  userCouponsQuery(opts: { userId: string; cursor?: string; limit: number }) {
+    const after = decode(opts.cursor, isId);
+    let q = this.db
+      .selectFrom('user_coupons as uc')
+      .innerJoin('coupons as c', 'c.id', 'uc.coupon_id')
+      .select(['uc.coupon_id', 'uc.status', 'uc.order_id', 'uc.issued_at', 'c.name', 'c.discount_type', 'c.discount_value', 'c.valid_from', 'c.valid_until'])
+      .where('uc.user_id', '=', opts.userId)
+      .where('uc.status', 'in', ['ISSUED', 'USED'])
+      .orderBy('uc.coupon_id')
+      .limit(opts.limit + 1);
+    if (after !== undefined) q = q.where('uc.coupon_id', '>', after);
+    return q;
+  }
+
+  /** Where a user stands with one coupon: ISSUED, USED, CLAIMING, FAILED, or undefined when never claimed. */
+  async userCouponStatus(userId: string, couponId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('user_coupons')
+      .select('status')
+      .where('user_id', '=', userId)
+      .where('coupon_id', '=', couponId)
+      .executeTakeFirst();
+    return row?.status;
   }
 
   private async pageByTime(rows: OrdersTable[], limit: number): Promise<Page<OrderView>> {
@@ -146,6 +225,8 @@ export class ReadQueries {
       status: (r.status === 'CANCELLING' ? 'PAID' : r.status) as OrderStatus,
       items: byOrder.get(r.id) ?? [],
       total: Number(r.total),
+      couponId: r.coupon_id,
+      discount: Number(r.discount),
       failureReason: r.failure_reason,
       createdAt: Number(r.created_at),
       updatedAt: Number(r.updated_at),

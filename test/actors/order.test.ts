@@ -150,6 +150,8 @@ OrderActor('CreateOrder records OrderCreated with the total and the expiry, and 
     status: 'CREATED',
     items: [...ITEMS],
     total: TOTAL,
+    couponId: null,
+    discount: 0,
     failureReason: null,
     createdAt: NOW,
     updatedAt: NOW,
@@ -684,13 +686,13 @@ OrderActor('replied carries a step answer back as StepReplied', () => {
 
 /** One hosted product or user: its state, the journal's refs, and the window that forgets them. */
 interface Host<S, C, E extends { type: string }> {
-  readonly module: EntityModule<S, C, E, unknown>;
+  readonly module: EntityModule<S, C, E, unknown, any>;
   state: S;
   readonly journal: Map<string, string[]>;
   window: Map<string, string[]>;
 }
 
-const host = <S, C, E extends { type: string }>(module: EntityModule<S, C, E, unknown>, state: S): Host<S, C, E> => ({
+const host = <S, C, E extends { type: string }>(module: EntityModule<S, C, E, unknown, any>, state: S): Host<S, C, E> => ({
   module,
   state,
   journal: new Map(),

@@ -54,7 +54,8 @@ function assertSide(side: any, name: string): void {
 }
 
 const db = postgresUrl ? ['--db', postgresUrl, '--sides', 'engine,sql'] : ['--db', 'pglite', '--sides', 'engine'];
-const small = ['--connections', '8', '--users', '50', '--products', '5'];
+const small = ['--connections', '8', '--users', '50', '--products', '5', '--read-orders', '40'];
+const READ_KINDS = ['user', 'product', 'order', 'user-orders', 'paid-orders', 'orders-by-ids', 'user-by-name', 'product-by-name', 'popular', 'user-coupons'];
 
 test(`flash-sale on ${postgresUrl ? 'PostgreSQL (engine and sql)' : 'PGlite (engine)'}: exactly the stock sold, the rest 409, invariants hold`, async () => {
   const run = await bench(['--scenario', 'flash-sale', ...db, ...small, '--duration', '20', '--stock', '60', '--orders', '150']);
@@ -76,15 +77,39 @@ test(`flash-sale on ${postgresUrl ? 'PostgreSQL (engine and sql)' : 'PGlite (eng
   }
 });
 
-test('mix on PGlite: create → pay → read chains, all paid, invariants hold', async () => {
+test('mix on PGlite: create → pay → read → a read query chains, all paid, invariants hold', async () => {
   const run = await bench(['--scenario', 'mix', '--db', 'pglite', '--sides', 'engine', ...small, '--duration', '2']);
   assert.is(run.code, 0, run.output);
   const engine = run.json.sides.engine;
   assertSide(engine, 'engine');
   assert.ok(engine.paidPerSec > 0, 'orders were paid');
   assert.equal(engine.errors, {}, 'no errors');
+  for (const kind of ['create', 'pay', 'read', ...READ_KINDS.filter((k) => k !== 'order')]) {
+    assert.ok(engine.byKind[kind]?.count > 0, `mix sent ${kind}`);
+  }
+  assert.type(engine.cacheHitRate?.overall, 'number', 'the cache hit rate is reported');
   assert.is(run.json.invariantsOk, true, run.output);
   assert.equal(Object.keys(run.json.sides), ['engine']);
+});
+
+test(`read-heavy on ${postgresUrl ? 'PostgreSQL (engine and sql)' : 'PGlite (engine)'}: every read query answers, pays go through, the cache hit rate is reported`, async () => {
+  const run = await bench(['--scenario', 'read-heavy', ...db, ...small, '--duration', '2', '--orders', '400']);
+  assert.is(run.code, 0, run.output);
+  assert.is(run.json.scenario, 'read-heavy');
+  assert.is(run.json.invariantsOk, true, run.output);
+  for (const name of postgresUrl ? ['engine', 'sql'] : ['engine']) {
+    const side = run.json.sides[name];
+    assertSide(side, name);
+    assert.equal(side.errors, {}, `${name}: no errors`);
+    assert.ok(side.paidPerSec > 0, `${name}: orders were paid`);
+    for (const kind of ['pay', ...READ_KINDS]) assert.ok(side.byKind[kind]?.count > 0, `${name} answered ${kind}`);
+  }
+  const cache = run.json.sides.engine.cacheHitRate;
+  assert.type(cache?.overall, 'number', 'overall cache hit rate');
+  assert.ok(cache.overall >= 0 && cache.overall <= 1, 'a hit rate is a fraction');
+  for (const name of ['user', 'product', 'order', 'popular']) assert.type(cache.byCache[name]?.hitRate, 'number', `${name} cache hit rate`);
+  assert.match(run.output, /cache hit rate/);
+  if (postgresUrl) assert.is(run.json.sides.sql.cacheHitRate, undefined, 'the baselines have no cache');
 });
 
 test.run();

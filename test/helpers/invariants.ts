@@ -1,6 +1,8 @@
 // Reads DESIGN.md's invariants back from a database the engine has written (with the engine stopped or running).
 
+import type { Kysely } from 'kysely';
 import { connect } from '../../src/db/connect.js';
+import type { Schema } from '../../src/db/schema.js';
 
 export interface InvariantReport {
   readonly problems: string[];
@@ -15,7 +17,8 @@ interface Totals {
 
 /**
  * Stock: initial + restocks = stock + units of paid orders, never negative. Points: initial +
- * charges = balance + totals of paid orders, never negative. No order left mid-saga.
+ * charges = balance + totals of paid orders, never negative. No order left mid-saga. Coupons:
+ * issued never above quantity, each issued to a user once, each used by at most one paid order.
  */
 export async function checkInvariants(url: string): Promise<InvariantReport> {
   const { db, close } = await connect({ url, dataDir: '', poolSize: 2 });
@@ -68,8 +71,32 @@ export async function checkInvariants(url: string): Promise<InvariantReport> {
         problems.push(`user ${u.id}: initial ${t.initial} + charged ${t.added} != balance ${points} + spent ${spent.get(u.id) ?? 0}`);
       }
     }
+    problems.push(...(await couponProblems(db)));
     return { problems, paid: paidOrders.size, statuses };
   } finally {
     await close();
   }
+}
+
+async function couponProblems(db: Kysely<Schema>): Promise<string[]> {
+  const problems: string[] = [];
+  const held = new Map<string, number>();
+  for (const c of await db.selectFrom('user_coupons').select(['user_id', 'coupon_id', 'status', 'order_id']).execute()) {
+    if (c.status === 'CLAIMING') problems.push(`claim of coupon ${c.coupon_id} by user ${c.user_id} left CLAIMING`);
+    if (c.status === 'ISSUED' || c.status === 'USED') held.set(c.coupon_id, (held.get(c.coupon_id) ?? 0) + 1);
+  }
+  for (const c of await db.selectFrom('coupons').select(['id', 'quantity', 'issued']).execute()) {
+    const issued = Number(c.issued);
+    if (issued > Number(c.quantity)) problems.push(`coupon ${c.id}: issued ${issued} > quantity ${c.quantity}`);
+    if (issued !== (held.get(c.id) ?? 0)) problems.push(`coupon ${c.id}: issued ${issued} but ${held.get(c.id) ?? 0} users hold it`);
+  }
+  const uses = await db
+    .selectFrom('orders')
+    .select(['user_id', 'coupon_id', (eb) => eb.fn.countAll<number | string>().as('n')])
+    .where('coupon_id', 'is not', null)
+    .where('status', 'in', ['PAID', 'CANCELLING'])
+    .groupBy(['user_id', 'coupon_id'])
+    .execute();
+  for (const u of uses) if (Number(u.n) > 1) problems.push(`coupon ${u.coupon_id} used by ${u.n} paid orders of user ${u.user_id}`);
+  return problems;
 }

@@ -1,6 +1,7 @@
 // The compose stack and what it mounts: every file it builds or mounts exists, the services are
-// wired to each other, every metric the dashboard and the alert rules name is one the engine
-// exports, and promtool (when installed) accepts the Prometheus configuration and rules.
+// wired to each other (the engines to their database and to NATS JetStream), every metric the
+// dashboard and the alert rules name is one the engine exports, and promtool (when installed)
+// accepts the Prometheus configuration and rules.
 // No Docker is needed: this reads the files.
 
 import { spawnSync } from 'node:child_process';
@@ -24,9 +25,7 @@ const DATASOURCES = 'ops/grafana/provisioning/datasources/prometheus.yml';
 const DASHBOARD_PROVIDERS = 'ops/grafana/provisioning/dashboards/order-engine.yml';
 
 /** Metrics that rules may name before the engine exports them, with the issue that brings them. */
-const PENDING_METRICS: Record<string, string> = {
-  orderengine_outbox_dead_letters: 'the outbox issue',
-};
+const PENDING_METRICS: Record<string, string> = {};
 /** Series Prometheus itself writes for every target, and their labels beyond the target's. */
 const PROMETHEUS_SERIES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'];
 
@@ -237,7 +236,7 @@ function checkExpression(where: string, expr: string, known: Map<string, MetricI
 const it = suite('ops: docker compose, Prometheus and Grafana files');
 
 it('the compose file has the services of the stack, each with an image or a build', () => {
-  for (const name of ['engine', 'engine-mysql', 'postgres', 'mysql', 'prometheus', 'grafana']) assert.ok(services[name], `service ${name}`);
+  for (const name of ['engine', 'engine-mysql', 'postgres', 'mysql', 'nats', 'prometheus', 'grafana']) assert.ok(services[name], `service ${name}`);
   for (const [name, s] of Object.entries(services)) assert.ok(s.image || s.build, `${name} has neither image nor build`);
   assert.match(services.postgres.image, /^postgres:16/);
   assert.match(services.mysql.image, /^mariadb:11/);
@@ -294,6 +293,29 @@ it('compose: engines reach their database by service name, once it is healthy', 
     assert.is(env.HOST, undefined, `${name}: HOST comes from the image (0.0.0.0)`);
     const port = env.PORT ?? dockerEnv(dockerfile()).PORT ?? '3000';
     for (const mapping of s.ports ?? []) assert.ok(String(mapping).endsWith(`:${port}`), `${name}: port ${mapping} maps the engine's port ${port}`);
+  }
+});
+
+it('compose: engines publish their outbox to the nats service, which runs JetStream with a persistent store', () => {
+  const nats = services.nats;
+  assert.ok(nats, 'a nats service');
+  assert.match(nats.image, /^nats:2\.(1\d|[2-9]\d)/, 'nats 2.10 or later');
+  const args: string[] = nats.command ?? [];
+  assert.ok(args.includes('-js') || args.includes('--jetstream'), 'JetStream is enabled');
+  const store = args[args.indexOf('-sd') + 1] ?? args[args.indexOf('--store_dir') + 1];
+  assert.ok(store && mounts().some((m) => m.service === 'nats' && m.target === store), `the JetStream store ${store} is a mounted volume`);
+  const streams = new Set<string>();
+  for (const [name, s] of engines) {
+    const env = environment(name);
+    const url = new URL(withDefaults(env.NATS_URL ?? ''));
+    assert.is(url.protocol, 'nats:', `${name}: NATS_URL`);
+    assert.ok(services[url.hostname], `${name}: NATS_URL host ${url.hostname} is a service`);
+    assert.is(url.port || '4222', '4222');
+    assert.ok(s.depends_on?.[url.hostname], `${name} starts after ${url.hostname}`);
+    const stream = withDefaults(env.NATS_STREAM ?? 'ORDERS');
+    const prefix = withDefaults(env.NATS_SUBJECT_PREFIX ?? 'orders');
+    assert.not.ok(streams.has(stream) || streams.has(prefix), `${name}: stream ${stream} / subjects ${prefix}.> are another engine's`);
+    streams.add(stream).add(prefix);
   }
 });
 

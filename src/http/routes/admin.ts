@@ -1,4 +1,4 @@
-// /admin: live actors, one actor's state as it holds it, passivate, snapshot now; bearer token.
+// /admin: live actors, one actor's state as it holds it, passivate, snapshot now, the outbox's dead letters; bearer token.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import type { Engine } from '../../engine/engine.js';
 import { sendError, sendResult } from '../errors.js';
 import { Id, errors } from '../schemas/common.js';
+import { DeadLetter, DeadLetterPage, DeadLetterParams, DeadLetterQuery } from '../schemas/dead-letters.js';
 
 const Kind = Type.Union([Type.Literal('user'), Type.Literal('product'), Type.Literal('order')]);
 const ActorParams = Type.Object({ kind: Kind, id: Id });
@@ -74,5 +75,36 @@ export const adminRoutes =
       '/admin/actors/:kind/:id/snapshot',
       { schema: { tags: ['admin'], summary: "Write the actor's snapshot now", security: [{ bearer: [] }], params: ActorParams, response: errors(401, 403, 404, 503) } },
       async (request, reply) => sendResult(reply, await engine.snapshot(request.params.kind, request.params.id)),
+    );
+
+    app.get(
+      '/admin/dead-letters',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Outbox events the relay gave up on, oldest first, with their last error',
+          security: [{ bearer: [] }],
+          querystring: DeadLetterQuery,
+          response: { 200: DeadLetterPage, ...errors(401, 403) },
+        },
+      },
+      async (request) => engine.deadLetters(request.query),
+    );
+
+    app.post(
+      '/admin/dead-letters/:id/retry',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Send one dead letter again (one attempt); it leaves the dead letters once its sink has it',
+          security: [{ bearer: [] }],
+          params: DeadLetterParams,
+          response: { 200: DeadLetter, ...errors(401, 403, 404, 409, 502) },
+        },
+      },
+      async (request, reply) => {
+        const outcome = await engine.retryDeadLetter(request.params.id);
+        return outcome.ok ? outcome.value : sendError(reply, outcome.error, outcome.message);
+      },
     );
   };

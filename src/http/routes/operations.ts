@@ -1,10 +1,18 @@
-// Liveness, readiness (the database and start-up recovery) and Prometheus metrics.
+// Liveness, readiness (the database and start-up recovery; the outbox sinks are shown, not required) and Prometheus metrics.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Engine } from '../../engine/engine.js';
 import type { Metrics } from '../../metrics.js';
 import { sendError } from '../errors.js';
+
+const Ready = Type.Object({
+  status: Type.String(),
+  outbox: Type.Array(
+    Type.Object({ sink: Type.String(), connection: Type.String(), breaker: Type.String(), lagSeconds: Type.Number(), caughtUp: Type.Boolean() }),
+    { description: 'each outbox sink; a sink that is down does not make the engine unready, payments go on' },
+  ),
+});
 
 export const operationRoutes =
   (engine: Engine, metrics: Metrics): FastifyPluginAsyncTypebox =>
@@ -13,12 +21,12 @@ export const operationRoutes =
 
     app.get(
       '/health/ready',
-      { schema: { tags: ['operations'], summary: 'The database answers and start-up recovery is done', response: { 200: Type.Object({ status: Type.String() }) } } },
+      { schema: { tags: ['operations'], summary: 'The database answers and start-up recovery is done', response: { 200: Ready } } },
       async (_request, reply) => {
-        const { database, recovering } = await engine.ready();
+        const { database, recovering, outbox } = await engine.ready();
         if (!database) return sendError(reply, 'NOT_READY', 'the database does not answer');
         if (recovering) return sendError(reply, 'NOT_READY', 'recovery is still running');
-        return { status: 'ready' };
+        return { status: 'ready', outbox };
       },
     );
 

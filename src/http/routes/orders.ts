@@ -20,7 +20,7 @@ export const orderRoutes =
           tags: ['orders'],
           summary: 'Create an order; unit prices are captured now',
           body: CreateOrderBody,
-          response: { 201: Order, ...errors(400, 404, 503) },
+          response: { 201: Order, ...errors(400, 404, 409, 503) },
         },
       },
       async (request, reply) => sendResult(reply, await engine.createOrder(request.body), 201),

@@ -18,7 +18,9 @@ export const Order = Type.Object({
   userId: Type.String(),
   status: Status,
   items: Type.Array(OrderItem),
-  total: Type.Integer(),
+  total: Type.Integer({ description: 'what the user pays: the items less the discount' }),
+  couponId: Type.Union([Type.String(), Type.Null()]),
+  discount: Type.Integer(),
   failureReason: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.Integer({ description: 'epoch milliseconds' }),
   updatedAt: Type.Integer({ description: 'epoch milliseconds' }),
@@ -30,6 +32,7 @@ export const CreateOrderBody = Type.Object(
       Type.Object({ productId: Id, quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }, { additionalProperties: false }),
       { minItems: 1, maxItems: 100 },
     ),
+    couponId: Type.Optional(Id),
   },
   { additionalProperties: false },
 );

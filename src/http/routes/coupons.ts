@@ -1,0 +1,74 @@
+// /coupons: create a coupon, read it, issue one to a user (first come, first served), a user's coupons.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { CouponView } from '../../../actors/coupon/index.js';
+import { accept, type Result } from '../../../actors/shared/result.js';
+import type { Engine } from '../../engine/engine.js';
+import type { HeldCouponView, Page } from '../../read/queries.js';
+import { sendError, sendResult } from '../errors.js';
+import { IdParams, errors, pageOf } from '../schemas/common.js';
+import { Coupon, CouponPageQuery, CreateCouponBody, HeldCoupon, IssueCouponBody, IssuedCoupon } from '../schemas/coupons.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** An ISO 8601 instant as epoch ms; `undefined` in, `null` out; NaN when it does not parse. */
+function instant(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  return /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? Date.parse(text) : Number.NaN;
+}
+
+const couponOut = (result: Result<CouponView>) =>
+  result.ok ? accept({ ...result.value, validFrom: iso(result.value.validFrom), validUntil: iso(result.value.validUntil) }) : result;
+
+const heldOut = (page: Page<HeldCouponView>) => ({
+  items: page.items.map((c) => ({ ...c, validFrom: iso(c.validFrom), validUntil: iso(c.validUntil) })),
+  nextCursor: page.nextCursor,
+});
+
+export const couponRoutes =
+  (engine: Engine): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/coupons',
+      { schema: { tags: ['coupons'], summary: 'Create a coupon: a fixed or percent discount, a total quantity, an optional validity window', body: CreateCouponBody, response: { 201: Coupon, ...errors(400, 503) } } },
+      async (request, reply) => {
+        const { validFrom, validUntil, ...rest } = request.body;
+        const from = instant(validFrom);
+        const until = instant(validUntil);
+        if (Number.isNaN(from)) return sendError(reply, 'BAD_REQUEST', 'validFrom is not an ISO 8601 date-time');
+        if (Number.isNaN(until)) return sendError(reply, 'BAD_REQUEST', 'validUntil is not an ISO 8601 date-time');
+        return sendResult(reply, couponOut(await engine.createCoupon({ ...rest, validFrom: from, validUntil: until })), 201);
+      },
+    );
+
+    app.get(
+      '/coupons/:id',
+      { schema: { tags: ['coupons'], summary: 'Read a coupon and how many are issued', params: IdParams, response: { 200: Coupon, ...errors(400, 404, 503) } } },
+      async (request, reply) => sendResult(reply, couponOut(await engine.getCoupon(request.params.id))),
+    );
+
+    app.post(
+      '/coupons/:id/issue',
+      {
+        schema: {
+          tags: ['coupons'],
+          summary: 'Issue one coupon to a user, first come first served; 409 COUPON_SOLD_OUT or COUPON_ALREADY_ISSUED',
+          params: IdParams,
+          body: IssueCouponBody,
+          response: { 201: IssuedCoupon, ...errors(400, 404, 409, 503) },
+        },
+      },
+      async (request, reply) => sendResult(reply, await engine.issueCoupon(request.params.id, request.body.userId), 201),
+    );
+
+    app.get(
+      '/users/:id/coupons',
+      {
+        schema: { tags: ['coupons'], summary: 'The coupons a user holds or has used', params: IdParams, querystring: CouponPageQuery, response: { 200: pageOf(HeldCoupon), ...errors(400, 404, 503) } },
+      },
+      async (request, reply) => {
+        const page = await engine.userCoupons({ userId: request.params.id, ...request.query });
+        return sendResult(reply, page.ok ? accept(heldOut(page.value)) : page);
+      },
+    );
+  };
