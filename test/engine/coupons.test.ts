@@ -8,6 +8,13 @@ import { checkInvariants } from '../helpers/invariants.js';
 
 type Ctx = { db: TestDatabase; t: TestApp };
 
+/**
+ * 10,000 requests at once on one coupon: the overload bounds (ACTORS_MAILBOX_MAX,
+ * HTTP_MAX_IN_FLIGHT) would refuse some with 429/503 before they race. The race is what this
+ * suite tests; test/reliability/overload.test.ts tests the bounds.
+ */
+const RACE = { ACTORS_MAILBOX_MAX: '20000', HTTP_MAX_IN_FLIGHT: '20000' };
+
 async function users(t: TestApp, n: number, points: number): Promise<string[]> {
   const made = await Promise.all(Array.from({ length: n }, (_, i) => call(t.app, 'POST', '/users', { name: `holder-${i}`, points })));
   return made.map((u) => {
@@ -30,7 +37,7 @@ async function invariants(ctx: Ctx): Promise<string[]> {
   if (ctx.db.name !== 'pglite') return (await checkInvariants(ctx.db.url)).problems;
   await ctx.t.close();
   const { problems } = await checkInvariants(ctx.db.url);
-  ctx.t = await startApp(ctx.db.url);
+  ctx.t = await startApp(ctx.db.url, RACE);
   return problems;
 }
 
@@ -39,7 +46,7 @@ for (const kind of databaseKinds()) {
 
   it.before(async (ctx) => {
     ctx.db = await kind.create();
-    ctx.t = await startApp(ctx.db.url);
+    ctx.t = await startApp(ctx.db.url, RACE);
   });
   it.after(async (ctx) => {
     await ctx.t?.close().catch(() => undefined);

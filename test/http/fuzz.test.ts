@@ -29,6 +29,7 @@ interface Case {
 interface Seeded {
   readonly users: string[];
   readonly products: string[];
+  readonly coupons: string[];
   /** A CREATED order: never paid or cancelled by the fuzz. */
   readonly open: string;
   readonly paid: string;
@@ -105,14 +106,16 @@ const weirdId = (): string =>
     () => `${pick(['user', 'product', 'order'])}-${int(0, 1e9)}`,
   ])();
 
-/** Field kinds of the JSON bodies, each with valid values and values that break its schema. */
-type Kind = 'name' | 'nonNegative' | 'positive' | 'id' | 'items';
+/** Field kinds of the JSON bodies, each with valid values and values that break its schema or the domain's rules. */
+type Kind = 'name' | 'nonNegative' | 'positive' | 'id' | 'items' | 'discount' | 'instant';
 const valid: Record<Kind, () => unknown> = {
   name: () => pick(['ada', 'ünï 🎉', 'a'.repeat(200), "o'hara \"q\""]),
   nonNegative: () => pick([0, 1, 500, 1_000_000_000_000]),
   positive: () => pick([1, 7, 1_000_000]),
   id: () => pick(['nobody', 'unknown-id', 'x_y-z']),
   items: () => [{ productId: 'unknown-product', quantity: 1 }],
+  discount: () => pick(['FIXED', 'PERCENT']),
+  instant: () => pick(['2030-01-01T00:00:00Z', '2031-06-30T12:00:00.000+02:00']),
 };
 const broken: Record<Kind, () => unknown> = {
   name: () => pick<() => unknown>([() => '', () => '   ', () => '\t\n', () => 'a\u0000b', () => '\u0000', () => 'n'.repeat(int(201, 70_000)), () => int(-5, 5), () => null, () => ['a'], () => ({})])(),
@@ -129,6 +132,20 @@ const broken: Record<Kind, () => unknown> = {
       () => [{ productId: broken.id(), quantity: 1 }],
       () => [{ productId: 'p1', quantity: 1, unitPrice: 0 }],
       () => [null],
+    ])(),
+  discount: () => pick<() => unknown>([() => 'fixed', () => 'BOGO', () => '', () => 1, () => null, () => ['FIXED']])(),
+  instant: () =>
+    pick<() => unknown>([
+      () => '',
+      () => 'yesterday',
+      () => 'not a date at all!',
+      () => '2026-13-45T99:99:99Z',
+      () => '2026-02-30T00:00:00Z',
+      () => '99999-01-01T00:00:00Z',
+      () => '0000-00-00T00:00:00Z',
+      () => 1_700_000_000_000,
+      () => null,
+      () => 'x'.repeat(41),
     ])(),
 };
 
@@ -203,6 +220,11 @@ const BODIES: Record<string, BodySpec> = {
   product: { fields: { name: 'name', price: 'nonNegative', stock: 'nonNegative' }, required: ['name', 'price', 'stock'] },
   restock: { fields: { quantity: 'positive' }, required: ['quantity'] },
   order: { fields: { userId: 'id', items: 'items' }, required: ['userId', 'items'] },
+  coupon: {
+    fields: { name: 'name', discountType: 'discount', discountValue: 'positive', quantity: 'positive', validFrom: 'instant', validUntil: 'instant' },
+    required: ['name', 'discountType', 'discountValue', 'quantity'],
+  },
+  issue: { fields: { userId: 'id' }, required: ['userId'] },
 };
 
 const weirdQuery = (params: readonly string[]): string => {
@@ -214,7 +236,11 @@ const weirdQuery = (params: readonly string[]): string => {
 };
 
 function nextCase(s: Seeded): Case {
-  const anyId = () => (chance(0.6) ? weirdId() : pick([...s.users, ...s.products, s.open, s.paid, s.failed, s.cancelled]));
+  const anyId = () => (chance(0.6) ? weirdId() : pick([...s.users, ...s.products, ...s.coupons, s.open, s.paid, s.failed, s.cancelled]));
+  const adminAuth = (): Record<string, string> => {
+    const auth = pick(['', 'Bearer', 'Bearer wrong', `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer ${'t'.repeat(5000)}`, `Bearer ${TOKEN}`]);
+    return auth ? { authorization: auth } : {};
+  };
   const write = (method: string, url: string, spec: BodySpec, what: string): Case => {
     const { payload, contentType, defect } = brokenBody(spec);
     const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
@@ -228,6 +254,13 @@ function nextCase(s: Seeded): Case {
     () => write('POST', '/orders', BODIES.order as BodySpec, 'create order'),
     () => write('POST', `/users/${anyId()}/points/charge`, BODIES.charge as BodySpec, 'charge'),
     () => write('POST', `/products/${anyId()}/restock`, BODIES.restock as BodySpec, 'restock'),
+    () => write('POST', '/coupons', BODIES.coupon as BodySpec, 'create coupon'),
+    () => write('POST', `/coupons/${anyId()}/issue`, BODIES.issue as BodySpec, 'issue coupon'),
+    () => read(`/coupons/${anyId()}`, 'read coupon'),
+    () => read(`/users/${anyId()}/coupons${weirdQuery(['cursor', 'limit'])}`, 'user coupons'),
+    () => read(`/admin/dead-letters${weirdQuery(['cursor', 'limit'])}`, 'dead letters', adminAuth()),
+    // No dead letter exists, so even with the token a retry finds nothing to send.
+    () => ({ method: 'POST', url: `/admin/dead-letters/${chance(0.5) ? weirdId() : String(int(0, 1e6))}/retry`, headers: adminAuth(), what: 'retry dead letter', mustRefuse: true }),
     // Pay and cancel carry no body: only ids where they change nothing (unknown, or already settled).
     () => ({ method: 'POST', url: `/orders/${chance(0.5) ? weirdId() : pick([s.paid, s.failed])}/pay`, headers: {}, what: 'pay', mustRefuse: false }),
     () => ({ method: 'POST', url: `/orders/${chance(0.5) ? weirdId() : pick([s.cancelled, s.failed])}/cancel`, headers: {}, what: 'cancel', mustRefuse: false }),
@@ -241,8 +274,7 @@ function nextCase(s: Seeded): Case {
     () => read(`/orders${weirdQuery(['ids', 'status', 'days', 'cursor', 'limit'])}`, 'list orders'),
     () => read(`/orders?ids=${Array.from({ length: int(1, 150) }, () => (chance(0.7) ? pick([s.paid, s.open, 'nope']) : weirdId())).join(',')}`, 'orders by ids'),
     () => {
-      const auth = pick(['', 'Bearer', 'Bearer wrong', `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer ${'t'.repeat(5000)}`, `Bearer ${TOKEN}`]);
-      const headers: Record<string, string> = auth ? { authorization: auth } : {};
+      const headers = adminAuth();
       const path = pick([`/admin/actors${weirdQuery(['kind', 'offset', 'limit'])}`, `/admin/actors/${pick(['user', 'product', 'order', 'coupon', weirdId()])}/${anyId()}`]);
       return read(path, 'admin read', headers);
     },
@@ -275,6 +307,10 @@ async function fingerprint(database: Database): Promise<string> {
     await db.selectFrom('orders').selectAll().orderBy('id').execute(),
     await db.selectFrom('order_items').selectAll().orderBy('order_id').orderBy('product_id').execute(),
     await db.selectFrom('product_sales_daily').selectAll().orderBy('product_id').orderBy('day').execute(),
+    await db.selectFrom('coupons').selectAll().orderBy('id').execute(),
+    await db.selectFrom('user_coupons').selectAll().orderBy('user_id').orderBy('coupon_id').execute(),
+    await db.selectFrom('outbox').selectAll().orderBy('position').execute(),
+    await db.selectFrom('outbox_dead_letters').selectAll().orderBy('position').execute(),
   ];
   for (const rows of tables) hash.update(JSON.stringify(rows));
   return hash.digest('hex');
@@ -296,7 +332,25 @@ it.before(async (ctx) => {
   assert.is((await call(app, 'POST', `/orders/${paid}/pay`)).status, 200);
   assert.is((await call(app, 'POST', `/orders/${failed}/pay`)).status, 409);
   assert.is((await call(app, 'POST', `/orders/${cancelled}/cancel`)).status, 200);
-  ctx.seeded = { users: users.map((u) => u.body.id), products: products.map((p) => p.body.id), open, paid, failed, cancelled };
+  const coupons = await Promise.all(
+    [1, 2].map((quantity) => call(app, 'POST', '/coupons', { name: `fuzz-${quantity}`, discountType: 'FIXED', discountValue: 5, quantity })),
+  );
+  assert.is((await call(app, 'POST', `/coupons/${coupons[0]?.body.id}/issue`, { userId: users[1]?.body.id })).status, 201);
+  ctx.seeded = {
+    users: users.map((u) => u.body.id),
+    products: products.map((p) => p.body.id),
+    coupons: coupons.map((c) => c.body.id),
+    open,
+    paid,
+    failed,
+    cancelled,
+  };
+  // The outbox relay delivers (and deletes) what the seeding published before the fuzz takes its digest.
+  const deadline = Date.now() + 15_000;
+  while ((await ctx.database.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n > 0) {
+    assert.ok(Date.now() < deadline, 'the outbox drains after seeding');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 });
 it.after(async (ctx) => {
   await ctx.t?.close();

@@ -114,6 +114,7 @@ const REVIEWED: Record<string, string> = {
   // A column type from DbTraits ('text' | 'mediumtext'), decided in connect.ts, never input.
   'migrations/0001_journal.ts: sql.raw(traits.documentType)': 'column type',
   'migrations/0003_idempotency_keys.ts: sql.raw(traits.documentType)': 'column type',
+  'migrations/0006_outbox.ts: sql.raw(traits.documentType)': 'column type',
   // The PostgreSQL pipeline: constant transaction statements, and Kysely's compiled queries,
   // whose text has placeholders only and whose values travel as bound parameters.
   "src/db/connect.ts: .unsafe('begin')": 'constant',
@@ -125,6 +126,7 @@ const REVIEWED: Record<string, string> = {
   // PostgreSQL. sql.lit quotes strings, but only numbers reach it.
   'src/journal/row-statements.ts: sql.lit(r.points)': 'number',
   'src/journal/row-statements.ts: sql.lit(r.stock)': 'number',
+  'src/journal/row-statements.ts: sql.lit(r.issued)': 'number',
   'src/journal/row-statements.ts: sql.lit(r.updated_at)': 'number',
 };
 /** A call that puts text into SQL unbound, with its first argument. */

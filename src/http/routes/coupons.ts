@@ -11,10 +11,19 @@ import { Coupon, CouponPageQuery, CreateCouponBody, HeldCoupon, IssueCouponBody,
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** An ISO 8601 instant as epoch ms; `undefined` in, `null` out; NaN when it does not parse. */
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * An ISO 8601 instant as epoch ms; `undefined` in, `null` out; NaN when it does not parse or
+ * names a day or time that does not exist (Date.parse would take 2026-02-30 for March 2nd).
+ */
 function instant(text: string | undefined): number | null {
   if (text === undefined) return null;
-  return /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? Date.parse(text) : Number.NaN;
+  const [, year, month, day, hour = '0', minute = '0', second = '0'] = ISO.exec(text) ?? [];
+  if (year === undefined || month === undefined || day === undefined) return Number.NaN;
+  const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  const exists = date.getUTCFullYear() === Number(year) && date.getUTCMonth() === Number(month) - 1 && date.getUTCDate() === Number(day);
+  return exists && Number(hour) < 24 && Number(minute) < 60 && Number(second) < 60 ? Date.parse(text) : Number.NaN;
 }
 
 const couponOut = (result: Result<CouponView>) =>
