@@ -8,6 +8,7 @@ import { http, rssBytes, startEngineProcess, type EngineProcess } from '../helpe
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startAppWith, type TestApp } from '../helpers/engine.js';
 import { flood } from '../helpers/flood.js';
+import { checkInvariants } from '../helpers/invariants.js';
 
 /** A store whose reads or commits wait while their gate is closed. */
 class GatedStore extends SqlJournalStore {
@@ -159,6 +160,8 @@ it(`${FLOOD} restocks of one product at once: every answer is 200 or an overload
   assert.is((await http(engine.url, 'GET', `/products/${product.id}`)).body.stock, 7 + ok);
   assert.is(await engine.stop(), 0);
   ctx.engine = undefined;
+  // The journal agrees: initial stock plus the Restocked events is the stock the read model holds.
+  assert.equal((await checkInvariants(url)).problems, []);
 });
 
 it.run();
