@@ -33,13 +33,15 @@ export const orderModule: EntityModule<OrderState, OrderCommand, OrderEvent, Ord
           status: publicStatus(state),
           items: [...state.items],
           total: state.total,
-          couponId: state.couponId ?? null,
-          discount: state.discount ?? 0,
+          couponId: state.couponId,
+          discount: state.discount,
           failureReason: state.status === 'FAILED' ? state.failure.error : null,
           createdAt: state.createdAt,
           updatedAt: state.updatedAt,
         },
   snapshot: (state) => (state.status === 'PAYING' || state.status === 'CANCELLING' ? { ...state, saga: null } : state),
+  // Orders snapshotted before coupons existed have none and no discount.
+  restore: (state) => (state.status === 'NONE' || state.couponId !== undefined ? state : { ...state, couponId: null, discount: 0 }),
   onRecovered: (state) => (state.status === 'PAYING' || state.status === 'CANCELLING' ? { type: 'ResumeSaga' } : undefined),
   replied: (step, result) => ({ type: 'StepReplied', step, result }),
 };

@@ -62,6 +62,8 @@ export interface EntityModule<S, C, E extends { type: string }, V, Step = unknow
   readonly view: (state: S) => V;
   /** What a snapshot keeps: the state without in-memory saga progress. */
   readonly snapshot: (state: S) => S;
+  /** A snapshot's state, which an older version may have written, in today's shape. */
+  readonly restore?: (snapshot: S) => S;
   /** A command the actor sends itself after recovery, to resume an interrupted saga. */
   readonly onRecovered?: (state: S) => C | undefined;
   /** The command that carries a saga step's answer back to this actor. */

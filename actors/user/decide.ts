@@ -5,7 +5,7 @@ import { outsideWindow } from '../coupon/terms.js';
 import type { Decision, DecideContext, Effect } from '../shared/entity.js';
 import { MAX_AMOUNT, assertNever, isInfrastructure, reject, type Rejection, type Result } from '../shared/result.js';
 import type { ClaimStep, UserCommand, UserEvent } from './protocol.js';
-import { couponsOf, type UserState } from './state.js';
+import type { UserState } from './state.js';
 
 type UserDecision = Decision<UserEvent, ClaimStep>;
 type ActiveUser = Extract<UserState, { status: 'ACTIVE' }>;
@@ -56,7 +56,7 @@ export function decideUser(state: UserState, command: UserCommand, ctx: DecideCo
     case 'ResumeClaims': {
       const events: UserEvent[] = [];
       const effects: Effect<ClaimStep>[] = [];
-      for (const [couponId, held] of Object.entries(couponsOf(state))) {
+      for (const [couponId, held] of Object.entries(state.coupons)) {
         if (held.status !== 'CLAIMING' || held.asking) continue;
         const ask = askCoupon(state.id, couponId, held.attempt + 1, true);
         events.push(...ask.events);
@@ -72,14 +72,14 @@ export function decideUser(state: UserState, command: UserCommand, ctx: DecideCo
 }
 
 function unusableCoupon(state: ActiveUser, couponId: string, now: number): Rejection | undefined {
-  const held = couponsOf(state)[couponId];
+  const held = state.coupons[couponId];
   if (held === undefined || held.status === 'CLAIMING') return reject('COUPON_NOT_HELD', `user ${state.id} does not hold coupon ${couponId}`);
   if (held.status === 'USED') return reject('COUPON_ALREADY_USED', `coupon ${couponId} was used on order ${held.orderId}`);
   return outsideWindow(couponId, held, now);
 }
 
 function claim(state: ActiveUser, couponId: string, now: number): UserDecision {
-  const held = couponsOf(state)[couponId];
+  const held = state.coupons[couponId];
   if (held === undefined) {
     const ask = askCoupon(state.id, couponId, 1, false);
     return { events: [{ type: 'CouponClaimStarted', couponId, at: now }, ...ask.events], effects: ask.effects, reply: 'defer', saga: couponId };
@@ -100,7 +100,7 @@ function askCoupon(userId: string, couponId: string, attempt: number, resumed: b
 }
 
 function claimReplied(state: ActiveUser, step: ClaimStep, result: Result<unknown>, now: number): UserDecision {
-  const held = couponsOf(state)[step.couponId];
+  const held = state.coupons[step.couponId];
   if (held?.status !== 'CLAIMING' || !held.asking || held.attempt !== step.attempt) return already;
   const saga = step.couponId;
   if (result.ok) {

@@ -2,7 +2,7 @@
 
 import { assertNever } from '../shared/result.js';
 import type { UserEvent } from './protocol.js';
-import { couponsOf, type HeldCoupon, type UserState } from './state.js';
+import type { HeldCoupon, UserState } from './state.js';
 
 type ActiveUser = Extract<UserState, { status: 'ACTIVE' }>;
 
@@ -25,12 +25,12 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
     case 'CouponClaimStarted':
       return withCoupon(state, event.couponId, { status: 'CLAIMING', attempt: 0, asking: false, since: event.at }, event.at);
     case 'ClaimAsked': {
-      const held = couponsOf(state)[event.couponId];
+      const held = state.coupons[event.couponId];
       if (held?.status !== 'CLAIMING') return state;
       return withCoupon(state, event.couponId, { ...held, attempt: event.attempt, asking: true }, state.updatedAt);
     }
     case 'ClaimStalled': {
-      const held = couponsOf(state)[event.couponId];
+      const held = state.coupons[event.couponId];
       if (held?.status !== 'CLAIMING') return state;
       return withCoupon(state, event.couponId, { ...held, asking: false }, state.updatedAt);
     }
@@ -46,20 +46,20 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
 }
 
 function withCoupon(state: ActiveUser, couponId: string, held: HeldCoupon | undefined, updatedAt: number): ActiveUser {
-  const coupons = { ...couponsOf(state) };
+  const coupons = { ...state.coupons };
   if (held === undefined) delete coupons[couponId];
   else coupons[couponId] = held;
   return { ...state, coupons, updatedAt };
 }
 
 function useCoupon(state: ActiveUser, couponId: string, orderId: string): ActiveUser {
-  const held = couponsOf(state)[couponId];
+  const held = state.coupons[couponId];
   if (held?.status !== 'ISSUED') return state;
   return withCoupon(state, couponId, { ...held, status: 'USED', orderId }, state.updatedAt);
 }
 
 function returnCoupon(state: ActiveUser, couponId: string, orderId: string): ActiveUser {
-  const held = couponsOf(state)[couponId];
+  const held = state.coupons[couponId];
   if (held?.status !== 'USED' || held.orderId !== orderId) return state;
   const { orderId: _orderId, ...rest } = held;
   return withCoupon(state, couponId, { ...rest, status: 'ISSUED' }, state.updatedAt);

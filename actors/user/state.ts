@@ -28,6 +28,3 @@ export type UserState =
     };
 
 export const initialUser = (id: string): UserState => ({ status: 'NONE', id });
-
-/** The coupons of an active user; snapshots taken before coupons existed have none. */
-export const couponsOf = (state: Extract<UserState, { status: 'ACTIVE' }>): Readonly<Record<string, HeldCoupon>> => state.coupons ?? {};

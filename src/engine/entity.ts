@@ -420,7 +420,7 @@ export class Entity {
     const snapshot = await this.journal.loadSnapshot(this.key);
     if (snapshot) {
       const decoded = JSON.parse(snapshot.state) as { state: unknown; window: Array<[string, string[]]> };
-      state = decoded.state;
+      state = module.restore ? module.restore(decoded.state) : decoded.state;
       for (const [ref, types] of decoded.window) this.window.set(ref, types);
       sequenceNr = snapshot.sequenceNr;
     }

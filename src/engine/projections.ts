@@ -3,7 +3,7 @@
 import { orderModule, type OrderState } from '../../actors/order/index.js';
 import { productModule, type ProductState } from '../../actors/product/index.js';
 import type { ActorKind } from '../../actors/shared/entity.js';
-import { couponsOf, userModule, type UserEvent, type UserState } from '../../actors/user/index.js';
+import { userModule, type UserEvent, type UserState } from '../../actors/user/index.js';
 import { couponModule, type CouponState } from '../../actors/coupon/index.js';
 import type { UserCouponsTable } from '../db/schema.js';
 import type { ReadModelRow, SalesDelta } from '../journal/journal.js';
@@ -18,7 +18,7 @@ const userRow = (s: UserState, events: ReadonlyArray<{ type: string }>): ReadMod
     if ('couponId' in event && event.couponId !== undefined) touched.add(event.couponId);
   }
   if (touched.size === 0) return { table: 'users', row };
-  const held = couponsOf(s);
+  const held = s.coupons;
   const coupons = [...touched].map((couponId): UserCouponsTable => {
     const c = held[couponId];
     return {
@@ -72,8 +72,8 @@ const orderRow = (s: OrderState): ReadModelRow | undefined =>
           // The read model keeps CANCELLING so that a sweep finds interrupted cancels; queries show it as PAID.
           status: s.status,
           total: s.total,
-          coupon_id: s.couponId ?? null,
-          discount: s.discount ?? 0,
+          coupon_id: s.couponId,
+          discount: s.discount,
           failure_reason: s.status === 'FAILED' ? s.failure.error : null,
           created_at: s.createdAt,
           updated_at: s.updatedAt,

@@ -8,7 +8,7 @@ import { invalidTerms } from '../../actors/coupon/terms.js';
 import { orderModule, type OrderCommand, type OrderEvent, type OrderItem, type OrderState, type SagaStep } from '../../actors/order/index.js';
 import type { DecideContext, Decision, Effect } from '../../actors/shared/entity.js';
 import { accept, reject, type ErrorCode, type Rejection, type Result } from '../../actors/shared/result.js';
-import { couponsOf, userModule, type ClaimStep, type HeldCoupon, type UserCommand, type UserEvent, type UserState } from '../../actors/user/index.js';
+import { userModule, type ClaimStep, type HeldCoupon, type UserCommand, type UserEvent, type UserState } from '../../actors/user/index.js';
 import { prng } from '../helpers/prng.js';
 
 const CouponActor = suite('CouponActor');
@@ -289,7 +289,7 @@ function userWhen(state: UserState, command: UserCommand, seen?: Record<string, 
   return { ...decision, state: decision.events.reduce(userModule.evolve, state) };
 }
 
-const heldOf = (state: UserState, couponId = 'c1'): HeldCoupon | undefined => (state.status === 'ACTIVE' ? couponsOf(state)[couponId] : undefined);
+const heldOf = (state: UserState, couponId = 'c1'): HeldCoupon | undefined => (state.status === 'ACTIVE' ? state.coupons[couponId] : undefined);
 const pointsOf = (state: UserState): number => userModule.view(state).points;
 
 const claim = (couponId = 'c1'): UserCommand => ({ type: 'ClaimCoupon', couponId });
@@ -631,15 +631,25 @@ UserCoupons('replied builds the ClaimReplied the claim understands', () => {
   assert.equal(userModule.replied?.({ couponId: 'c1', attempt: 4 }, result), { type: 'ClaimReplied', step: { couponId: 'c1', attempt: 4 }, result });
 });
 
-UserCoupons('a user snapshotted before coupons existed (no coupons field) claims and debits as one holding none', () => {
-  const old = { status: 'ACTIVE', id: 'u1', name: 'Ada', points: 1000, createdAt: T0, updatedAt: T0 } as unknown as UserState;
+UserCoupons('a user snapshotted before coupons existed (no coupons field) is restored holding none, then claims and debits', () => {
+  const snapshot = { status: 'ACTIVE', id: 'u1', name: 'Ada', points: 1000, createdAt: T0, updatedAt: T0 } as unknown as UserState;
+  const old = userModule.restore?.(snapshot) as UserState;
 
+  assert.equal(old, { ...snapshot, coupons: {} });
   assert.equal(userWhen(old, { type: 'DebitPoints', ref: 'o1', amount: 1, resumed: false, couponId: 'c1' }).reply, reject('COUPON_NOT_HELD', 'user u1 does not hold coupon c1'));
   assert.equal(userWhen(old, { type: 'ResumeClaims' }).events, []);
   assert.is(userModule.onRecovered?.(old), undefined);
-  assert.is(userModule.snapshot(old), old);
   const claimed = userWhen(old, claim());
   assert.equal(heldOf(claimed.state), { status: 'CLAIMING', attempt: 1, asking: true, since: NOW });
+  const current = user(userCreated());
+  assert.is(userModule.restore?.(current), current, 'a snapshot in today\'s shape is kept as it is');
+});
+
+UserCoupons('an order snapshotted before coupons existed is restored with no coupon and no discount', () => {
+  const snapshot = { status: 'PAID', id: 'o1', userId: 'u1', items: [], total: 5, createdAt: T0, updatedAt: T0, expiresAt: T0 } as unknown as OrderState;
+  const restored = orderModule.restore?.(snapshot) as OrderState;
+  assert.equal(restored, { ...snapshot, couponId: null, discount: 0 });
+  assert.is(orderModule.view(restored as Exclude<OrderState, { status: 'NONE' }>).couponId, null);
 });
 
 // --- the order's discount and the coupon in its sagas -------------------------------------------
