@@ -1,12 +1,11 @@
 // Coupons end to end: the first-come-first-served race, discounts on payment, a cancel that gives the coupon back, restart.
 
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
-import { call, startApp, type TestApp } from '../helpers/engine.js';
+import { databaseKinds } from '../helpers/databases.js';
+import { appSuite, call, startApp, type AppContext, type TestApp } from '../helpers/engine.js';
 import { checkInvariants } from '../helpers/invariants.js';
 
-type Ctx = { db: TestDatabase; t: TestApp };
+type Ctx = AppContext;
 
 /**
  * 10,000 requests at once on one coupon: the overload bounds (ACTORS_MAILBOX_MAX,
@@ -42,16 +41,7 @@ async function invariants(ctx: Ctx): Promise<string[]> {
 }
 
 for (const kind of databaseKinds()) {
-  const it = suite<Ctx>(`coupons on ${kind.name}`);
-
-  it.before(async (ctx) => {
-    ctx.db = await kind.create();
-    ctx.t = await startApp(ctx.db.url, RACE);
-  });
-  it.after(async (ctx) => {
-    await ctx.t?.close().catch(() => undefined);
-    await ctx.db?.drop();
-  });
+  const it = appSuite(kind, `coupons on ${kind.name}`, RACE);
 
   it('10,000 concurrent issue requests for 100 coupons: exactly 100 issued, no user twice, the rest 409', async (ctx) => {
     const { t } = ctx;

@@ -1,23 +1,13 @@
 // The payment saga under contention, idempotency, cancel and restart, on every database in the matrix.
 
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from '../../src/db/connect.js';
-import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
-import { call, startApp, type TestApp } from '../helpers/engine.js';
+import { databaseKinds } from '../helpers/databases.js';
+import { appSuite, call, startApp } from '../helpers/engine.js';
 import { checkInvariants } from '../helpers/invariants.js';
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ db: TestDatabase; t: TestApp }>(`payment saga on ${kind.name}`);
-
-  it.before(async (ctx) => {
-    ctx.db = await kind.create();
-    ctx.t = await startApp(ctx.db.url);
-  });
-  it.after(async (ctx) => {
-    await ctx.t?.close().catch(() => undefined);
-    await ctx.db?.drop();
-  });
+  const it = appSuite(kind, `payment saga on ${kind.name}`);
 
   it('200 concurrent pays on a product with stock 50: exactly 50 paid, the rest 409, points exact', async ({ t }) => {
     const product = await call(t.app, 'POST', '/products', { name: 'hot', price: 7, stock: 50 });

@@ -1,10 +1,12 @@
 // Builds an engine and its HTTP app in memory on one test database; no port.
 
 import type { FastifyInstance } from 'fastify';
+import { suite, type Test } from 'uvu';
 import { loadConfig, type Config } from '../../src/config.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
+import type { DatabaseKind, TestDatabase } from './databases.js';
 
 export interface TestApp {
   readonly engine: Engine;
@@ -51,4 +53,23 @@ export async function call(app: FastifyInstance, method: string, url: string, bo
     json = undefined;
   }
   return { status: response.statusCode, body: json, text: response.body };
+}
+
+export interface AppContext {
+  db: TestDatabase;
+  t: TestApp;
+}
+
+/** A suite whose tests share one fresh database of `kind` and an engine on it; both go when it ends. */
+export function appSuite(kind: DatabaseKind, title: string, env: Record<string, string> = {}): Test<AppContext> {
+  const it = suite<AppContext>(title);
+  it.before(async (ctx) => {
+    ctx.db = await kind.create();
+    ctx.t = await startApp(ctx.db.url, env);
+  });
+  it.after(async (ctx) => {
+    await ctx.t?.close().catch(() => undefined);
+    await ctx.db?.drop();
+  });
+  return it;
 }

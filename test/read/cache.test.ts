@@ -3,10 +3,8 @@
 import { setImmediate } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
-import { call, startApp, type TestApp } from '../helpers/engine.js';
-
-type Ctx = { db: TestDatabase; t: TestApp };
+import { databaseKinds } from '../helpers/databases.js';
+import { appSuite, call, startApp, type TestApp } from '../helpers/engine.js';
 
 /** Reads `url` over and over until `stop` says so, so that the cache is filled at every moment. */
 function hammer(t: TestApp, url: string, stop: { done: boolean }): Promise<number> {
@@ -28,16 +26,7 @@ function counter(metricsText: string, cache: string, result: string): number {
 }
 
 for (const kind of databaseKinds()) {
-  const it = suite<Ctx>(`read cache on ${kind.name}`);
-
-  it.before(async (ctx) => {
-    ctx.db = await kind.create();
-    ctx.t = await startApp(ctx.db.url);
-  });
-  it.after(async (ctx) => {
-    await ctx.t?.close().catch(() => undefined);
-    await ctx.db?.drop();
-  });
+  const it = appSuite(kind, `read cache on ${kind.name}`);
 
   it('every read after an acknowledged charge or restock shows it, while other readers keep the cache full', async ({ t }) => {
     const u = await call(t.app, 'POST', '/users', { name: 'cached', points: 0 });

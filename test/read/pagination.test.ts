@@ -1,11 +1,8 @@
 // Keyset pages neither skip nor repeat rows while new rows are being written.
 
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
-import { call, startApp, type TestApp } from '../helpers/engine.js';
-
-type Ctx = { db: TestDatabase; t: TestApp };
+import { databaseKinds } from '../helpers/databases.js';
+import { appSuite, call, type TestApp } from '../helpers/engine.js';
 
 /** Follows nextCursor from the first page to the last, one page at a time, calling `between` after each. */
 async function allPages(t: TestApp, url: string, between: () => Promise<unknown>): Promise<string[]> {
@@ -32,16 +29,7 @@ function assertOnceEach(seen: string[], existing: string[], what: string): void 
 }
 
 for (const kind of databaseKinds()) {
-  const it = suite<Ctx>(`pagination under writes on ${kind.name}`);
-
-  it.before(async (ctx) => {
-    ctx.db = await kind.create();
-    ctx.t = await startApp(ctx.db.url);
-  });
-  it.after(async (ctx) => {
-    await ctx.t?.close().catch(() => undefined);
-    await ctx.db?.drop();
-  });
+  const it = appSuite(kind, `pagination under writes on ${kind.name}`);
 
   it("a user's orders, orders by status, and users: each page while orders and users are created", async ({ t }) => {
     const u = await call(t.app, 'POST', '/users', { name: 'pager', points: 1_000_000 });
