@@ -2,6 +2,11 @@
 //
 // The reads are plain SQL over the tables, with the indexes a tuned service has, and no cache.
 
+import { encodeCursor, type TimeKey } from '../../src/read/cursor.js';
+
+// Cursors as the engine makes them, so that a client pages every side alike.
+export { BadCursorError, idCursor, timeCursor, type TimeKey } from '../../src/read/cursor.js';
+
 export type Mode = 'locks' | 'sql';
 
 export interface UserRow {
@@ -142,33 +147,6 @@ export interface ListQuery<K> {
   readonly after?: K;
   readonly limit: number;
 }
-export type TimeKey = readonly [createdAt: number, id: string];
-
-/** A cursor that does not decode: the server answers 400. */
-export class BadCursorError extends Error {
-  override readonly name = 'BadCursorError';
-}
-
-/** Cursors as the engine makes them: base64url JSON of the last row's key (clients treat them as opaque). */
-const encodeCursor = (value: string | TimeKey): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-function decodeCursor<K>(cursor: string | undefined, check: (v: unknown) => v is K): K | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new BadCursorError('cursor is not valid');
-  }
-  if (!check(value)) throw new BadCursorError('cursor is not valid');
-  return value;
-}
-
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length <= 64;
-const isTimeKey = (v: unknown): v is TimeKey => Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && isId(v[1]);
-export const idCursor = (cursor: string | undefined) => decodeCursor(cursor, isId);
-export const timeCursor = (cursor: string | undefined) => decodeCursor(cursor, isTimeKey);
-
 /** The first `limit` rows, and a cursor from the last of them when there were more. */
 export function pageOf<T>(rows: readonly T[], limit: number, key: (row: T) => string | TimeKey): Page<T> {
   const items = rows.slice(0, limit);

@@ -6,6 +6,9 @@ import type { OrderItem, OrderStatus, OrderView } from '../../actors/order/index
 import type { ProductView } from '../../actors/product/index.js';
 import type { UserView } from '../../actors/user/index.js';
 import type { OrdersTable, Schema } from '../db/schema.js';
+import { encodeCursor, idCursor, timeCursor } from './cursor.js';
+
+export { BadCursorError } from './cursor.js';
 
 export interface Page<T> {
   readonly items: T[];
@@ -31,29 +34,6 @@ export interface PopularProduct {
   readonly unitsSold: number;
 }
 
-/** A cursor that does not decode: the HTTP layer answers 400. */
-export class BadCursorError extends Error {
-  override readonly name = 'BadCursorError';
-}
-
-const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
-
-function decode<T>(cursor: string | undefined, check: (v: unknown) => v is T): T | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new BadCursorError('cursor is not valid');
-  }
-  if (!check(value)) throw new BadCursorError('cursor is not valid');
-  return value;
-}
-
-const isId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
-const isTimeId = (v: unknown): v is [number, string] =>
-  Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && isId(v[1]);
-
 const DAY_MS = 86_400_000;
 
 export class ReadQueries {
@@ -62,7 +42,7 @@ export class ReadQueries {
   // Each list has a `…Query` builder beside it, so that tests can EXPLAIN the very query it runs.
 
   usersQuery(opts: { cursor?: string; limit: number; name?: string }) {
-    const after = decode(opts.cursor, isId);
+    const after = idCursor(opts.cursor);
     let q = this.db.selectFrom('users').select(['id', 'name', 'points']).orderBy('id').limit(opts.limit + 1);
     if (opts.name !== undefined) q = q.where('name', '=', opts.name);
     if (after !== undefined) q = q.where('id', '>', after);
@@ -75,7 +55,7 @@ export class ReadQueries {
   }
 
   productsQuery(opts: { cursor?: string; limit: number; name?: string }) {
-    const after = decode(opts.cursor, isId);
+    const after = idCursor(opts.cursor);
     let q = this.db.selectFrom('products').select(['id', 'name', 'price', 'stock']).orderBy('id').limit(opts.limit + 1);
     if (opts.name !== undefined) q = q.where('name', '=', opts.name);
     if (after !== undefined) q = q.where('id', '>', after);
@@ -124,7 +104,7 @@ export class ReadQueries {
   }
 
   ordersByStatusQuery(opts: { status: OrderStatus; days: number; cursor?: string; limit: number; now: number }) {
-    const after = decode(opts.cursor, isTimeId);
+    const after = timeCursor(opts.cursor);
     let q = this.db
       .selectFrom('orders')
       .selectAll()
@@ -143,7 +123,7 @@ export class ReadQueries {
   }
 
   userOrdersQuery(opts: { userId: string; cursor?: string; limit: number }) {
-    const after = decode(opts.cursor, isTimeId);
+    const after = timeCursor(opts.cursor);
     let q = this.db
       .selectFrom('orders')
       .selectAll()
@@ -175,7 +155,7 @@ export class ReadQueries {
   }
 
   userCouponsQuery(opts: { userId: string; cursor?: string; limit: number }) {
-    const after = decode(opts.cursor, isId);
+    const after = idCursor(opts.cursor);
     let q = this.db
       .selectFrom('user_coupons as uc')
       .innerJoin('coupons as c', 'c.id', 'uc.coupon_id')
@@ -203,7 +183,7 @@ export class ReadQueries {
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { items: await this.withItems(page), nextCursor: more && last ? encode([Number(last.created_at), last.id]) : null };
+    return { items: await this.withItems(page), nextCursor: more && last ? encodeCursor([Number(last.created_at), last.id]) : null };
   }
 
   private async withItems(rows: readonly OrdersTable[]): Promise<OrderView[]> {
@@ -238,5 +218,5 @@ function pageById<T extends { id: string }>(rows: T[], limit: number): Page<T> {
   const more = rows.length > limit;
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
-  return { items, nextCursor: more && last ? encode(last.id) : null };
+  return { items, nextCursor: more && last ? encodeCursor(last.id) : null };
 }
