@@ -40,7 +40,10 @@ export async function startServer(side: Side, databaseUrl: string, logFile: stri
   const entry = side === 'engine' ? 'src/main.ts' : 'bench/baseline/server.ts';
   mkdirSync(dirname(logFile), { recursive: true });
   const log = openSync(logFile, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // BENCH_SERVER_NODE_ARGS adds flags for the server's Node.js only, e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof".
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const compiled = side === 'engine' ? process.env.BENCH_ENGINE_JS : undefined;
+  const child = spawn(process.execPath, compiled ? [...nodeArgs, compiled] : [...nodeArgs, '--import', 'tsx', entry], {
     cwd: ROOT,
     env: {
       ...process.env,
