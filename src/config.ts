@@ -61,6 +61,10 @@ export interface Config {
     readonly maxQueuedEvents: number;
     /** A journal commit or read taking longer fails (503), so a silent database never hangs a request. */
     readonly timeoutMs: number;
+    /** How long a batch may wait for sagas still moving in memory before it is cut. */
+    readonly settleMs: number;
+    /** Batches on their way at once where the database keeps them in order (PostgreSQL). */
+    readonly maxInFlight: number;
   };
   readonly snapshotEvery: number;
   readonly actors: {
@@ -111,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       JOURNAL_MAX_BATCH: int({ default: 2000 }),
       JOURNAL_MAX_QUEUED: int({ default: 100_000 }),
       JOURNAL_TIMEOUT_MS: int({ default: 5000 }),
+      JOURNAL_IN_FLIGHT: int({ default: 4, desc: 'batches on their way at once (PostgreSQL); 1 sends the next only after the last committed' }),
+      JOURNAL_SETTLE_MS: int({ default: 2, desc: 'ms a batch may wait for sagas still moving in memory before it is cut' }),
       SNAPSHOT_EVERY: int({ default: 500 }),
       ACTORS_MAX_LIVE: int({ default: 200_000 }),
       ACTORS_IDLE_SECONDS: int({ default: 300 }),
@@ -158,6 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatchEvents: Math.max(1, e.JOURNAL_MAX_BATCH),
       maxQueuedEvents: Math.max(1, e.JOURNAL_MAX_QUEUED),
       timeoutMs: Math.max(1, e.JOURNAL_TIMEOUT_MS),
+      settleMs: Math.max(0, e.JOURNAL_SETTLE_MS),
+      maxInFlight: Math.max(1, e.JOURNAL_IN_FLIGHT),
     },
     snapshotEvery: Math.max(1, e.SNAPSHOT_EVERY),
     actors: {

@@ -35,6 +35,15 @@ export interface Database {
    * pipelined: one network round trip for the whole batch instead of one per statement.
    */
   transact(queries: readonly CompiledQuery[]): Promise<void>;
+  /**
+   * Like `transact`, but may be called again before the last call has settled: the transactions
+   * commit in call order, and each only if every one before it that is still unsettled commits.
+   * So a caller keeps several batches on their way and none of them commits after one that
+   * failed. `chain` starts a new sequence when it changes: a caller that has given up on the
+   * transactions still on their way (a time-out) goes on without waiting behind them.
+   * PostgreSQL only; elsewhere batches go one at a time.
+   */
+  readonly transactInOrder?: (queries: readonly CompiledQuery[], chain: number) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,6 +72,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
   return {
     db,
     traits,
+    ...(pipeline ? { transactInOrder: pipeline.runInOrder } : {}),
     transact:
       pipeline?.run ??
       ((queries) =>
@@ -93,29 +103,84 @@ export async function connect(options: ConnectOptions): Promise<Database> {
  * goes away under it.
  */
 function pipelineOn(client: postgres.Sql): Pipeline {
+  // Prepared: the batch statements keep the same text, and a prepared statement needs no
+  // describe round trip, which would otherwise stop postgres.js from pipelining.
+  const send = (connection: postgres.ReservedSql, q: CompiledQuery) =>
+    connection.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[], { prepare: true });
+
+  /** Where transactions sent in order go while any of them is unsettled; none when all have settled. */
+  let chain: { readonly id: number; readonly connection: Promise<postgres.ReservedSql>; unsettled: number; last: string } | undefined;
+  let marks = 0;
+
   return {
     async run(queries) {
       const connection = await client.reserve();
-      const sent = [
-        connection.unsafe('begin'),
-        // Prepared: the batch statements keep the same text, and a prepared statement needs no
-        // describe round trip, which would otherwise stop postgres.js from pipelining.
-        ...queries.map((q) => connection.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[], { prepare: true })),
-        connection.unsafe('commit'),
-      ];
-      // When the connection is lost, statements postgres.js still held back for it (while a
-      // statement's describe was under way) never settle: the batch fails with the first loss.
-      const lost = new Promise<unknown>((resolve) => {
-        for (const query of sent) query.catch((error: unknown) => connectionLost(error) && resolve(error));
-      });
-      const settled = await Promise.race([Promise.allSettled(sent), lost]);
-      if (!Array.isArray(settled)) throw settled;
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed) await connection.unsafe('rollback').catch(() => undefined);
+      const sent = [connection.unsafe('begin'), ...queries.map((q) => send(connection, q)), connection.unsafe('commit')];
+      const failed = await settle(sent);
+      if (failed !== undefined) await connection.unsafe('rollback').catch(() => undefined);
       connection.release();
-      if (failed) throw failed.reason;
+      if (failed !== undefined) throw failed;
+    },
+
+    /**
+     * Transactions sent while an earlier one is unsettled go on its connection, right behind it,
+     * so PostgreSQL runs them back to back and the engine never waits a round trip in between.
+     * Each one's last statement records its mark in a session setting, which a failed
+     * transaction takes back; the next one's first statement divides by zero unless the mark
+     * is its predecessor's. So one failure fails everything sent behind it.
+     */
+    async runInOrder(queries, id) {
+      const chained = chain !== undefined && chain.id === id;
+      const link = chained && chain ? chain : (chain = { id, connection: client.reserve(), unsettled: 0, last: '' });
+      const previous = link.last;
+      const mark = String(++marks);
+      link.last = mark;
+      link.unsettled++;
+      try {
+        const connection = await link.connection;
+        // Statements go out in the order they are made: BEGIN first, then the guard.
+        const begin = connection.unsafe('begin');
+        const guard = chained ? connection.unsafe(PREDECESSOR_COMMITTED, [previous], { prepare: true }) : undefined;
+        const sent = [
+          begin,
+          ...(guard ? [guard] : []),
+          ...queries.map((q) => send(connection, q)),
+          connection.unsafe(RECORD_MARK, [mark], { prepare: true }),
+          // After a failed statement PostgreSQL turns this COMMIT into a rollback. No explicit
+          // ROLLBACK may follow: the next transaction may already be queued on this connection.
+          connection.unsafe('commit'),
+        ];
+        const failed = await settle(sent);
+        if (failed === undefined) return;
+        // Every statement after a failed one fails as "transaction aborted": name the first cause.
+        const guardFailed = guard !== undefined && (await guard.then(() => false, () => true));
+        throw guardFailed ? new Error('a transaction sent before this one did not commit', { cause: failed }) : failed;
+      } finally {
+        if (--link.unsettled === 0) {
+          if (chain === link) chain = undefined;
+          void link.connection.then((c) => c.release(), () => undefined);
+        }
+      }
     },
   };
+}
+
+/** The session setting that carries the mark of the last transaction committed in order. */
+const PREDECESSOR_COMMITTED = `select 1 / coalesce((current_setting('orderengine.batch', true) = $1)::int, 0)`;
+const RECORD_MARK = `select set_config('orderengine.batch', $1, false)`;
+
+/**
+ * Waits for a pipelined transaction's statements; the first failure, or undefined. When the
+ * connection is lost, statements postgres.js still held back for it (while a statement's
+ * describe was under way) never settle: the transaction fails with the first loss.
+ */
+async function settle(sent: ReadonlyArray<Promise<unknown>>): Promise<unknown> {
+  const lost = new Promise<unknown>((resolve) => {
+    for (const query of sent) query.catch((error: unknown) => connectionLost(error) && resolve(error));
+  });
+  const settled = await Promise.race([Promise.allSettled(sent), lost]);
+  if (!Array.isArray(settled)) return settled ?? new Error('connection lost');
+  return settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
 }
 
 /**
@@ -149,6 +214,7 @@ function guardReservations(client: postgres.Sql): void {
 
 interface Pipeline {
   run(queries: readonly CompiledQuery[]): Promise<void>;
+  runInOrder(queries: readonly CompiledQuery[], chain: number): Promise<void>;
 }
 
 interface Made {

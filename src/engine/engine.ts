@@ -103,9 +103,10 @@ export class Engine {
       system,
       hostedModules,
       journal,
-      { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs, views: cache },
+      { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs, views: cache, publishing: outbox.publishing },
       metrics && { activated: (kind) => metrics.activations.inc({ kind }), passivated: (kind) => metrics.passivations.inc({ kind }) },
     );
+    journal.settleOn(() => registry.settling);
     const engine = new Engine(
       config,
       database,

@@ -30,6 +30,8 @@ export interface EntityOptions {
   readonly windowSize: number;
   readonly replayPageSize: number;
   readonly views?: ViewSink;
+  /** False when no sink takes the outbox's messages: they are then not built. */
+  readonly publishing?: boolean;
 }
 
 /** What the admin API shows of one live actor, read through its mailbox. */
@@ -124,6 +126,7 @@ export class Entity {
     for (let handled = 0; handled < limit; handled++) {
       const envelope = this.inbox.shift();
       if (envelope === undefined) break;
+      this.postman.taken();
       const pending = this.receive(envelope);
       if (pending) await pending;
     }
@@ -340,7 +343,7 @@ export class Entity {
     const row = this.hosted.project(state, events);
     const sales = this.hosted.sales?.(before, events);
     const salesChanged = sales !== undefined && sales.length > 0;
-    const outbox = this.hosted.outbox?.(this.key, state, events, stored);
+    const outbox = this.options.publishing === false ? undefined : this.hosted.outbox?.(this.key, state, events, stored);
     const after = this.token();
     const commit = this.journal.append({
       key: this.key,

@@ -38,4 +38,6 @@ export interface Postman {
   send(to: Address, envelope: Envelope): void;
   /** `after`: the answering actor's uncommitted appends the answer rests on. */
   deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency): void;
+  /** An actor took one envelope from its inbox (so the postman knows when every inbox is empty). */
+  taken(): void;
 }

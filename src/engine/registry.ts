@@ -58,6 +58,8 @@ export class Registry implements Postman {
   private readonly live = new Map<string, Live>();
   private readonly waiting = new Map<number, Waiting>();
   private nextCorrelationId = 1;
+  /** Envelopes sent and not yet taken from an inbox. */
+  private queued = 0;
   private spawned = 0;
   private readonly expiry: NodeJS.Timeout;
 
@@ -74,7 +76,20 @@ export class Registry implements Postman {
 
   send(to: Address, envelope: Envelope): void {
     const live = this.activate(to);
+    this.queued++;
     if (live.entity.enqueue(envelope)) send(live.ref, 'wake');
+  }
+
+  taken(): void {
+    this.queued--;
+  }
+
+  /**
+   * True while some actor has envelopes it has not taken yet: a saga is still moving in memory
+   * and will append more. The journal waits (a little) for that before it cuts a batch.
+   */
+  get settling(): boolean {
+    return this.queued > 0;
   }
 
   /** Sends a command and resolves with the actor's answer, or TIMEOUT after the ask timeout. */
@@ -229,6 +244,7 @@ export class Registry implements Postman {
 
   private stop(key: string, live: Live): void {
     this.live.delete(key);
+    this.queued -= live.entity.mailboxDepth;
     stopActor(live.ref);
     this.observer?.passivated(live.entity.address.kind);
   }

@@ -26,6 +26,8 @@ const JSON_ONLY_ESCAPE = /(?<!\\)(?:\\\\)*\\[bfnrtu]/;
  * any other escape (control characters, lone surrogates) is left to postgres.js, as before.
  */
 export const arrayLiteral: ColumnParameter = (values) => {
+  // JSON would write NaN or Infinity as null: such a bug must be refused by PostgreSQL, not stored as NULL.
+  for (const v of values) if (typeof v === 'number' && !Number.isFinite(v)) return values;
   const json = JSON.stringify(values);
   return JSON_ONLY_ESCAPE.test(json) ? values : `{${json.slice(1, -1)}}`;
 };

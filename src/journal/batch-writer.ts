@@ -30,6 +30,14 @@ export interface BatchWriterOptions {
   readonly timeoutMs?: number;
   readonly observer?: BatchObserver;
   readonly outbox?: OutboxHandoff;
+  /**
+   * How long a batch may wait, once the writer is free, for work still moving through the
+   * actors (see `settleOn`): a payment whose saga is half done when a batch is cut would wait
+   * for the next batch to commit too. 0 cuts at once.
+   */
+  readonly settleMs?: number;
+  /** Batches sent before the first has committed, where the store keeps them in order (PostgreSQL). */
+  readonly maxInFlight?: number;
 }
 
 /** Failure episodes remembered exactly; a dependency older than all of them counts as failed. */
@@ -54,7 +62,10 @@ interface Pending {
 export class BatchWriter implements Journal {
   private queue: Pending[] = [];
   private queuedEvents = 0;
-  private inFlight = false;
+  /** Batches sent and not yet settled. */
+  private inFlight = 0;
+  /** Counts failures: a batch sent before the latest failure cannot be taken as committed. */
+  private failures = 0;
   private scheduled = false;
   private drainWaiters: Array<() => void> = [];
   private position = 0;
@@ -64,11 +75,17 @@ export class BatchWriter implements Journal {
   private readonly failed: Array<[number, number]> = [];
   /** Positions up to here count as failed: their ranges were dropped from `failed`. */
   private forgottenThrough = 0;
+  private settling: () => boolean = () => false;
+
+  /** Batches on their way at once: several where the store commits them in order, else one. */
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly store: SqlJournalStore,
     private readonly options: BatchWriterOptions,
-  ) {}
+  ) {
+    this.maxInFlight = store.commitsInOrder ? Math.max(1, options.maxInFlight ?? 1) : 1;
+  }
 
   append(entry: AppendEntry): Promise<void> {
     const position = ++this.position;
@@ -121,18 +138,34 @@ export class BatchWriter implements Journal {
   }
 
   drain(): Promise<void> {
-    if (!this.inFlight && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /**
+   * `settling` says whether appends are still on their way (actors have messages to take): the
+   * writer then lets the event loop turn, up to `settleMs`, before it cuts the next batch.
+   */
+  settleOn(settling: () => boolean): void {
+    this.settling = settling;
+  }
+
   private schedule(): void {
-    if (this.inFlight || this.scheduled) return;
+    if (this.inFlight >= this.maxInFlight || this.scheduled) return;
     this.scheduled = true;
-    // Yield once so that appends made in the same turn of the event loop share the batch.
-    setImmediate(() => {
+    const since = performance.now();
+    const settleMs = this.options.settleMs ?? 0;
+    // Yield at least once so that appends made in the same turn of the event loop share the
+    // batch, and while sagas are still moving, until they rest, the batch is full or time is up.
+    const tick = () => {
+      if (this.settling() && this.queuedEvents < this.options.maxBatchEvents && performance.now() - since < settleMs) {
+        setImmediate(tick);
+        return;
+      }
       this.scheduled = false;
       void this.flush();
-    });
+    };
+    setImmediate(tick);
   }
 
   private takeBatch(): Pending[] {
@@ -148,34 +181,47 @@ export class BatchWriter implements Journal {
   }
 
   private async flush(): Promise<void> {
-    if (this.inFlight || this.queue.length === 0) return this.notifyDrained();
-    this.inFlight = true;
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return this.notifyDrained();
+    this.inFlight++;
+    const failuresBefore = this.failures;
     const batch = this.takeBatch();
     const entries = batch.map((p) => p.entry);
     const started = performance.now();
+    // Where the store keeps batches in order, the next one may be cut while this one commits.
+    if (this.queue.length > 0) this.schedule();
     try {
       // On time-out the batch counts as failed though it may still commit: its callers get 503
       // (outcome unknown), its actors rebuild from what the journal holds, and the (key,
       // sequence) fence refuses whichever of two writes of one actor comes second.
       const outbox = this.options.outbox?.rows(entries) ?? [];
-      await this.bounded(this.store.writeBatch(entries, outbox), 'a journal commit');
+      // After a failure (or time-out) the next batches start a new chain: they need not, and
+      // must not, wait behind batches the writer has given up on.
+      const inOrder = this.maxInFlight > 1 ? { chain: failuresBefore } : undefined;
+      await this.bounded(this.store.writeBatch(entries, outbox, inOrder), 'a journal commit');
+      // A batch sent before a failure that was behind it in order was failed with it (and the
+      // store did not commit it, or a time-out left the outcome unknown): it stays failed.
+      if (this.failures !== failuresBefore) throw new Error('a batch before this one failed');
       const events = batch.reduce((n, p) => n + p.entry.events.length, 0);
       this.options.observer?.batchCommitted(batch.length, events, (performance.now() - started) / 1000);
       this.settledThrough = Math.max(this.settledThrough, batch[batch.length - 1]?.position ?? 0);
       for (const p of batch) p.resolve();
       this.handOver(entries, outbox);
     } catch (cause) {
-      // Everything queued behind may depend on what failed (an actor's next sequence number,
-      // a saga's earlier step), so it fails too; the touched actors rebuild from the journal.
-      const rest = this.queue.splice(0);
-      this.queuedEvents = 0;
-      this.markFailed(this.settledThrough + 1, this.position);
-      this.settledThrough = this.position;
-      this.options.observer?.batchFailed(batch.length + rest.length, cause);
       const error = new JournalUnavailableError(`journal commit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-      for (const p of [...batch, ...rest]) p.reject(error);
+      if (this.failures === failuresBefore) {
+        // Everything queued or sent behind may depend on what failed (an actor's next sequence
+        // number, a saga's earlier step), so it fails too; the touched actors rebuild from the journal.
+        this.failures++;
+        const rest = this.queue.splice(0);
+        this.queuedEvents = 0;
+        this.markFailed(this.settledThrough + 1, this.position);
+        this.settledThrough = this.position;
+        this.options.observer?.batchFailed(batch.length + rest.length, cause);
+        for (const p of rest) p.reject(error);
+      }
+      for (const p of batch) p.reject(error);
     } finally {
-      this.inFlight = false;
+      this.inFlight--;
     }
     if (this.queue.length > 0) this.schedule();
     else this.notifyDrained();
@@ -207,7 +253,7 @@ export class BatchWriter implements Journal {
   }
 
   private notifyDrained(): void {
-    if (this.inFlight || this.queue.length > 0) return;
+    if (this.inFlight > 0 || this.queue.length > 0) return;
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 }

@@ -19,12 +19,21 @@ export class SqlJournalStore {
     this.db = database.db;
   }
 
-  /** One transaction: the batch's events, the latest snapshot per actor, the read-model rows and the outbox rows. */
-  async writeBatch(entries: readonly AppendEntry[], outbox: readonly OutboxTable[] = []): Promise<void> {
+  /** Whether batches may be written before earlier ones have committed (see `writeBatch`). */
+  get commitsInOrder(): boolean {
+    return this.database.transactInOrder !== undefined;
+  }
+
+  /**
+   * One transaction: the batch's events, the latest snapshot per actor, the read-model rows and
+   * the outbox rows. `inOrder` (where `commitsInOrder`): it commits after, and only if, every
+   * batch written before it in the same chain that is still unsettled.
+   */
+  async writeBatch(entries: readonly AppendEntry[], outbox: readonly OutboxTable[] = [], inOrder?: { chain: number }): Promise<void> {
     const plan = planBatch(entries, Date.now(), outbox);
-    const { traits } = this.database;
+    const { traits, transactInOrder } = this.database;
     const statements = traits.arrayParameters ? arrayStatements(this.db, plan) : rowStatements(this.db, traits, plan);
-    await this.database.transact(statements);
+    await (inOrder && transactInOrder ? transactInOrder(statements, inOrder.chain) : this.database.transact(statements));
   }
 
   async loadSnapshot(key: string): Promise<Snapshot | undefined> {

@@ -104,6 +104,11 @@ export class Outbox implements OutboxHandoff {
     return new Outbox(store, relays, logSink, maxPosition + 1, metrics, waiting);
   }
 
+  /** Whether committed events go anywhere: when not, actors need not build the messages at all. */
+  get publishing(): boolean {
+    return this.relays.size > 0 || (this.logSink?.enabled ?? false);
+  }
+
   /** Starts every relay on what its table holds. */
   start(): void {
     for (const relay of this.relays.values()) relay.start(this.waitingAtOpen.get(relay.sink.name)?.oldest);

@@ -1,5 +1,6 @@
 // The group-commit journal: order without gaps, the (key, sequence) fence, and all-or-nothing batches.
 
+import type { OutboxTable } from '../../src/db/schema.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
@@ -13,9 +14,9 @@ import { call, startAppWith } from '../helpers/engine.js';
 /** A store whose commits fail while `failing` is set, after the real SQL ran, so rollback is tested too. */
 class FlakyStore extends SqlJournalStore {
   failing = false;
-  override async writeBatch(entries: readonly AppendEntry[]): Promise<void> {
-    if (!this.failing) return super.writeBatch(entries);
-    await super.writeBatch([...entries, { key: '__poison', events: [poison(1), poison(1)], creates: false }]);
+  override async writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }): Promise<void> {
+    if (!this.failing) return super.writeBatch(entries, outbox, inOrder);
+    await super.writeBatch([...entries, { key: '__poison', events: [poison(1), poison(1)], creates: false }], outbox, inOrder);
   }
 }
 const poison = (n: number) => ({ sequenceNr: n, type: 'Poison', ref: null, payload: '{}', at: 0 });

@@ -1,5 +1,6 @@
 // Batches that fail now and then while the database stays up: no saga may finish on work a failed batch lost.
 
+import type { OutboxTable } from '../../src/db/schema.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AppendEntry } from '../../src/journal/journal.js';
@@ -21,13 +22,13 @@ class FlakyStore extends SqlJournalStore {
     this.failures = 0;
   }
 
-  override async writeBatch(entries: readonly AppendEntry[]): Promise<void> {
+  override async writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }): Promise<void> {
     const hit = entries.some((e) => e.events.some((ev) => this.types.has(ev.type)));
     if (hit && (this.failures === 0 || this.random() < 0.3)) {
       this.failures++;
       throw new Error('injected batch failure');
     }
-    return super.writeBatch(entries);
+    return super.writeBatch(entries, outbox, inOrder);
   }
 }
 

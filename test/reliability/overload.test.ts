@@ -1,5 +1,6 @@
 // Overload: beyond a full mailbox (429) or the requests in flight (503) the engine answers at once; a flood of 50,000 stays within a memory bound.
 
+import type { OutboxTable } from '../../src/db/schema.js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AppendEntry, Snapshot } from '../../src/journal/journal.js';
@@ -36,9 +37,9 @@ class GatedStore extends SqlJournalStore {
     await this.reads;
     return super.loadSnapshot(key);
   }
-  override async writeBatch(entries: readonly AppendEntry[]): Promise<void> {
+  override async writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }): Promise<void> {
     await this.writes;
-    return super.writeBatch(entries);
+    return super.writeBatch(entries, outbox, inOrder);
   }
 }
 

@@ -1,0 +1,137 @@
+// Batches on their way at once (PostgreSQL): they commit in the order sent, and none commits after one that failed.
+
+import { sql } from 'kysely';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connect, type Database } from '../../src/db/connect.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { BatchWriter } from '../../src/journal/batch-writer.js';
+import type { AppendEntry } from '../../src/journal/journal.js';
+import { SqlJournalStore } from '../../src/journal/sql-store.js';
+import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+
+const event = (sequenceNr: number, key: string) => ({ sequenceNr, type: 'Noted', ref: null, payload: JSON.stringify({ key, sequenceNr }), at: Date.now() });
+const entry = (key: string, sequenceNr: number): AppendEntry => ({ key, events: [event(sequenceNr, key)], creates: false });
+
+/** Counts the batches it writes and how many were on their way at once. */
+class WatchedStore extends SqlJournalStore {
+  sending = 0;
+  mostAtOnce = 0;
+  override async writeBatch(entries: readonly AppendEntry[], outbox?: Parameters<SqlJournalStore['writeBatch']>[1], inOrder?: { chain: number }): Promise<void> {
+    this.mostAtOnce = Math.max(this.mostAtOnce, ++this.sending);
+    try {
+      await super.writeBatch(entries, outbox, inOrder);
+    } finally {
+      this.sending--;
+    }
+  }
+}
+
+for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
+  const it = suite<{ tdb: TestDatabase; database: Database }>(`in-order commits on ${kind.name}`);
+  it.before(async (ctx) => {
+    ctx.tdb = await kind.create();
+    ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 4 });
+    await migrateToLatest(ctx.database);
+    await sql`create table probe (n int primary key, sent int not null)`.execute(ctx.database.db);
+  });
+  it.after(async (ctx) => {
+    await ctx.database?.close();
+    await ctx.tdb?.drop();
+  });
+
+  const insert = (database: Database, n: number) => sql`insert into probe (n, sent) values (${n}, ${n})`.compile(database.db);
+
+  it('transactions sent at once commit in the order sent', async ({ database }) => {
+    const run = database.transactInOrder;
+    assert.ok(run, 'PostgreSQL commits in order');
+    await Promise.all(Array.from({ length: 200 }, (_, i) => run([insert(database, i)], 0)));
+    // Transaction ids grow in the order transactions start; they started back to back in order sent.
+    const rows = await sql<{ n: number }>`select n from probe order by xmin::text::bigint, n`.execute(database.db);
+    assert.equal(
+      rows.rows.map((r) => r.n),
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+  });
+
+  it('after a failed transaction, every one sent behind it fails and leaves nothing; later ones commit', async ({ database }) => {
+    const run = database.transactInOrder;
+    assert.ok(run);
+    await sql`delete from probe`.execute(database.db);
+    await run([insert(database, 1)], 0);
+    // 3 fails (1 exists); 4 and 5 were sent before it failed.
+    const outcomes = await Promise.allSettled([run([insert(database, 2)], 0), run([insert(database, 3), insert(database, 1)], 0), run([insert(database, 4)], 0), run([insert(database, 5)], 0)]);
+    assert.equal(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'rejected', 'rejected'],
+    );
+    const reasons = outcomes.map((o) => (o.status === 'rejected' ? String((o.reason as Error).message) : ''));
+    assert.match(reasons[1] as string, /duplicate key/);
+    assert.match(reasons[2] as string, /did not commit/);
+    assert.match(reasons[3] as string, /did not commit/);
+    await run([insert(database, 6)], 0);
+    const rows = await sql<{ n: number }>`select n from probe order by n`.execute(database.db);
+    assert.equal(
+      rows.rows.map((r) => r.n),
+      [1, 2, 6],
+    );
+  });
+
+  it('a new chain does not wait behind transactions of an earlier one that hang', async ({ database, tdb }) => {
+    const run = database.transactInOrder;
+    assert.ok(run);
+    await sql`delete from probe`.execute(database.db);
+    await sql`create table if not exists other (n int primary key)`.execute(database.db);
+    // Another session holds a lock on probe: chain 1's transaction hangs on it, and so would
+    // everything sent behind it in that chain.
+    const blocker = await connect({ url: tdb.url, dataDir: '', poolSize: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const locking = blocker.db.transaction().execute(async (trx) => {
+      await sql`lock table probe in access exclusive mode`.execute(trx);
+      await held;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    let hungSettled = false;
+    const hung = run([insert(database, 1)], 1).finally(() => (hungSettled = true));
+    await run([sql`insert into other (n) values (1)`.compile(database.db)], 2);
+    assert.not.ok(hungSettled, 'chain 1 is still waiting');
+    release();
+    await locking;
+    await hung;
+    await blocker.close();
+    const rows = await sql<{ n: number }>`select n from probe`.execute(database.db);
+    assert.equal(rows.rows.map((r) => r.n), [1]);
+  });
+
+  it('the journal keeps several batches on their way; a failed one fails those behind it and the actor sequence has no gap', async ({ database }) => {
+    const store = new WatchedStore(database);
+    const journal = new BatchWriter(store, { maxBatchEvents: 5, maxQueuedEvents: 100_000, maxInFlight: 4 });
+    const appends: Promise<void>[] = [];
+    for (let i = 1; i <= 400; i++) appends.push(journal.append(entry(`many-${i % 7}`, Math.ceil(i / 7))));
+    await Promise.all(appends);
+    assert.ok(store.mostAtOnce > 1, `batches on their way at once: ${store.mostAtOnce}`);
+    assert.ok(store.mostAtOnce <= 4);
+    for (let k = 0; k < 7; k++) {
+      const events = await journal.readEvents(`many-${k}`, 0, 1000);
+      events.forEach((e, i) => assert.is(e.sequenceNr, i + 1));
+    }
+
+    // A duplicate (key, sequence) in the third batch (of five events each) fails it: the two
+    // before it commit, and everything sent or queued behind it fails.
+    await journal.append(entry('dup', 1));
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => journal.append(entry(i === 12 ? 'dup' : `after-${i}`, 1))));
+    assert.equal(
+      outcomes.map((o) => o.status),
+      Array.from({ length: 40 }, (_, i) => (i < 10 ? 'fulfilled' : 'rejected')),
+    );
+    for (let i = 0; i < 40; i++) {
+      if (i === 12) continue;
+      assert.is((await journal.readEvents(`after-${i}`, 0, 10)).length, i < 10 ? 1 : 0, `after-${i} is stored exactly when its append succeeded`);
+    }
+    await journal.append(entry('after-20', 1));
+    assert.is((await journal.readEvents('after-20', 0, 10)).length, 1);
+  });
+
+  it.run();
+}
