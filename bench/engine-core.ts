@@ -13,6 +13,7 @@ import { build } from 'hdr-histogram-js';
 import { loadConfig } from '../src/config.js';
 import { Engine } from '../src/engine/engine.js';
 import { Metrics } from '../src/metrics.js';
+import { cpuSecondsOf, databaseProcesses } from './lib/cpu.js';
 import { createSideDatabase } from './lib/database.js';
 import { dbKindOf } from './lib/options.js';
 
@@ -72,6 +73,9 @@ try {
   // ALLOCATIONS=file.heapprofile samples every allocation site during the pays, garbage included.
   const sampling = process.env.ALLOCATIONS ? await startAllocationSampling() : undefined;
   const before = await batchStats();
+  const dbKind = dbKindOf(values.db as string);
+  const dbPids = dbKind === 'pglite' ? [] : databaseProcesses(dbKind, new URL(database.url).pathname.slice(1));
+  const dbCpu = cpuSecondsOf(dbPids);
   const cpu = process.cpuUsage();
   const started = performance.now();
   lag.enable();
@@ -79,6 +83,7 @@ try {
   lag.disable();
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  const dbUsed = cpuSecondsOf(dbPids) - dbCpu;
   const after = await batchStats();
   if (sampling) await sampling.stop(process.env.ALLOCATIONS as string);
   const batches = after.batches - before.batches;
@@ -86,7 +91,7 @@ try {
   console.log(
     `pays ${paid} (failed ${failed}) in ${seconds.toFixed(2)} s: ${Math.round(paid / seconds)} paid/s at ${concurrency} in flight; ` +
       `latency p50 ${ms(latency.getValueAtPercentile(50))} ms p99 ${ms(latency.getValueAtPercentile(99))} ms; ` +
-      `CPU ${Math.round((used.user + used.system) / paid)} µs per pay (user ${Math.round(used.user / paid)}); ` +
+      `CPU ${Math.round((used.user + used.system) / paid)} µs per pay (user ${Math.round(used.user / paid)}), database ${dbPids.length > 0 ? Math.round((dbUsed * 1e6) / paid) : '-'} µs; ` +
       `event-loop lag p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms; ` +
       `${batches} batches, ${((after.events - before.events) / batches).toFixed(0)} events each, commit ${((1000 * (after.commitSeconds - before.commitSeconds)) / batches).toFixed(1)} ms mean, ` +
       `${((after.commitSeconds - before.commitSeconds) / seconds * 100).toFixed(0)}% of the time`,

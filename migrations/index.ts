@@ -8,6 +8,7 @@ import { idempotencyKeys } from './0003_idempotency_keys.js';
 import { productSalesDaily } from './0004_product_sales_daily.js';
 import { coupons } from './0005_coupons.js';
 import { outbox } from './0006_outbox.js';
+import { writePath } from './0007_write_path.js';
 
 export const migrations = (traits: DbTraits): Record<string, Migration> => ({
   '0001_journal': journal(traits),
@@ -16,4 +17,5 @@ export const migrations = (traits: DbTraits): Record<string, Migration> => ({
   '0004_product_sales_daily': productSalesDaily(traits),
   '0005_coupons': coupons(traits),
   '0006_outbox': outbox(traits),
+  '0007_write_path': writePath(traits),
 });

@@ -2,7 +2,7 @@
 
 import { assertNever } from '../shared/result.js';
 import type { OrderEvent } from './protocol.js';
-import { stepKey, type OrderState, type SagaProgress } from './state.js';
+import { stepKey, type ExistingOrder, type OrderState, type SagaProgress } from './state.js';
 
 export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
   if (event.type === 'OrderCreated') {
@@ -14,26 +14,38 @@ export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
   if (state.status === 'NONE') return state;
   switch (event.type) {
     case 'PaymentStarted':
-      return { status: 'PAYING', ...base(state, event.at), saga: null, attempt: 0 };
+      return { ...moved(state, 'PAYING', event.at), saga: null, attempt: 0 };
     case 'OrderPaid':
-      return { status: 'PAID', ...base(state, event.at) };
+      return moved(state, 'PAID', event.at);
     case 'OrderFailed':
-      return { status: 'FAILED', ...base(state, event.at), failure: event.failure };
+      return { ...moved(state, 'FAILED', event.at), failure: event.failure };
     case 'CancelStarted':
-      return { status: 'CANCELLING', ...base(state, event.at), saga: null, attempt: 0 };
+      return { ...moved(state, 'CANCELLING', event.at), saga: null, attempt: 0 };
     case 'OrderCancelled':
-      return { status: 'CANCELLED', ...base(state, event.at) };
+      return moved(state, 'CANCELLED', event.at);
     case 'OrderExpired':
-      return { status: 'EXPIRED', ...base(state, event.at) };
+      return moved(state, 'EXPIRED', event.at);
     case 'SagaStarted':
     case 'StepSucceeded':
     case 'StepFailed':
     case 'SagaStalled': {
       if (state.status !== 'PAYING' && state.status !== 'CANCELLING') return state;
-      const saga = progress(state.saga, event);
-      const attempt = event.type === 'SagaStarted' ? event.attempt : state.attempt;
       // Saga progress keeps `updatedAt`: it is in memory only and changes nothing a reader sees.
-      return { status: state.status, ...base(state, state.updatedAt), saga, attempt };
+      // Runs several times per payment: one literal with every field, nothing spread.
+      return {
+        status: state.status,
+        id: state.id,
+        userId: state.userId,
+        items: state.items,
+        total: state.total,
+        couponId: state.couponId,
+        discount: state.discount,
+        createdAt: state.createdAt,
+        updatedAt: state.updatedAt,
+        expiresAt: state.expiresAt,
+        saga: progress(state.saga, event),
+        attempt: event.type === 'SagaStarted' ? event.attempt : state.attempt,
+      };
     }
     default:
       return assertNever(event);
@@ -41,11 +53,12 @@ export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
 }
 
 /**
- * The fields every existing order has, built field by field: spreading states of different
- * shapes makes V8 take its slow generic copy, and this runs several times per payment.
+ * The order in a new status, built field by field: spreading states of different shapes makes
+ * V8 take its slow generic copy. The status-specific fields are added by the caller.
  */
-function base(state: Exclude<OrderState, { status: 'NONE' }>, updatedAt: number) {
+function moved<S extends ExistingOrder['status']>(state: ExistingOrder, status: S, updatedAt: number) {
   return {
+    status,
     id: state.id,
     userId: state.userId,
     items: state.items,

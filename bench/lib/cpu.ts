@@ -63,6 +63,11 @@ const read = (path: string) => {
   }
 };
 
+/** CPU seconds (user + system) the processes have used so far; processes gone since count nothing. */
+export function cpuSecondsOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (readStat(pid)?.ticks ?? 0), 0) / TICKS_PER_SECOND;
+}
+
 /**
  * The database server's processes: `mariadbd` (one process, so all of it), or PostgreSQL's
  * background processes plus the client backends of `database` only, since other databases on

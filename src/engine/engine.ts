@@ -335,8 +335,8 @@ export class Engine {
     await this.database.close();
   }
 
-  private async ask<K extends ActorKind>(kind: K, id: string, command: Commands[K]): Promise<Result<Views[K]>> {
-    return (await this.registry.ask({ kind, id }, command)) as Result<Views[K]>;
+  private ask<K extends ActorKind>(kind: K, id: string, command: Commands[K]): Promise<Result<Views[K]>> {
+    return this.registry.ask({ kind, id }, command) as Promise<Result<Views[K]>>;
   }
 
   /** A new entity under a fresh time-ordered id. */

@@ -122,7 +122,19 @@ export class Entity {
    * turn (Akka's "throughput") keeps a hot actor from being capped at one message per
    * event-loop iteration.
    */
-  async drain(limit: number): Promise<boolean> {
+  drain(limit: number): boolean | Promise<boolean> {
+    for (let handled = 0; handled < limit; handled++) {
+      const envelope = this.inbox.shift();
+      if (envelope === undefined) break;
+      this.postman.taken();
+      const pending = this.receive(envelope);
+      // Only recovery, a journal look-up or a snapshot waits: the rest of the turn waits with it.
+      if (pending) return pending.then(() => this.drainAfterWait(limit - handled - 1));
+    }
+    return this.rest();
+  }
+
+  private async drainAfterWait(limit: number): Promise<boolean> {
     for (let handled = 0; handled < limit; handled++) {
       const envelope = this.inbox.shift();
       if (envelope === undefined) break;
@@ -130,6 +142,11 @@ export class Entity {
       const pending = this.receive(envelope);
       if (pending) await pending;
     }
+    return this.rest();
+  }
+
+  /** True when messages are still waiting; otherwise the actor is no longer due to run. */
+  private rest(): boolean {
     if (this.inbox.length > 0) return true;
     this.scheduled = false;
     return false;
@@ -345,15 +362,16 @@ export class Entity {
     const salesChanged = sales !== undefined && sales.length > 0;
     const outbox = this.options.publishing === false ? undefined : this.hosted.outbox?.(this.key, state, events, stored);
     const after = this.token();
+    // One shape for every entry (absent parts undefined): this runs for every append.
     const commit = this.journal.append({
       key: this.key,
       events: stored,
       creates,
-      ...(after ? { after } : {}),
-      ...(snapshot ? { snapshot } : {}),
-      ...(row ? { row } : {}),
-      ...(sales && sales.length > 0 ? { sales } : {}),
-      ...(outbox && outbox.length > 0 ? { outbox } : {}),
+      after,
+      snapshot,
+      row,
+      sales: salesChanged ? sales : undefined,
+      outbox: outbox !== undefined && outbox.length > 0 ? outbox : undefined,
     });
     const position = this.journal.lastPosition;
     this.depends = spanning(after, { from: position, to: position });

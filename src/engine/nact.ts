@@ -38,10 +38,8 @@ export function spawnActor<M>(system: ActorSystem, name: string, handle: (messag
   const parent = (system as SystemInternal).ref;
   const ref = nact.spawn(
     parent,
-    async (_state: undefined, message: M) => {
-      await handle(message);
-      return undefined;
-    },
+    // Not async: nact awaits what it returns, and a message handled at once allocates no promise here.
+    (_state: undefined, message: M) => handle(message),
     name,
     { onCrash: (_msg, _err, ctx) => ctx.resume },
   );

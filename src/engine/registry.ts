@@ -221,8 +221,14 @@ export class Registry implements Postman {
       return existing;
     }
     const entity = new Entity(to, this.hosted[to.kind], this.journal, this, this.options);
-    const ref: ActorRef<Wake> = spawnActor<Wake>(this.system, `a${++this.spawned}`, async () => {
-      if (await entity.drain(THROUGHPUT)) send(ref, 'wake');
+    const wakeAgain = (more: boolean) => {
+      if (more) send(ref, 'wake');
+    };
+    const ref: ActorRef<Wake> = spawnActor<Wake>(this.system, `a${++this.spawned}`, () => {
+      // Usually handled at once; a promise only when the actor waited for the journal.
+      const more = entity.drain(THROUGHPUT);
+      if (typeof more === 'boolean') return wakeAgain(more);
+      return more.then(wakeAgain);
     });
     const live: Live = { entity, ref, touched: Date.now() };
     this.live.set(key, live);

@@ -121,6 +121,9 @@ const REVIEWED: Record<string, string> = {
   "src/db/connect.ts: .unsafe('commit')": 'constant',
   "src/db/connect.ts: .unsafe('rollback')": 'constant',
   'src/db/connect.ts: .unsafe(q.sql)': 'compiled Kysely query with bound parameters',
+  // Batches committed in order: constant text, the marks travel as bound parameters.
+  'src/db/connect.ts: .unsafe(PREDECESSOR_COMMITTED)': 'constant with bound parameter',
+  'src/db/connect.ts: .unsafe(RECORD_MARK)': 'constant with bound parameter',
   // Multi-row updates as CASE expressions (PGlite, MySQL): numbers from actor state, typed
   // `number`, inlined as numeric literals because bound CASE branches come out as text on
   // PostgreSQL. sql.lit quotes strings, but only numbers reach it.
