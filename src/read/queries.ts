@@ -1,10 +1,12 @@
 // Read-side queries over the read-model tables, keyset-paginated, only the columns each list needs.
 
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { DiscountType } from '../../actors/coupon/index.js';
 import type { OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
 import type { ProductView } from '../../actors/product/index.js';
 import type { UserView } from '../../actors/user/index.js';
+import type { DbTraits } from '../db/connect.js';
 import type { OrdersTable, Schema } from '../db/schema.js';
 import { encodeCursor, idCursor, timeCursor } from './cursor.js';
 
@@ -36,8 +38,24 @@ export interface PopularProduct {
 
 const DAY_MS = 86_400_000;
 
+/** An order row, with its items when the query folded them in (`json_agg`). */
+type OrderRow = OrdersTable & { readonly items?: OrderItem[] };
+
+/**
+ * ```ts
+ * const reads = new ReadQueries(database.reads, database.traits);
+ * const page = await reads.userOrders({ userId: 'u1', limit: 10 });
+ * ```
+ */
 export class ReadQueries {
-  constructor(private readonly db: Kysely<Schema>) {}
+  /**
+   * `traits.jsonAgg`: lists of orders bring their items in the same query, one JSON array per
+   * order read through order_items' primary key; otherwise a second query fetches them.
+   */
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly traits: Pick<DbTraits, 'jsonAgg'> = { jsonAgg: false },
+  ) {}
 
   // Each list has a `…Query` builder beside it, so that tests can EXPLAIN the very query it runs.
 
@@ -92,10 +110,14 @@ export class ReadQueries {
 
   async ordersByIds(ids: readonly string[]): Promise<Page<OrderView>> {
     if (ids.length === 0) return { items: [], nextCursor: null };
-    const rows = await this.db.selectFrom('orders').selectAll().where('id', 'in', [...ids]).execute();
+    const rows: OrderRow[] = await this.ordersByIdsQuery(ids).execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
-    const ordered = ids.map((id) => byId.get(id)).filter((r): r is OrdersTable => r !== undefined);
+    const ordered = ids.map((id) => byId.get(id)).filter((r): r is OrderRow => r !== undefined);
     return { items: await this.withItems(ordered), nextCursor: null };
+  }
+
+  ordersByIdsQuery(ids: readonly string[]) {
+    return this.db.selectFrom('orders').selectAll().$if(this.traits.jsonAgg, (q) => q.select(itemsColumn)).where('id', 'in', [...ids]);
   }
 
   /** Orders of one status created within the last `days`, newest first. */
@@ -108,6 +130,7 @@ export class ReadQueries {
     let q = this.db
       .selectFrom('orders')
       .selectAll()
+      .$if(this.traits.jsonAgg, (q) => q.select(itemsColumn))
       .where('status', '=', opts.status)
       .where('created_at', '>=', opts.now - opts.days * DAY_MS)
       .orderBy('created_at', 'desc')
@@ -127,6 +150,7 @@ export class ReadQueries {
     let q = this.db
       .selectFrom('orders')
       .selectAll()
+      .$if(this.traits.jsonAgg, (q) => q.select(itemsColumn))
       .where('user_id', '=', opts.userId)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
@@ -179,15 +203,16 @@ export class ReadQueries {
     return row?.status;
   }
 
-  private async pageByTime(rows: OrdersTable[], limit: number): Promise<Page<OrderView>> {
+  private async pageByTime(rows: OrderRow[], limit: number): Promise<Page<OrderView>> {
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return { items: await this.withItems(page), nextCursor: more && last ? encodeCursor([Number(last.created_at), last.id]) : null };
   }
 
-  private async withItems(rows: readonly OrdersTable[]): Promise<OrderView[]> {
+  private async withItems(rows: readonly OrderRow[]): Promise<OrderView[]> {
     if (rows.length === 0) return [];
+    if (this.traits.jsonAgg) return rows.map((r) => orderView(r, r.items ?? []));
     const items = await this.db
       .selectFrom('order_items')
       .select(['order_id', 'product_id', 'quantity', 'unit_price'])
@@ -199,19 +224,37 @@ export class ReadQueries {
       list.push({ productId: i.product_id, quantity: Number(i.quantity), unitPrice: Number(i.unit_price) });
       byOrder.set(i.order_id, list);
     }
-    return rows.map((r) => ({
-      id: r.id,
-      userId: r.user_id,
-      status: (r.status === 'CANCELLING' ? 'PAID' : r.status) as OrderStatus,
-      items: byOrder.get(r.id) ?? [],
-      total: Number(r.total),
-      couponId: r.coupon_id,
-      discount: Number(r.discount),
-      failureReason: r.failure_reason,
-      createdAt: Number(r.created_at),
-      updatedAt: Number(r.updated_at),
-    }));
+    return rows.map((r) => orderView(r, byOrder.get(r.id) ?? []));
   }
+}
+
+/**
+ * The order's items as one JSON array column (`json_agg`), read through order_items' primary
+ * key and ordered by product id, as the second query gets them.
+ */
+function itemsColumn(eb: ExpressionBuilder<Schema, 'orders'>) {
+  return jsonArrayFrom(
+    eb
+      .selectFrom('order_items as i')
+      .select(['i.product_id as productId', 'i.quantity', 'i.unit_price as unitPrice'])
+      .whereRef('i.order_id', '=', 'orders.id')
+      .orderBy('i.product_id'),
+  ).as('items');
+}
+
+function orderView(r: OrdersTable, items: OrderItem[]): OrderView {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    status: (r.status === 'CANCELLING' ? 'PAID' : r.status) as OrderStatus,
+    items,
+    total: Number(r.total),
+    couponId: r.coupon_id,
+    discount: Number(r.discount),
+    failureReason: r.failure_reason,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
 }
 
 function pageById<T extends { id: string }>(rows: T[], limit: number): Page<T> {

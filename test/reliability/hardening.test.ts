@@ -121,6 +121,8 @@ const REVIEWED: Record<string, string> = {
   "src/db/connect.ts: .unsafe('commit')": 'constant',
   "src/db/connect.ts: .unsafe('rollback')": 'constant',
   'src/db/connect.ts: .unsafe(q.sql)': 'compiled Kysely query with bound parameters',
+  // The read dialect: Kysely's compiled read queries, values bound the same way.
+  'src/db/pipelined-read-dialect.ts: .unsafe(query.sql)': 'compiled Kysely query with bound parameters',
   // Multi-row updates as CASE expressions (PGlite, MySQL): numbers from actor state, typed
   // `number`, inlined as numeric literals because bound CASE branches come out as text on
   // PostgreSQL. sql.lit quotes strings, but only numbers reach it.
