@@ -123,7 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       CACHE_MAX_ENTRIES: int({ default: 100_000, desc: 'entity views the read cache keeps; 0 turns it off' }),
       IDEMPOTENCY_RETENTION_HOURS: int({ default: 24 }),
       DB_POOL_SIZE: int({ default: 8 }),
-      DB_READ_POOL_SIZE: int({ default: 4, desc: 'connections of the PostgreSQL read pool (pipelined); 0: reads share DB_POOL_SIZE' }),
+      DB_READ_POOL_SIZE: int({ default: 2, desc: 'connections of the PostgreSQL read pool (pipelined); 0: reads share DB_POOL_SIZE' }),
       SWEEP_INTERVAL_MS: int({ default: 2000 }),
     },
     {
