@@ -85,6 +85,8 @@ export interface Config {
   readonly cacheMaxEntries: number;
   readonly idempotencyRetentionMs: number;
   readonly dbPoolSize: number;
+  /** Connections of PostgreSQL's read pool, whose queries are pipelined; 0 sends reads through the main pool. */
+  readonly dbReadPoolSize: number;
   /** How often the sweeper resumes stuck sagas and expires unpaid orders. */
   readonly sweepIntervalMs: number;
 }
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       CACHE_MAX_ENTRIES: int({ default: 100_000, desc: 'entity views the read cache keeps; 0 turns it off' }),
       IDEMPOTENCY_RETENTION_HOURS: int({ default: 24 }),
       DB_POOL_SIZE: int({ default: 8 }),
+      DB_READ_POOL_SIZE: int({ default: 2, desc: 'connections of the PostgreSQL read pool (pipelined); 0: reads share DB_POOL_SIZE' }),
       SWEEP_INTERVAL_MS: int({ default: 2000 }),
     },
     {
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMaxEntries: Math.max(0, e.CACHE_MAX_ENTRIES),
     idempotencyRetentionMs: e.IDEMPOTENCY_RETENTION_HOURS * 3600_000,
     dbPoolSize: Math.max(1, e.DB_POOL_SIZE),
+    dbReadPoolSize: e.DB_READ_POOL_SIZE,
     sweepIntervalMs: Math.max(10, e.SWEEP_INTERVAL_MS),
   };
 }

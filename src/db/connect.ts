@@ -6,6 +6,7 @@ import { Kysely, MysqlDialect, PGliteDialect, sql, type CompiledQuery, type Dial
 import { PostgresJSDialect } from 'kysely-postgres-js';
 import { createPool } from 'mysql2';
 import postgres from 'postgres';
+import { PipelinedReadDialect } from './pipelined-read-dialect.js';
 import type { Schema } from './schema.js';
 import { connectionLost, withTimeout } from './unavailable.js';
 
@@ -23,10 +24,18 @@ export interface DbTraits {
   readonly arrayParameters: boolean;
   /** How an INSERT adds to a row that exists: `on conflict … do update` or `on duplicate key update`. */
   readonly upsert: 'on-conflict' | 'on-duplicate-key';
+  /** A subquery's rows can be folded into one JSON array column (`json_agg`). PostgreSQL and PGlite. */
+  readonly jsonAgg: boolean;
 }
 
 export interface Database {
   readonly db: Kysely<Schema>;
+  /**
+   * For single read statements outside any transaction (the read side's queries). On
+   * PostgreSQL a pool of its own whose queries are pipelined, so reads neither queue for a
+   * connection each nor wait behind the journal's batches; elsewhere the same instance as `db`.
+   */
+  readonly reads: Kysely<Schema>;
   readonly traits: DbTraits;
   /** True when a trivial query answers. */
   ping(): Promise<boolean>;
@@ -51,6 +60,8 @@ export interface ConnectOptions {
   readonly url: string | undefined;
   readonly dataDir: string;
   readonly poolSize: number;
+  /** Connections of the PostgreSQL read pool (`reads`); 0 sends reads through `db`. */
+  readonly readPoolSize?: number;
 }
 
 const INT8_OID = 20;
@@ -67,10 +78,12 @@ const toNumber = (value: string): number => Number(value);
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<Database> {
-  const { dialect, traits, pipeline, end } = await makeDialect(options);
+  const { dialect, traits, pipeline, end, readDialect } = await makeDialect(options);
   const db = new Kysely<Schema>({ dialect });
+  const reads = readDialect ? new Kysely<Schema>({ dialect: readDialect }) : db;
   return {
     db,
+    reads,
     traits,
     ...(pipeline ? { transactInOrder: pipeline.runInOrder } : {}),
     transact:
@@ -89,6 +102,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     },
     async close() {
       await end?.();
+      if (reads !== db) await reads.destroy();
       await db.destroy();
     },
   };
@@ -223,35 +237,46 @@ interface Made {
   readonly pipeline?: Pipeline;
   /** Closes the driver's connections, cutting off queries that do not finish in time. */
   readonly end?: () => Promise<void>;
+  /** The dialect of `Database.reads`, when reads have a pool of their own. */
+  readonly readDialect?: Dialect;
 }
 
 /** Seconds that queries still running at close get before their connections are cut. */
 const CLOSE_TIMEOUT_S = 5;
 
-async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<Made> {
+async function makeDialect({ url, dataDir, poolSize, readPoolSize = 0 }: ConnectOptions): Promise<Made> {
   if (!url || url.startsWith('pglite:') || url.startsWith('memory:')) {
     const dir = url?.startsWith('memory:') ? undefined : url?.startsWith('pglite:') ? url.slice('pglite:'.length) : dataDir;
     if (dir) mkdirSync(dir, { recursive: true });
     const pglite = await PGlite.create({ ...(dir ? { dataDir: dir } : {}), parsers: { [INT8_OID]: toNumber } });
-    return { dialect: new PGliteDialect({ pglite }), traits: { dialect: 'pglite', documentType: 'text', arrayParameters: false, upsert: 'on-conflict' } };
+    return { dialect: new PGliteDialect({ pglite }), traits: { dialect: 'pglite', documentType: 'text', arrayParameters: false, upsert: 'on-conflict', jsonAgg: true } };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const client = postgres(url, {
-      max: poolSize,
-      onnotice: () => {},
-      connect_timeout: 5,
-      // Reconnect at once rather than after postgres.js's growing back-off (up to 20 s): while the
-      // server is away a query then fails in milliseconds (503) instead of waiting, and the first
-      // query after it is back gets through.
-      backoff: () => 0,
-      types: { int8: { to: INT8_OID, from: [INT8_OID], serialize: (v: number) => String(v), parse: toNumber } },
-    });
+    const open = (max: number) =>
+      postgres(url, {
+        max,
+        onnotice: () => {},
+        connect_timeout: 5,
+        // Reconnect at once rather than after postgres.js's growing back-off (up to 20 s): while the
+        // server is away a query then fails in milliseconds (503) instead of waiting, and the first
+        // query after it is back gets through.
+        backoff: () => 0,
+        types: { int8: { to: INT8_OID, from: [INT8_OID], serialize: (v: number) => String(v), parse: toNumber } },
+      });
+    const client = open(poolSize);
     guardReservations(client);
+    // A pool apart: the journal reserves connections of `client` for its batches, and a
+    // reservation waits for a connection with nothing in flight, which pipelined reads on the
+    // same pool would seldom leave.
+    const readClient = readPoolSize > 0 ? open(readPoolSize) : undefined;
     return {
       dialect: new PostgresJSDialect({ postgres: client }),
-      traits: { dialect: 'postgres', documentType: 'text', arrayParameters: true, upsert: 'on-conflict' },
+      traits: { dialect: 'postgres', documentType: 'text', arrayParameters: true, upsert: 'on-conflict', jsonAgg: true },
       pipeline: pipelineOn(client),
-      end: () => client.end({ timeout: CLOSE_TIMEOUT_S }),
+      end: async () => {
+        await Promise.all([client.end({ timeout: CLOSE_TIMEOUT_S }), readClient?.end({ timeout: CLOSE_TIMEOUT_S })]);
+      },
+      ...(readClient ? { readDialect: new PipelinedReadDialect(readClient) } : {}),
     };
   }
   if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {
@@ -262,7 +287,10 @@ async function makeDialect({ url, dataDir, poolSize }: ConnectOptions): Promise<
       bigNumberStrings: false,
       connectTimeout: 5000,
     });
-    return { dialect: new MysqlDialect({ pool }), traits: { dialect: 'mysql', documentType: 'mediumtext', arrayParameters: false, upsert: 'on-duplicate-key' } };
+    return {
+      dialect: new MysqlDialect({ pool }),
+      traits: { dialect: 'mysql', documentType: 'mediumtext', arrayParameters: false, upsert: 'on-duplicate-key', jsonAgg: false },
+    };
   }
   throw new Error(`DATABASE_URL must start with postgres://, mysql:// or be unset for PGlite; got ${url.split(':')[0]}:`);
 }

@@ -82,7 +82,7 @@ export class Engine {
   ) {}
 
   static async start(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
-    const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+    const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, readPoolSize: config.dbReadPoolSize });
     await migrateToLatest(database);
     const store = options.journalStore?.(database) ?? new SqlJournalStore(database);
     const outbox = await Outbox.open(database, config.outbox, { logLevel: config.logLevel, ...(metrics ? { metrics } : {}) });
@@ -113,7 +113,7 @@ export class Engine {
       journal,
       registry,
       system,
-      new ReadQueries(database.db),
+      new ReadQueries(database.reads, database.traits),
       cache,
       new IdempotencyStore(database.db, config.idempotencyRetentionMs),
       metrics,

@@ -48,6 +48,11 @@ async function seed({ db, traits }: Database): Promise<void> {
       return { id: `o${pad(i)}`, user_id: `u${pad(Math.floor(random() * USERS))}`, status, total: 10, coupon_id: null, discount: 0, failure_reason: null, created_at: at, updated_at: at };
     }),
   );
+  await insertChunked(
+    db,
+    'order_items',
+    Array.from({ length: ORDERS }, (_, i) => [0, 1].slice(0, 1 + (i % 3 === 0 ? 1 : 0)).map((k) => ({ order_id: `o${pad(i)}`, product_id: `p${pad((i + k * 7) % PRODUCTS)}`, quantity: 1 + k, unit_price: 10 }))).flat(),
+  );
   const today = Math.floor(NOW / DAY_MS);
   await insertChunked(
     db,
@@ -59,7 +64,7 @@ async function seed({ db, traits }: Database): Promise<void> {
     'user_coupons',
     Array.from({ length: USERS }, (_, i) => ({ user_id: `u${pad(i)}`, coupon_id: `c${pad(i % 10)}`, status: 'ISSUED', order_id: null, issued_at: NOW, updated_at: NOW })),
   );
-  if (traits.dialect === 'mysql') await sql`analyze table users, products, orders, product_sales_daily, user_coupons`.execute(db);
+  if (traits.dialect === 'mysql') await sql`analyze table users, products, orders, order_items, product_sales_daily, user_coupons`.execute(db);
   else await sql`vacuum analyze`.execute(db);
 }
 
@@ -100,7 +105,7 @@ const chosen: string[] = [];
 function expectIndex(name: string, found: Access[], table: string, indexes: string | readonly string[], db: string): void {
   const wanted = typeof indexes === 'string' ? [indexes] : indexes;
   chosen.push(`${db} ${name}: ${found.map((a) => `${a.table || '?'}${a.fullScan ? ' FULL SCAN' : ''}${a.index ? ` via ${a.index}` : ''}`).join(', ')}`);
-  for (const scanned of ['orders', 'users']) {
+  for (const scanned of ['orders', 'users', 'order_items']) {
     const full = found.filter((a) => a.fullScan && a.table === scanned);
     assert.is(full.length, 0, `${name} scans all of ${scanned}: ${JSON.stringify(found)}`);
   }
@@ -116,8 +121,14 @@ for (const kind of databaseKinds().filter((k) => k.name !== 'pglite')) {
     ctx.database = await connect({ url: ctx.db.url, dataDir: '', poolSize: 2 });
     await migrateToLatest(ctx.database);
     await seed(ctx.database);
-    ctx.reads = new ReadQueries(ctx.database.db);
+    ctx.reads = new ReadQueries(ctx.database.reads, ctx.database.traits);
   });
+
+  /** Where the database folds the items into the list's query, they come through order_items' key. */
+  const itemsByKey = (found: Access[], traits: Database['traits']) => {
+    if (!traits.jsonAgg) return;
+    assert.ok(found.some((a) => a.table === 'order_items' && a.index === 'order_items_pk'), `items through order_items_pk: ${JSON.stringify(found)}`);
+  };
   it.after(async (ctx) => {
     await ctx.database?.close();
     await ctx.db?.drop();
@@ -139,7 +150,9 @@ for (const kind of databaseKinds().filter((k) => k.name !== 'pglite')) {
     assert.is(first.items.length, 20);
     for (const cursor of [undefined, first.nextCursor ?? undefined]) {
       const query = reads.ordersByStatusQuery({ status: 'PAID', days: 7, limit: 20, now: NOW, ...(cursor ? { cursor } : {}) });
-      expectIndex(`finished orders${cursor ? ' (page 2)' : ''}`, await accesses(query, database.traits.dialect), 'orders', 'orders_status_created_idx', kind.name);
+      const found = await accesses(query, database.traits.dialect);
+      expectIndex(`finished orders${cursor ? ' (page 2)' : ''}`, found, 'orders', 'orders_status_created_idx', kind.name);
+      itemsByKey(found, database.traits);
     }
   });
 
@@ -147,7 +160,20 @@ for (const kind of databaseKinds().filter((k) => k.name !== 'pglite')) {
     const page = await reads.userOrders({ userId: 'u000042', limit: 5 });
     assert.ok(page.items.length > 0);
     const query = reads.userOrdersQuery({ userId: 'u000042', limit: 5, ...(page.nextCursor ? { cursor: page.nextCursor } : {}) });
-    expectIndex("user's orders", await accesses(query, database.traits.dialect), 'orders', 'orders_user_created_idx', kind.name);
+    const found = await accesses(query, database.traits.dialect);
+    expectIndex("user's orders", found, 'orders', 'orders_user_created_idx', kind.name);
+    itemsByKey(found, database.traits);
+  });
+
+  it('orders by ids read orders and their items by primary key', async ({ reads, database }) => {
+    const ids = ['o000003', 'o000001', 'o099999', 'o000002', 'missing'];
+    const page = await reads.ordersByIds(ids);
+    assert.equal(page.items.map((o) => o.id), ['o000003', 'o000001', 'o099999', 'o000002']);
+    assert.equal(page.items[0]?.items, [{ productId: 'p000003', quantity: 1, unitPrice: 10 }, { productId: 'p000010', quantity: 2, unitPrice: 10 }]);
+    assert.equal(page.items[1]?.items, [{ productId: 'p000001', quantity: 1, unitPrice: 10 }]);
+    const found = await accesses(reads.ordersByIdsQuery(ids), database.traits.dialect);
+    expectIndex('orders by ids', found, 'orders', database.traits.dialect === 'mysql' ? 'PRIMARY' : 'orders_pkey', kind.name);
+    itemsByKey(found, database.traits);
   });
 
   it('name lookups use the name indexes; coupons of a user read the key that leads with the user', async ({ reads, database }) => {

@@ -124,6 +124,8 @@ const REVIEWED: Record<string, string> = {
   // Batches committed in order: constant text, the marks travel as bound parameters.
   'src/db/connect.ts: .unsafe(PREDECESSOR_COMMITTED)': 'constant with bound parameter',
   'src/db/connect.ts: .unsafe(RECORD_MARK)': 'constant with bound parameter',
+  // The read dialect: Kysely's compiled read queries, values bound the same way.
+  'src/db/pipelined-read-dialect.ts: .unsafe(query.sql)': 'compiled Kysely query with bound parameters',
   // Multi-row updates as CASE expressions (PGlite, MySQL): numbers from actor state, typed
   // `number`, inlined as numeric literals because bound CASE branches come out as text on
   // PostgreSQL. sql.lit quotes strings, but only numbers reach it.
