@@ -1,6 +1,7 @@
 // DATABASE_URL → a Kysely instance: the one place that branches on PGlite, PostgreSQL and MySQL.
 
 import { mkdirSync } from 'node:fs';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, MysqlDialect, PGliteDialect, sql, type CompiledQuery, type Dialect } from 'kysely';
 import { PostgresJSDialect } from 'kysely-postgres-js';
@@ -129,7 +130,7 @@ function pipelineOn(client: postgres.Sql): Pipeline {
   return {
     async run(queries) {
       const connection = await client.reserve();
-      const sent = [connection.unsafe('begin'), ...queries.map((q) => send(connection, q)), connection.unsafe('commit')];
+      const sent = [connection.unsafe('begin'), ...queries.map((q) => send(connection, q)), connection.unsafe(COMMIT)];
       const failed = await settle(sent);
       if (failed !== undefined) await connection.unsafe('rollback').catch(() => undefined);
       connection.release();
@@ -162,7 +163,7 @@ function pipelineOn(client: postgres.Sql): Pipeline {
           connection.unsafe(RECORD_MARK, [mark], { prepare: true }),
           // After a failed statement PostgreSQL turns this COMMIT into a rollback. No explicit
           // ROLLBACK may follow: the next transaction may already be queued on this connection.
-          connection.unsafe('commit'),
+          connection.unsafe(COMMIT),
         ];
         const failed = await settle(sent);
         if (failed === undefined) return;
@@ -178,6 +179,14 @@ function pipelineOn(client: postgres.Sql): Pipeline {
     },
   };
 }
+
+/**
+ * COMMIT, padded to 1 KiB with a comment. postgres.js sends what it has buffered at once when
+ * the buffer reaches 1 KiB, and otherwise on the next setImmediate: one whole turn of a busy
+ * engine's event loop later, while PostgreSQL sits idle in the transaction, holding the hot
+ * product's row, waiting for the COMMIT. Padded, the batch leaves in full right away.
+ */
+const COMMIT = `commit /*${' '.repeat(1024)}*/`;
 
 /** The session setting that carries the mark of the last transaction committed in order. */
 const PREDECESSOR_COMMITTED = `select 1 / coalesce((current_setting('orderengine.batch', true) = $1)::int, 0)`;
@@ -241,6 +250,39 @@ interface Made {
   readonly readDialect?: Dialect;
 }
 
+/** Bytes a PostgreSQL connection may hold unsent before a write reports backpressure. */
+const WRITE_BUFFER = 64 * 1024 * 1024;
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * A connection whose writes report backpressure only past WRITE_BUFFER, not Node's 16 KiB.
+ * postgres.js stops pipelining on a connection the moment a write reports backpressure and
+ * then sends the statements still queued one round trip at a time; a journal batch (often
+ * 100 KiB or more) written while PostgreSQL is still busy with the one before would do that
+ * every time, and PostgreSQL would sit idle in the transaction between its statements.
+ * What is unsent is bounded by the batches in flight. Connects to the URL's first host.
+ */
+function roomySocket(options: { host: string[]; port: number[]; path?: string }): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // Node's Duplex option; @types/node leaves it out of the socket constructor's options.
+    const socket = new Socket({ writableHighWaterMark: WRITE_BUFFER } as SocketConstructorOpts);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`connecting to PostgreSQL timed out after ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      resolve(socket);
+    });
+    if (options.path) socket.connect(options.path);
+    else socket.connect(options.port[0] ?? 5432, options.host[0] ?? 'localhost');
+  });
+}
+
 /** Seconds that queries still running at close get before their connections are cut. */
 const CLOSE_TIMEOUT_S = 5;
 
@@ -262,6 +304,8 @@ async function makeDialect({ url, dataDir, poolSize, readPoolSize = 0 }: Connect
         // query after it is back gets through.
         backoff: () => 0,
         types: { int8: { to: INT8_OID, from: [INT8_OID], serialize: (v: number) => String(v), parse: toNumber } },
+        // Documented ("Custom socket") but missing from postgres.js's types.
+        ...({ socket: roomySocket } as object),
       });
     const client = open(poolSize);
     guardReservations(client);

@@ -118,7 +118,7 @@ const REVIEWED: Record<string, string> = {
   // The PostgreSQL pipeline: constant transaction statements, and Kysely's compiled queries,
   // whose text has placeholders only and whose values travel as bound parameters.
   "src/db/connect.ts: .unsafe('begin')": 'constant',
-  "src/db/connect.ts: .unsafe('commit')": 'constant',
+  'src/db/connect.ts: .unsafe(COMMIT)': 'constant',
   "src/db/connect.ts: .unsafe('rollback')": 'constant',
   'src/db/connect.ts: .unsafe(q.sql)': 'compiled Kysely query with bound parameters',
   // Batches committed in order: constant text, the marks travel as bound parameters.
