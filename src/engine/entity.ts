@@ -129,18 +129,7 @@ export class Entity {
       this.postman.taken();
       const pending = this.receive(envelope);
       // Only recovery, a journal look-up or a snapshot waits: the rest of the turn waits with it.
-      if (pending) return pending.then(() => this.drainAfterWait(limit - handled - 1));
-    }
-    return this.rest();
-  }
-
-  private async drainAfterWait(limit: number): Promise<boolean> {
-    for (let handled = 0; handled < limit; handled++) {
-      const envelope = this.inbox.shift();
-      if (envelope === undefined) break;
-      this.postman.taken();
-      const pending = this.receive(envelope);
-      if (pending) await pending;
+      if (pending) return pending.then(() => this.drain(limit - handled - 1));
     }
     return this.rest();
   }
