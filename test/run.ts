@@ -1,38 +1,92 @@
-// Runs every test/**/*.test.ts with uvu in one process and ends with an "N passed, N failed" line.
+// Runs test/**/*.test.ts (or the files named) with uvu in one process; any failure, thrown hook, unrun test or unhandled rejection fails the run.
+// Ends with "N passed, N failed, N skipped", where failed counts every reason the run fails.
 
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { run } from 'uvu/run';
+import { pathToFileURL } from 'node:url';
+import { allCapabilities, strict } from './helpers/matrix.js';
 
 const root = resolve(import.meta.dirname);
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
 
 function find(dir: string): string[] {
   return readdirSync(dir)
     .sort()
     .flatMap((name) => {
       const path = join(dir, name);
-      if (statSync(path).isDirectory()) return name === 'helpers' ? [] : find(path);
+      if (statSync(path).isDirectory()) return name === 'helpers' || name === 'fixtures' ? [] : find(path);
       return name.endsWith('.test.ts') ? [path] : [];
     });
 }
 
-const files = find(root).filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
-let output = '';
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-  output += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-  if (output.length > 10_000) output = output.slice(-5_000);
-  return write(chunk, ...rest);
-}) as typeof process.stdout.write;
+// An argument that is a file runs that file; any other argument picks the test files whose path contains it.
+const named = args.filter((a) => existsSync(a) && statSync(a).isFile()).map((a) => resolve(a));
+const filters = args.filter((a) => !named.includes(resolve(a)));
+const files = [...named, ...(named.length && !filters.length ? [] : find(root).filter((f) => filters.length === 0 || filters.some((o) => f.includes(o))))];
 
-await run(files.map((file) => ({ name: relative(root, file), file })));
+// What uvu/run does, with a name per file in the ledger and a failed import counted. uvu must
+// see UVU_DEFER when it first loads, so it (and the suite helper over it) is imported only now.
+const queue = globalThis as unknown as { UVU_DEFER: number; UVU_INDEX: number; UVU_QUEUE: unknown[][] };
+queue.UVU_DEFER = 1;
+const uvu = await import('uvu');
+const { describe, ledger, problemsOf } = await import('./helpers/suite.js');
 
-process.stdout.write = write;
-// uvu prints colours; strip them to read its totals.
-const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
-const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-console.log(`${passed} passed, ${total - passed} failed`);
-if (total === 0) process.exitCode = 1;
-process.exit(process.exitCode ?? 0);
+const book = ledger();
+process.on('unhandledRejection', (reason) => book.problems.push(`unhandled rejection in ${book.file}: ${describe(reason)}`));
+process.on('uncaughtException', (error) => book.problems.push(`uncaught exception in ${book.file}: ${describe(error)}`));
+
+console.log(`test matrix${strict ? ' (CI=true: everything below must be here)' : ''}:`);
+console.log('  pglite       always');
+for (const c of allCapabilities()) console.log(`  ${c.need.padEnd(12)} ${c.missing ? `missing: ${c.missing}` : `yes (${c.detail})`}`);
+console.log('');
+
+for (const [index, file] of files.entries()) {
+  book.file = relative(process.cwd(), file);
+  queue.UVU_INDEX = index;
+  queue.UVU_QUEUE.push([relative(root, file)]);
+  const before = book.suites.length;
+  try {
+    await import(pathToFileURL(file).href);
+  } catch (error) {
+    book.problems.push(`${book.file} did not load: ${describe(error)}`);
+  }
+  const ours = book.suites.slice(before).filter((s) => s.ran && s.registered.length > 0).length;
+  const queued = (queue.UVU_QUEUE[index]?.length ?? 1) - 1;
+  if (queued !== ours) book.problems.push(`${book.file}: ${queued} suites queued, ${ours} made by test/helpers/suite.ts (import suite from there, not from uvu)`);
+}
+try {
+  await uvu.exec();
+} catch (error) {
+  book.problems.push(`the run stopped: ${describe(error)}`);
+}
+
+const problems: string[] = [...book.problems];
+let passed = 0;
+let failures = book.problems.length;
+let skipped = 0;
+const skips = new Map<string, string[]>();
+for (const s of book.suites) {
+  const unrun = s.registered.length - s.passed - s.failed;
+  const own = problemsOf(s);
+  passed += s.passed;
+  skipped += s.skipped.length;
+  // A test that failed or never ran is one failure; a problem with no such test (an after hook, a strict skip) is one more.
+  failures += s.failed + unrun + (s.failed + unrun === 0 ? own.length : 0);
+  for (const p of own) problems.push(`${s.file} › ${s.title}: ${p}`);
+  for (const k of s.skipped) skips.set(k.reason, [...(skips.get(k.reason) ?? []), `${s.file} › ${s.title} › ${k.name}`]);
+}
+if (passed + failures === 0) {
+  problems.push('no test ran');
+  failures = 1;
+}
+
+if (skips.size) {
+  console.log('\nskipped, by reason:');
+  for (const [reason, tests] of skips) console.log(`  ${reason}: ${tests.length} test${tests.length === 1 ? '' : 's'}\n${tests.map((t) => `    ${t}`).join('\n')}`);
+}
+if (problems.length) {
+  console.log('\nthe run fails:');
+  for (const p of problems) console.log(`  ✘ ${p.split('\n').join('\n    ')}`);
+}
+console.log(`\n${passed} passed, ${failures} failed, ${skipped} skipped`);
+process.exit(failures > 0 ? 1 : 0);

@@ -1,7 +1,7 @@
 // Coupons: the CouponActor (first come, first served, once per user), the user's claim saga that
 // asks it, the coupon's use and return with an order's points, and the order's discount.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { couponModule, discountOn, outsideWindow, type CouponCommand, type CouponEvent, type CouponState, type CouponTerms, type CouponView } from '../../actors/coupon/index.js';
 import { invalidTerms } from '../../actors/coupon/terms.js';

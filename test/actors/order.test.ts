@@ -1,6 +1,6 @@
 // OrderActor: an order's life, and the payment and cancel sagas it runs as data over products and the user.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { orderModule, type OrderCommand, type OrderEvent, type OrderItem, type OrderState, type SagaStep } from '../../actors/order/index.js';
 import { productModule, type ProductCommand, type ProductEvent, type ProductState } from '../../actors/product/index.js';

@@ -1,6 +1,6 @@
 // ProductActor: stock reserved, released and restocked per command id, never below zero.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { productModule, type ProductCommand, type ProductEvent, type ProductState } from '../../actors/product/index.js';
 import type { DecideContext, Decision } from '../../actors/shared/entity.js';

@@ -1,6 +1,6 @@
 // UserActor: points charged, debited and refunded per command id, never below zero.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { DecideContext, Decision } from '../../actors/shared/entity.js';
 import { MAX_AMOUNT } from '../../actors/shared/result.js';

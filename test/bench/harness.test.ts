@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { test } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -56,6 +56,8 @@ function assertSide(side: any, name: string): void {
 const db = postgresUrl ? ['--db', postgresUrl, '--sides', 'engine,sql'] : ['--db', 'pglite', '--sides', 'engine'];
 const small = ['--connections', '8', '--users', '50', '--products', '5', '--read-orders', '40'];
 const READ_KINDS = ['user', 'product', 'order', 'user-orders', 'paid-orders', 'orders-by-ids', 'user-by-name', 'product-by-name', 'popular', 'user-coupons'];
+
+const test = suite('bench harness');
 
 test(`flash-sale on ${postgresUrl ? 'PostgreSQL (engine and sql)' : 'PGlite (engine)'}: exactly the stock sold, the rest 409, invariants hold`, async () => {
   const run = await bench(['--scenario', 'flash-sale', ...db, ...small, '--duration', '20', '--stock', '60', '--orders', '150']);

@@ -1,7 +1,7 @@
 // Database.reads: on PostgreSQL a pool of its own that pipelines reads and refuses transactions; elsewhere the main instance.
 
 import { sql } from 'kysely';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -9,7 +9,7 @@ import { ReadOnlyDialectError } from '../../src/db/pipelined-read-dialect.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ db: TestDatabase; database: Database }>(`read pool on ${kind.name}`);
+  const it = suite<{ db: TestDatabase; database: Database }>(`read pool on ${kind.name}`, { needs: kind.needs });
 
   it.before(async (ctx) => {
     ctx.db = await kind.create();

@@ -1,13 +1,13 @@
 // SIGKILL in the middle of a flash sale: after a restart every acknowledged payment is there, once, and the invariants hold.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { startEngineProcess, http, type EngineProcess } from '../helpers/child.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { checkInvariants } from '../helpers/invariants.js';
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ db: TestDatabase; engine?: EngineProcess }>(`crash recovery on ${kind.name}`);
+  const it = suite<{ db: TestDatabase; engine?: EngineProcess }>(`crash recovery on ${kind.name}`, { needs: kind.needs });
   it.before(async (ctx) => {
     ctx.db = await kind.create();
   });

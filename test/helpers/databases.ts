@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import postgres from 'postgres';
+import { capability, type Need } from './matrix.js';
 
 export interface TestDatabase {
   readonly name: 'pglite' | 'postgres' | 'mysql';
@@ -15,6 +16,8 @@ export interface TestDatabase {
 
 export interface DatabaseKind {
   readonly name: TestDatabase['name'];
+  /** What a suite on this database needs (nothing for PGlite); pass it to `suite(title, { needs })`. */
+  readonly needs: readonly Need[];
   create(): Promise<TestDatabase>;
 }
 
@@ -28,6 +31,7 @@ function withDatabase(url: string, database: string): string {
 
 const pglite: DatabaseKind = {
   name: 'pglite',
+  needs: [],
   async create() {
     const dir = mkdtempSync(join(tmpdir(), 'oe-pglite-'));
     return { name: 'pglite', url: `pglite:${dir}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
@@ -36,6 +40,7 @@ const pglite: DatabaseKind = {
 
 const postgresKind = (adminUrl: string): DatabaseKind => ({
   name: 'postgres',
+  needs: ['postgres'],
   async create() {
     const database = unique();
     const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -55,6 +60,7 @@ const postgresKind = (adminUrl: string): DatabaseKind => ({
 
 const mysqlKind = (adminUrl: string): DatabaseKind => ({
   name: 'mysql',
+  needs: ['mysql'],
   async create() {
     const database = unique();
     const admin = await createConnection(adminUrl);
@@ -72,10 +78,26 @@ const mysqlKind = (adminUrl: string): DatabaseKind => ({
   },
 });
 
-/** The databases this run tests against, PGlite first. */
+const unset = (name: TestDatabase['name'], variable: string): DatabaseKind => ({
+  name,
+  needs: [name as Need],
+  create: () => Promise.reject(new Error(`${variable} is not set`)),
+});
+
+/**
+ * Every database of the matrix, PGlite first. PostgreSQL and MySQL come from TEST_POSTGRES_URL /
+ * TEST_MYSQL_URL; without one, its kind is still listed so that its suites are counted as skipped.
+ */
 export function databaseKinds(): DatabaseKind[] {
-  const kinds: DatabaseKind[] = [pglite];
-  if (process.env.TEST_POSTGRES_URL) kinds.push(postgresKind(process.env.TEST_POSTGRES_URL));
-  if (process.env.TEST_MYSQL_URL) kinds.push(mysqlKind(process.env.TEST_MYSQL_URL));
-  return kinds;
+  const { TEST_POSTGRES_URL, TEST_MYSQL_URL } = process.env;
+  return [
+    pglite,
+    TEST_POSTGRES_URL ? postgresKind(TEST_POSTGRES_URL) : unset('postgres', 'TEST_POSTGRES_URL'),
+    TEST_MYSQL_URL ? mysqlKind(TEST_MYSQL_URL) : unset('mysql', 'TEST_MYSQL_URL'),
+  ];
+}
+
+/** The databases that are here, for a test that needs one server and picks whichever is. */
+export function availableDatabaseKinds(): DatabaseKind[] {
+  return databaseKinds().filter((k) => k.needs.every((n) => !capability(n).missing));
 }

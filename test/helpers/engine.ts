@@ -1,7 +1,7 @@
 // Builds an engine and its HTTP app in memory on one test database; no port.
 
 import type { FastifyInstance } from 'fastify';
-import { suite, type Test } from 'uvu';
+import { suite, type Suite } from './suite.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { buildApp } from '../../src/http/app.js';
@@ -61,8 +61,8 @@ export interface AppContext {
 }
 
 /** A suite whose tests share one fresh database of `kind` and an engine on it; both go when it ends. */
-export function appSuite(kind: DatabaseKind, title: string, env: Record<string, string> = {}): Test<AppContext> {
-  const it = suite<AppContext>(title);
+export function appSuite(kind: DatabaseKind, title: string, env: Record<string, string> = {}): Suite<AppContext> {
+  const it = suite<AppContext>(title, { needs: kind.needs });
   it.before(async (ctx) => {
     ctx.db = await kind.create();
     ctx.t = await startApp(ctx.db.url, env);

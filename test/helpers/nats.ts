@@ -1,7 +1,7 @@
 // NATS for the outbox tests: the shared server of TEST_NATS_URL, private nats-server processes, and reading a stream back.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -11,9 +11,8 @@ import { freePort } from './child.js';
 /** The shared NATS with JetStream that CI starts; tests that need it skip without it. */
 export const sharedNatsUrl: string | undefined = process.env.TEST_NATS_URL || undefined;
 
-const NATS_SERVER = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
-/** Tests that start and stop their own server skip when the binary is absent. */
-export const hasNatsServer = existsSync(NATS_SERVER);
+/** Where nats-server is: NATS_SERVER_BIN, else Debian's /usr/sbin/nats-server. */
+export const natsServerBinary: string = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 
 /** A stream name and subject prefix no other test (or run) uses. */
 export function uniqueStream(tag: string): { stream: string; prefix: string; env: Record<string, string> } {
@@ -94,7 +93,7 @@ export async function privateNats(): Promise<PrivateNats> {
     },
     async start() {
       if (child) return;
-      const proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+      const proc = spawn(natsServerBinary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
       child = proc;
       const deadline = Date.now() + 20_000;
       for (;;) {

@@ -1,6 +1,6 @@
 // Bad input gets a clear 4xx with {error, message} and changes nothing; the contract's shapes hold.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startApp, type TestApp } from '../helpers/engine.js';

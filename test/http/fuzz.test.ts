@@ -1,7 +1,7 @@
 // A seeded fuzz of every route: malformed input never gets a 5xx, never changes what the database holds, and 4xx bodies are always {error, message}.
 
 import { createHash } from 'node:crypto';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { Database } from '../../src/db/connect.js';
 import { SqlJournalStore } from '../../src/journal/sql-store.js';

@@ -1,7 +1,7 @@
 // The group-commit journal: order without gaps, the (key, sequence) fence, and all-or-nothing batches.
 
 import type { OutboxTable } from '../../src/db/schema.js';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -24,7 +24,7 @@ const poison = (n: number) => ({ sequenceNr: n, type: 'Poison', ref: null, paylo
 const event = (sequenceNr: number, key: string) => ({ sequenceNr, type: 'Noted', ref: null, payload: JSON.stringify({ key, sequenceNr }), at: Date.now() });
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ tdb: TestDatabase; database: Database }>(`journal on ${kind.name}`);
+  const it = suite<{ tdb: TestDatabase; database: Database }>(`journal on ${kind.name}`, { needs: kind.needs });
   it.before(async (ctx) => {
     ctx.tdb = await kind.create();
     ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 4 });

@@ -1,6 +1,6 @@
 // The writer's dependency bookkeeping: which appended positions committed, are still queued, or failed.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { Database } from '../../src/db/connect.js';
 import { BatchWriter } from '../../src/journal/batch-writer.js';

@@ -1,7 +1,7 @@
 // Batches on their way at once (PostgreSQL): they commit in the order sent, and none commits after one that failed.
 
 import { sql } from 'kysely';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -28,7 +28,7 @@ class WatchedStore extends SqlJournalStore {
 }
 
 for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
-  const it = suite<{ tdb: TestDatabase; database: Database }>(`in-order commits on ${kind.name}`);
+  const it = suite<{ tdb: TestDatabase; database: Database }>(`in-order commits on ${kind.name}`, { needs: kind.needs });
   it.before(async (ctx) => {
     ctx.tdb = await kind.create();
     ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 4 });

@@ -1,6 +1,6 @@
 // Every value a batch writes comes back exactly: awkward text, nulls and integers up to 2^53, on each database.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -19,7 +19,7 @@ const CONTROL = ['line\nbreak', 'tab\there', 'cr\r\n', '\u0001\u001f', '\b\f'];
 const event = (sequenceNr: number, payload: string, ref: string | null, at: number) => ({ sequenceNr, type: 'Noted', ref, payload, at });
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ tdb: TestDatabase; database: Database; store: SqlJournalStore }>(`batch round trip on ${kind.name}`);
+  const it = suite<{ tdb: TestDatabase; database: Database; store: SqlJournalStore }>(`batch round trip on ${kind.name}`, { needs: kind.needs });
   it.before(async (ctx) => {
     ctx.tdb = await kind.create();
     ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 2 });

@@ -2,7 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startApp, type TestApp } from '../helpers/engine.js';
@@ -32,11 +32,9 @@ function consume(env: Record<string, string>, max: number): Promise<any[]> {
   });
 }
 
-const natsUrl = sharedNatsUrl;
-if (!natsUrl) {
-  console.log('  note: TEST_NATS_URL is not set; the consumer example test is skipped');
-} else {
-  const it = suite<{ db: TestDatabase; t: TestApp; stream: ReturnType<typeof uniqueStream> }>('examples/consumer.ts');
+const natsUrl = sharedNatsUrl ?? 'nats://127.0.0.1:4222';
+{
+  const it = suite<{ db: TestDatabase; t: TestApp; stream: ReturnType<typeof uniqueStream> }>('examples/consumer.ts', { needs: ['nats'] });
   it.before(async (ctx) => {
     ctx.db = await databaseKinds()[0]!.create();
     ctx.stream = uniqueStream('example');

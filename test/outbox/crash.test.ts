@@ -1,6 +1,6 @@
 // SIGKILL of the engine while the relay is delivering: after a restart every committed outbox event reaches every sink.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect } from '../../src/db/connect.js';
 import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';

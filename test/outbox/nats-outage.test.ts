@@ -1,10 +1,10 @@
 // A private nats-server stopped in the middle of load and started again: payments go on, the breaker opens and closes, nothing is lost.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
-import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { availableDatabaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startApp, type TestApp } from '../helpers/engine.js';
-import { hasNatsServer, privateNats, readStream, uniqueStream, type PrivateNats } from '../helpers/nats.js';
+import { privateNats, readStream, uniqueStream, type PrivateNats } from '../helpers/nats.js';
 import { until } from '../helpers/until.js';
 
 /** Metric samples of one name, by their label text. */
@@ -16,12 +16,10 @@ async function samples(t: TestApp, name: string): Promise<number[]> {
     .map((l) => Number(l.split(' ').pop()));
 }
 
-if (!hasNatsServer) {
-  console.log('  note: no nats-server binary (NATS_SERVER_BIN or /usr/sbin/nats-server); the NATS outage test is skipped');
-} else {
+{
   // The relay does not depend on the database here: one backend is enough, the fastest there is.
-  const kind = databaseKinds().find((k) => k.name === 'postgres') ?? databaseKinds()[0]!;
-  const it = suite<{ db: TestDatabase; nats: PrivateNats; t: TestApp }>(`outbox through a NATS outage on ${kind.name}`);
+  const kind = availableDatabaseKinds().find((k) => k.name === 'postgres') ?? availableDatabaseKinds()[0]!;
+  const it = suite<{ db: TestDatabase; nats: PrivateNats; t: TestApp }>(`outbox through a NATS outage on ${kind.name}`, { needs: [...kind.needs, 'nats-server'] });
   it.before(async (ctx) => {
     ctx.db = await kind.create();
     ctx.nats = await privateNats();

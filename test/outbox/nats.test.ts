@@ -1,6 +1,6 @@
 // NATS JetStream: every paid order's OrderPaid is in the stream exactly once per event id, even after a storm of retries.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startApp, type TestApp } from '../helpers/engine.js';
@@ -16,13 +16,11 @@ const metric = async (t: TestApp, name: string): Promise<number> => {
 /** Stream order of one order's events. */
 const typesOf = (messages: readonly StreamMessage[], orderId: string) => messages.filter((m) => m.body.orderId === orderId).map((m) => m.body.type);
 
-const natsUrl = sharedNatsUrl;
-if (!natsUrl) {
-  console.log('  note: TEST_NATS_URL is not set; the NATS JetStream outbox tests are skipped');
-} else {
+const natsUrl = sharedNatsUrl ?? 'nats://127.0.0.1:4222';
+{
   const nats = new URL(natsUrl);
   for (const kind of databaseKinds()) {
-    const it = suite<{ db: TestDatabase; proxy: TcpProxy; stream: ReturnType<typeof uniqueStream>; t: TestApp }>(`outbox to NATS JetStream on ${kind.name}`);
+    const it = suite<{ db: TestDatabase; proxy: TcpProxy; stream: ReturnType<typeof uniqueStream>; t: TestApp }>(`outbox to NATS JetStream on ${kind.name}`, { needs: [...kind.needs, 'nats'] });
     it.before(async (ctx) => {
       ctx.db = await kind.create();
       ctx.proxy = await tcpProxy(nats.hostname, Number(nats.port || 4222));

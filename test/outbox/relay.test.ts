@@ -1,7 +1,7 @@
 // The relay on its own, with a scripted sink: order per order under failures, the memory window, dead letters, the breaker, restarts.
 
 import pino from 'pino';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -110,7 +110,7 @@ const ascending = (xs: readonly number[]) => xs.every((x, i) => i === 0 || (xs[i
 const quiet = pino({ level: 'silent' });
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ tdb: TestDatabase; database: Database; store: OutboxStore }>(`outbox relay on ${kind.name}`);
+  const it = suite<{ tdb: TestDatabase; database: Database; store: OutboxStore }>(`outbox relay on ${kind.name}`, { needs: kind.needs });
   it.before(async (ctx) => {
     ctx.tdb = await kind.create();
     ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 4 });

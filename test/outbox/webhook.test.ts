@@ -1,6 +1,6 @@
 // The webhook sink against a real local HTTP receiver that fails, hangs, answers 500 or is down: at least once, in order, dead letters, admin retry.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startApp, type TestApp } from '../helpers/engine.js';
@@ -52,7 +52,7 @@ const metric = async (t: TestApp, name: string): Promise<number> => {
 };
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ db: TestDatabase; receiver: WebhookReceiver; t?: TestApp }>(`outbox webhook on ${kind.name}`);
+  const it = suite<{ db: TestDatabase; receiver: WebhookReceiver; t?: TestApp }>(`outbox webhook on ${kind.name}`, { needs: kind.needs });
   it.before(async (ctx) => {
     ctx.db = await kind.create();
     ctx.receiver = await webhookReceiver();

@@ -1,7 +1,7 @@
 // The read cache never answers a value older than an acknowledged write, and counts hits and misses.
 
 import { setImmediate } from 'node:timers/promises';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { databaseKinds } from '../helpers/databases.js';
 import { appSuite, call, startApp, type TestApp } from '../helpers/engine.js';

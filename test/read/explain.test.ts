@@ -1,7 +1,7 @@
 // The read side's queries use their indexes: 100,000 orders seeded, then EXPLAIN on PostgreSQL and MySQL/MariaDB.
 
 import { sql, type Kysely } from 'kysely';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -114,7 +114,7 @@ function expectIndex(name: string, found: Access[], table: string, indexes: stri
 }
 
 for (const kind of databaseKinds().filter((k) => k.name !== 'pglite')) {
-  const it = suite<{ db: TestDatabase; database: Database; reads: ReadQueries }>(`read-side indexes on ${kind.name}`);
+  const it = suite<{ db: TestDatabase; database: Database; reads: ReadQueries }>(`read-side indexes on ${kind.name}`, { needs: kind.needs });
 
   it.before(async (ctx) => {
     ctx.db = await kind.create();

@@ -1,6 +1,6 @@
 // QueryShapes: a shape is built once, and every later call binds its own values, on every database.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -9,7 +9,7 @@ import { QueryShapes } from '../../src/read/query-shapes.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ db: TestDatabase; database: Database }>(`query shapes on ${kind.name}`);
+  const it = suite<{ db: TestDatabase; database: Database }>(`query shapes on ${kind.name}`, { needs: kind.needs });
 
   it.before(async (ctx) => {
     ctx.db = await kind.create();

@@ -1,6 +1,6 @@
 // The live-actor cap: with a working set eight times the cap, live actors stay within it, and passivated actors come back with their state.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startApp, type TestApp } from '../helpers/engine.js';

@@ -1,6 +1,6 @@
 // SIGKILL at seeded random moments of a flash sale, five times in a row: after each restart every acknowledged payment is there, once, and the invariants hold.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { appliedTwice } from '../helpers/applied-once.js';
 import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
@@ -77,7 +77,7 @@ async function untilSettled(url: string): Promise<void> {
 }
 
 for (const [index, kind] of databaseKinds().entries()) {
-  const it = suite<{ db: TestDatabase; engine?: EngineProcess }>(`crash loop on ${kind.name}`);
+  const it = suite<{ db: TestDatabase; engine?: EngineProcess }>(`crash loop on ${kind.name}`, { needs: kind.needs });
   it.before(async (ctx) => {
     ctx.db = await kind.create();
   });

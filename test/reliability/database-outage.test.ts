@@ -1,12 +1,12 @@
 // PostgreSQL goes away under load (stopped, or silent behind a frozen network) and comes back: fast 503s, then recovery without a restart.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { http, rssBytes, startEngineProcess, type EngineProcess } from '../helpers/child.js';
 import { appliedTwice } from '../helpers/applied-once.js';
 import { checkInvariants } from '../helpers/invariants.js';
 import { payLoad, type PayLoad, type PayOutcome } from '../helpers/pay-load.js';
-import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
+import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /** How long a write may take to be refused while the database is refusing connections. */
@@ -96,12 +96,8 @@ async function settled(url: string, load: PayLoad): Promise<void> {
 
 const writesDuring = (outcomes: readonly PayOutcome[], from: number, to: number) => outcomes.filter((o) => o.startedAt >= from && o.endedAt <= to);
 
-const unavailable = privatePostgresUnavailable();
-const it = suite<Ctx>('database outage');
-if (unavailable) {
-  console.log(`  database outage: skipped, ${unavailable}`);
-  it.skip('PostgreSQL stops mid-load and comes back', () => undefined);
-} else {
+const it = suite<Ctx>('database outage', { needs: ['pg_ctl'] });
+{
   it.before(async (ctx) => {
     ctx.pg = await startPrivatePostgres();
   });

@@ -1,7 +1,7 @@
 // Batches that fail now and then while the database stays up: no saga may finish on work a failed batch lost.
 
 import type { OutboxTable } from '../../src/db/schema.js';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { AppendEntry } from '../../src/journal/journal.js';
 import { SqlJournalStore } from '../../src/journal/sql-store.js';

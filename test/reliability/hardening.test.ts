@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { join, relative, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { Engine } from '../../src/engine/engine.js';
 import { buildApp } from '../../src/http/app.js';

@@ -1,12 +1,12 @@
 // Overload: beyond a full mailbox (429) or the requests in flight (503) the engine answers at once; a flood of 50,000 stays within a memory bound.
 
 import type { OutboxTable } from '../../src/db/schema.js';
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { AppendEntry, Snapshot } from '../../src/journal/journal.js';
 import { SqlJournalStore } from '../../src/journal/sql-store.js';
 import { http, rssBytes, startEngineProcess, type EngineProcess } from '../helpers/child.js';
-import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { availableDatabaseKinds, databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startAppWith, type TestApp } from '../helpers/engine.js';
 import { flood } from '../helpers/flood.js';
 import { checkInvariants } from '../helpers/invariants.js';
@@ -135,7 +135,7 @@ const FLOOD = 50_000;
 
 it(`${FLOOD} restocks of one product at once: every answer is 200 or an overload code, RSS stays within ${FLOOD_RSS_GROWTH / 2 ** 20} MiB more, stock adds up`, async (ctx) => {
   // PostgreSQL when there is one (a realistic engine process), else PGlite.
-  const server = databaseKinds().find((k) => k.name === 'postgres');
+  const server = availableDatabaseKinds().find((k) => k.name === 'postgres');
   const url = server ? (ctx.flooded = await server.create()).url : ctx.db.url;
   const engine = (ctx.engine = await startEngineProcess(url, { ACTORS_MAILBOX_MAX: '200', HTTP_MAX_IN_FLIGHT: '500' }));
   const product = (await http(engine.url, 'POST', '/products', { name: 'flooded', price: 1, stock: 7 })).body;

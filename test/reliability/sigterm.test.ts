@@ -1,6 +1,6 @@
 // SIGTERM under load: the engine stops taking requests, answers those in flight, flushes the journal and exits 0.
 
-import { suite } from 'uvu';
+import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect } from '../../src/db/connect.js';
 import { appliedTwice } from '../helpers/applied-once.js';
@@ -21,7 +21,7 @@ async function statuses(url: string, ids: readonly string[]): Promise<Map<string
 }
 
 for (const [index, kind] of databaseKinds().filter((k) => k.name !== 'mysql').entries()) {
-  const it = suite<{ db: TestDatabase; engine?: EngineProcess }>(`SIGTERM on ${kind.name}`);
+  const it = suite<{ db: TestDatabase; engine?: EngineProcess }>(`SIGTERM on ${kind.name}`, { needs: kind.needs });
   it.before(async (ctx) => {
     ctx.db = await kind.create();
   });
