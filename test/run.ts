@@ -54,6 +54,15 @@ for (const [index, file] of files.entries()) {
   const queued = (queue.UVU_QUEUE[index]?.length ?? 1) - 1;
   if (queued !== ours) book.problems.push(`${book.file}: ${queued} suites queued, ${ours} made by test/helpers/suite.ts (import suite from there, not from uvu)`);
 }
+// A run whose event loop empties while a test still waits (a promise nobody resolves) ends here, not silently.
+let finished = false;
+process.on('exit', (code) => {
+  if (finished) return;
+  const current = book.suites.find((s) => s.ran && s.passed + s.failed < s.registered.length);
+  console.log(`\nthe run fails:\n  ✘ the process ran out of work before the run ended, in ${current ? `${current.file} › ${current.title} › ${current.registered[current.passed + current.failed]}` : book.file} (a promise that never settles?)`);
+  console.log(`\n${book.suites.reduce((n, s) => n + s.passed, 0)} passed, ${book.suites.reduce((n, s) => n + s.failed, 0) + 1} failed, ${book.suites.reduce((n, s) => n + s.skipped.length, 0)} skipped`);
+  process.exitCode = code || 1;
+});
 try {
   await uvu.exec();
 } catch (error) {
@@ -89,4 +98,5 @@ if (problems.length) {
   for (const p of problems) console.log(`  ✘ ${p.split('\n').join('\n    ')}`);
 }
 console.log(`\n${passed} passed, ${failures} failed, ${skipped} skipped`);
+finished = true;
 process.exit(failures > 0 ? 1 : 0);

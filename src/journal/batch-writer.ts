@@ -13,11 +13,14 @@ export interface BatchObserver {
 
 /**
  * Where the outbox messages of a batch go: `rows` turns them into the outbox rows written in the
- * batch's transaction, `committed` hears of them once it has committed (the relay's fast path).
+ * batch's transaction, `committed` hears of them once it has committed (the relay's fast path),
+ * `uncertain` hears of a batch that failed: a time-out leaves its outcome unknown, so its rows
+ * may still land in the table.
  */
 export interface OutboxHandoff {
   rows(entries: readonly AppendEntry[]): OutboxTable[];
   committed(entries: readonly AppendEntry[], rows: readonly OutboxTable[]): void;
+  uncertain(rows: readonly OutboxTable[]): void;
 }
 
 export interface BatchWriterOptions {
@@ -189,11 +192,13 @@ export class BatchWriter implements Journal {
     const started = performance.now();
     // Where the store keeps batches in order, the next one may be cut while this one commits.
     if (this.queue.length > 0) this.schedule();
+    let outbox: OutboxTable[] = [];
     try {
       // On time-out the batch counts as failed though it may still commit: its callers get 503
-      // (outcome unknown), its actors rebuild from what the journal holds, and the (key,
-      // sequence) fence refuses whichever of two writes of one actor comes second.
-      const outbox = this.options.outbox?.rows(entries) ?? [];
+      // (outcome unknown), its actors rebuild from what the journal holds, the (key, sequence)
+      // fence refuses whichever of two writes of one actor comes second, and the relays look
+      // for its outbox rows in the table for a while.
+      outbox = this.options.outbox?.rows(entries) ?? [];
       // After a failure (or time-out) the next batches start a new chain: they need not, and
       // must not, wait behind batches the writer has given up on.
       const inOrder = this.maxInFlight > 1 ? { chain: failuresBefore } : undefined;
@@ -220,6 +225,7 @@ export class BatchWriter implements Journal {
         for (const p of rest) p.reject(error);
       }
       for (const p of batch) p.reject(error);
+      if (outbox.length > 0) this.options.outbox?.uncertain(outbox);
     } finally {
       this.inFlight--;
     }

@@ -55,6 +55,13 @@ export class OutboxStore {
     return rows.map(normalize);
   }
 
+  /** Those of `positions` that are in the table (a batch whose commit timed out may have landed late). */
+  async at(positions: readonly number[]): Promise<OutboxTable[]> {
+    const rows: OutboxTable[] = [];
+    for (const chunk of chunks(positions)) rows.push(...(await this.db.selectFrom('outbox').select(COLUMNS).where('position', 'in', chunk).orderBy('position').execute()).map(normalize));
+    return rows;
+  }
+
   /** Rows waiting per sink and the oldest one's time: the lag until the relay has read them, and a warning for sinks no longer configured. */
   async waitingBySink(): Promise<Map<string, { rows: number; oldest: number }>> {
     const rows = await this.db

@@ -150,6 +150,10 @@ export class Outbox implements OutboxHandoff {
     for (const [sink, relay] of this.relays) relay.offer(rows.filter((r) => r.sink === sink));
   }
 
+  uncertain(rows: readonly OutboxTable[]): void {
+    for (const [sink, relay] of this.relays) relay.lookFor(rows.filter((r) => r.sink === sink).map((r) => r.position));
+  }
+
   /** Each relay's sink, connection, breaker and lag; empty when events go to the log. */
   status(): RelayStatus[] {
     const now = Date.now();

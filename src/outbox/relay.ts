@@ -52,6 +52,10 @@ const DELETE_BATCH = 500;
 const SETTLE_DELAY_MS = 50;
 /** After a failed read or write of the outbox table (the database is down), the next try. */
 const DATABASE_RETRY_MS = 1000;
+/** Looks for the rows of a failed batch 1, 2, 4 … 256 s after the last failure (about 8.5 minutes in all). */
+const LOOK_STEPS = 9;
+/** At most this many positions are looked for; beyond, rows that land late wait for the next start. */
+const LOOK_FOR_MAX = 100_000;
 
 class RelayClosedError extends Error {
   override readonly name = 'RelayClosedError';
@@ -106,6 +110,10 @@ export class Relay {
   private settleTimer: NodeJS.Timeout | undefined;
   private settling: Promise<void> | undefined;
   private readonly toDelete: number[] = [];
+  /** Positions of rows whose batch failed to commit, looked for in the table until `LOOK_FOR_MS` runs out. */
+  private readonly lookingFor = new Set<number>();
+  private lookStep = 0;
+  private lookTimer: NodeJS.Timeout | undefined;
   private readonly toNote = new Map<number, Delivery>();
   private readonly toBury: Delivery[] = [];
   private closed = false;
@@ -168,6 +176,49 @@ export class Relay {
     }
   }
 
+  /**
+   * A batch holding these rows failed, maybe by a time-out after which it still commits. Its rows
+   * were never offered and sit below the cursor, so the relay looks for exactly these positions
+   * in the table, at growing intervals (1 s, 2 s, … 256 s after the last failure): rows that
+   * turn up are delivered. A commit landing later still is delivered at the next start, which
+   * reads the whole table.
+   */
+  lookFor(positions: readonly number[]): void {
+    if (this.closed || positions.length === 0) return;
+    for (const p of positions) if (this.lookingFor.size < LOOK_FOR_MAX) this.lookingFor.add(p);
+    this.lookStep = 0;
+    this.scheduleLook();
+  }
+
+  private scheduleLook(): void {
+    clearTimeout(this.lookTimer);
+    if (this.closed || this.lookingFor.size === 0) return;
+    if (this.lookStep >= LOOK_STEPS) {
+      this.log.info({ sink: this.sink.name, rows: this.lookingFor.size }, 'outbox: rows of failed batches never appeared; should their commit land later, the next start delivers them');
+      this.lookingFor.clear();
+      return;
+    }
+    this.lookTimer = setTimeout(() => void this.look(), 1000 * 2 ** this.lookStep++).unref();
+  }
+
+  private async look(): Promise<void> {
+    this.lookTimer = undefined;
+    try {
+      const found = await this.store.at([...this.lookingFor]);
+      if (this.closed) return;
+      for (const row of found) {
+        this.lookingFor.delete(row.position);
+        // A row past the cursor is read from the table in turn; only those behind it would be missed.
+        if (row.sink === this.sink.name && row.position <= this.cursor && !this.lanes.has(row.position)) this.lanes.add(row);
+      }
+      if (found.length > 0) this.log.warn({ sink: this.sink.name, rows: found.length }, 'outbox: rows of a batch whose commit had timed out landed; delivering them');
+    } catch (error) {
+      this.log.warn({ err: error, sink: this.sink.name }, 'outbox: could not look for the rows of a failed batch; trying again');
+    }
+    this.scheduleLook();
+    this.pump();
+  }
+
   status(now = Date.now()): RelayStatus {
     const oldest = this.lanes.oldest()?.row.created_at ?? (this.live ? undefined : this.backlogSince);
     return {
@@ -200,7 +251,7 @@ export class Relay {
     if (this.closed) return;
     this.closed = true;
     this.stop.abort();
-    for (const timer of [this.wakeTimer, this.readTimer, this.settleTimer]) clearTimeout(timer);
+    for (const timer of [this.wakeTimer, this.readTimer, this.settleTimer, this.lookTimer]) clearTimeout(timer);
     await Promise.allSettled([...this.sending]);
     await this.settling;
     await this.settle().catch((error: unknown) => this.log.warn({ err: error, sink: this.sink.name }, 'outbox: could not record the last deliveries; they will be sent again'));

@@ -5,6 +5,10 @@ import * as assert from 'uvu/assert';
 import { startEngineProcess, http, type EngineProcess } from '../helpers/child.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { checkInvariants } from '../helpers/invariants.js';
+import { payLoad } from '../helpers/pay-load.js';
+import { prng } from '../helpers/prng.js';
+import { testSeed } from '../helpers/seed.js';
+import { until } from '../helpers/until.js';
 
 for (const kind of databaseKinds()) {
   const it = suite<{ db: TestDatabase; engine?: EngineProcess }>(`crash recovery on ${kind.name}`, { needs: kind.needs });
@@ -30,33 +34,21 @@ for (const kind of databaseKinds()) {
       orders.push(created.body.id);
     }
 
-    const acknowledged = new Set<string>();
-    let next = 0;
-    const worker = async () => {
-      while (next < orders.length) {
-        const id = orders[next++] as string;
-        try {
-          const r = await http(engine.url, 'POST', `/orders/${id}/pay`);
-          if (r.status === 200 && r.body.status === 'PAID') acknowledged.add(id);
-        } catch {
-          return; // the engine is gone
-        }
-      }
-    };
-    const load = Promise.all(Array.from({ length: 32 }, worker));
-    const killAfter = 150 + Math.floor(Math.random() * 250);
-    await new Promise((r) => setTimeout(r, killAfter));
+    // The kill lands once a seeded number of pays is answered, with the other workers' pays in flight.
+    const seed = testSeed(`crash recovery on ${kind.name}`);
+    const answersBeforeKill = 10 + Math.floor(prng(seed)() * 150);
+    const load = payLoad(engine.url, orders, { workers: 32, retryDelayMs: 10 });
+    await until(() => load.acknowledged.size + load.refused.size >= answersBeforeKill, `${answersBeforeKill} pays answered`);
+    const inFlight = load.inFlight;
     await engine.kill();
-    await load;
-    assert.ok(acknowledged.size > 0, `some pays were acknowledged before the kill at ${killAfter} ms`);
+    await load.done;
+    const acknowledged = load.acknowledged;
+    assert.ok(inFlight > 0, `pays were in flight when the kill landed (seed ${seed})`);
+    assert.ok(acknowledged.size > 0, `some pays were acknowledged before the kill (seed ${seed})`);
 
     engine = await startEngineProcess(ctx.db.url, { SWEEP_INTERVAL_MS: '200' });
     ctx.engine = engine;
-    const deadline = Date.now() + 30_000;
-    while ((await http(engine.url, 'GET', '/orders?status=PAYING&days=1&limit=1')).body.items.length > 0) {
-      assert.ok(Date.now() < deadline, 'interrupted sagas finish after the restart');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(async () => (await http(engine.url, 'GET', '/orders?status=PAYING&days=1&limit=1')).body.items.length === 0, 'interrupted sagas finish after the restart', 60_000, 100);
     for (const id of acknowledged) assert.is((await http(engine.url, 'GET', `/orders/${id}`)).body.status, 'PAID', `acknowledged order ${id}`);
     // Orders nobody paid yet can still be paid after the restart.
     const leftover = orders.find((id) => !acknowledged.has(id));

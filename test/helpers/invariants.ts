@@ -8,6 +8,15 @@ export interface InvariantReport {
   readonly problems: string[];
   readonly paid: number;
   readonly statuses: Record<string, number>;
+  /** How much the coupon checks had to look at: a check over zero coupons proves nothing. */
+  readonly coupons: CouponCounts;
+}
+
+export interface CouponCounts {
+  readonly templates: number;
+  readonly issued: number;
+  /** Coupons used by a paid order. */
+  readonly used: number;
 }
 
 interface Totals {
@@ -71,15 +80,17 @@ export async function checkInvariants(url: string): Promise<InvariantReport> {
         problems.push(`user ${u.id}: initial ${t.initial} + charged ${t.added} != balance ${points} + spent ${spent.get(u.id) ?? 0}`);
       }
     }
-    problems.push(...(await couponProblems(db)));
-    return { problems, paid: paidOrders.size, statuses };
+    const coupons = await couponProblems(db);
+    problems.push(...coupons.problems);
+    return { problems, paid: paidOrders.size, statuses, coupons: coupons.counts };
   } finally {
     await close();
   }
 }
 
-async function couponProblems(db: Kysely<Schema>): Promise<string[]> {
+async function couponProblems(db: Kysely<Schema>): Promise<{ problems: string[]; counts: CouponCounts }> {
   const problems: string[] = [];
+  const counts = { templates: 0, issued: 0, used: 0 };
   const held = new Map<string, number>();
   for (const c of await db.selectFrom('user_coupons').select(['user_id', 'coupon_id', 'status', 'order_id']).execute()) {
     if (c.status === 'CLAIMING') problems.push(`claim of coupon ${c.coupon_id} by user ${c.user_id} left CLAIMING`);
@@ -87,6 +98,8 @@ async function couponProblems(db: Kysely<Schema>): Promise<string[]> {
   }
   for (const c of await db.selectFrom('coupons').select(['id', 'quantity', 'issued']).execute()) {
     const issued = Number(c.issued);
+    counts.templates++;
+    counts.issued += issued;
     if (issued > Number(c.quantity)) problems.push(`coupon ${c.id}: issued ${issued} > quantity ${c.quantity}`);
     if (issued !== (held.get(c.id) ?? 0)) problems.push(`coupon ${c.id}: issued ${issued} but ${held.get(c.id) ?? 0} users hold it`);
   }
@@ -97,6 +110,9 @@ async function couponProblems(db: Kysely<Schema>): Promise<string[]> {
     .where('status', 'in', ['PAID', 'CANCELLING'])
     .groupBy(['user_id', 'coupon_id'])
     .execute();
-  for (const u of uses) if (Number(u.n) > 1) problems.push(`coupon ${u.coupon_id} used by ${u.n} paid orders of user ${u.user_id}`);
-  return problems;
+  for (const u of uses) {
+    counts.used++;
+    if (Number(u.n) > 1) problems.push(`coupon ${u.coupon_id} used by ${u.n} paid orders of user ${u.user_id}`);
+  }
+  return { problems, counts };
 }

@@ -16,6 +16,8 @@ export interface PayLoad {
   readonly acknowledged: Set<string>;
   /** Orders answered 409: the engine said they cannot be paid. */
   readonly refused: Set<string>;
+  /** Pays sent and not answered yet. */
+  readonly inFlight: number;
   /** Workers finish their request in hand and stop. */
   stop(): void;
   /** Every order answered 200 or 409, or the workers stopped (or lost the engine). */
@@ -83,6 +85,9 @@ export function payLoad(baseUrl: string, orderIds: readonly string[], options: P
     outcomes,
     acknowledged,
     refused,
+    get inFlight() {
+      return inFlight;
+    },
     stop: () => {
       stopped = true;
     },

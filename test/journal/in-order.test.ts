@@ -9,6 +9,7 @@ import { BatchWriter } from '../../src/journal/batch-writer.js';
 import type { AppendEntry } from '../../src/journal/journal.js';
 import { SqlJournalStore } from '../../src/journal/sql-store.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { until } from '../helpers/until.js';
 
 const event = (sequenceNr: number, key: string) => ({ sequenceNr, type: 'Noted', ref: null, payload: JSON.stringify({ key, sequenceNr }), at: Date.now() });
 const entry = (key: string, sequenceNr: number): AppendEntry => ({ key, events: [event(sequenceNr, key)], creates: false });
@@ -87,15 +88,21 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
     const blocker = await connect({ url: tdb.url, dataDir: '', poolSize: 1 });
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
+    let locked = false;
     const locking = blocker.db.transaction().execute(async (trx) => {
       await sql`lock table probe in access exclusive mode`.execute(trx);
+      locked = true;
       await held;
     });
-    await new Promise((r) => setTimeout(r, 100));
-    let hungSettled = false;
-    const hung = run([insert(database, 1)], 1).finally(() => (hungSettled = true));
+    await until(() => locked, 'the other session holds the lock');
+    let hungDone = false;
+    const hung = run([insert(database, 1)], 1).finally(() => (hungDone = true));
+    // Chain 1 is seen waiting for the lock before chain 2 goes.
+    const watcher = await connect({ url: tdb.url, dataDir: '', poolSize: 1 });
+    await until(async () => (await sql<{ n: number }>`select count(*)::int as n from pg_locks where not granted and relation = 'probe'::regclass`.execute(watcher.db)).rows[0]?.n === 1, 'chain 1 waits for the lock');
+    await watcher.close();
     await run([sql`insert into other (n) values (1)`.compile(database.db)], 2);
-    assert.not.ok(hungSettled, 'chain 1 is still waiting');
+    assert.not.ok(hungDone, 'chain 1 is still waiting');
     release();
     await locking;
     await hung;

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { connect } from '../../src/db/connect.js';
 import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { reconcileOrderPaid } from '../helpers/delivery.js';
 import { deleteStream, readStream, sharedNatsUrl, uniqueStream } from '../helpers/nats.js';
 import { until } from '../helpers/until.js';
 import { webhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -58,22 +59,28 @@ for (const kind of databaseKinds()) {
       Array.from({ length: 160 }, async () => (await http(engine.url, 'POST', '/orders', { userId: user.id, items: [{ productId: product.id, quantity: 1 }] })).body.id as string),
     );
 
-    let acknowledged = 0;
+    const acknowledged = new Set<string>();
+    let inFlight = 0;
     let next = 0;
     const worker = async () => {
       while (next < orders.length) {
         const id = orders[next++]!;
+        inFlight++;
         try {
-          if ((await http(engine.url, 'POST', `/orders/${id}/pay`)).status === 200) acknowledged++;
+          if ((await http(engine.url, 'POST', `/orders/${id}/pay`)).status === 200) acknowledged.add(id);
         } catch {
           return; // the engine is gone
+        } finally {
+          inFlight--;
         }
       }
     };
     const load = Promise.all(Array.from({ length: 16 }, worker));
-    await until(() => acknowledged >= 40 && ctx.receiver.accepted.size > 0, 'payments acknowledged and deliveries under way');
+    await until(() => acknowledged.size >= 40 && ctx.receiver.accepted.size > 0, 'payments acknowledged and deliveries under way');
+    const paysInFlight = inFlight;
     await engine.kill();
     await load;
+    assert.ok(paysInFlight > 0, 'pays were in flight when the kill landed');
     const receivedBeforeKill = ctx.receiver.accepted.size;
 
     engine = ctx.engine = await startEngineProcess(ctx.db.url, env);
@@ -85,7 +92,7 @@ for (const kind of databaseKinds()) {
     ctx.engine = undefined;
 
     const { ids, paidOrders, waiting } = await committed(ctx.db.url);
-    assert.ok(paidOrders >= acknowledged, `${paidOrders} OrderPaid committed, ${acknowledged} acknowledged`);
+    assert.ok(paidOrders >= acknowledged.size, `${paidOrders} OrderPaid committed, ${acknowledged.size} acknowledged`);
     assert.ok(ids.size > receivedBeforeKill, 'the kill left events undelivered');
     assert.is(waiting, 0, 'the outbox is empty');
     const missing = [...ids].filter((id) => !ctx.receiver.accepted.has(id));
@@ -97,6 +104,12 @@ for (const kind of databaseKinds()) {
       assert.equal([...ids].filter((id) => !inStream.includes(id)), [], 'JetStream got every committed event');
       assert.is(inStream.length, ids.size);
     }
+
+    // Reconciled per acknowledged order: its OrderPaid reached every sink (none is dead-lettered here).
+    const reconciled = await reconcileOrderPaid(ctx.db.url, { webhook: ctx.receiver, ...(sharedNatsUrl ? { nats: { url: sharedNatsUrl, stream: ctx.stream.stream } } : {}) });
+    assert.equal(reconciled.missing, sharedNatsUrl ? { webhook: [], nats: [] } : { webhook: [] });
+    const paidDelivered = new Set(ctx.receiver.calls.filter((c) => c.body?.type === 'OrderPaid' && ctx.receiver.accepted.has(c.key)).map((c) => c.body.orderId));
+    assert.equal([...acknowledged].filter((id) => !paidDelivered.has(id)), [], 'every acknowledged order’s OrderPaid reached the webhook');
   });
 
   it.run();

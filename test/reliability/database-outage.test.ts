@@ -1,30 +1,41 @@
-// PostgreSQL goes away under load (stopped, or silent behind a frozen network) and comes back: fast 503s, then recovery without a restart.
+// PostgreSQL goes away under load (stopped, or silent behind a frozen network) and comes back: fast 503s, then recovery without a restart,
+// with coupons claimed and used, and every OrderPaid delivered or dead-lettered.
 
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { http, rssBytes, startEngineProcess, type EngineProcess } from '../helpers/child.js';
 import { appliedTwice } from '../helpers/applied-once.js';
+import { checkCoupon, claimLoad, heldCoupon, scarceCoupon } from '../helpers/coupon-load.js';
+import { reconcileOrderPaid } from '../helpers/delivery.js';
 import { checkInvariants } from '../helpers/invariants.js';
+import { deleteStream, sharedNatsUrl, uniqueStream } from '../helpers/nats.js';
 import { payLoad, type PayLoad, type PayOutcome } from '../helpers/pay-load.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { until } from '../helpers/until.js';
+import { webhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
-/** How long a write may take to be refused while the database is refusing connections. */
-const FAST_503_MS = 1000;
+/**
+ * The journal time-out in these tests. The README promises that while the database is down a
+ * write is refused within it (the measured answers take tens of milliseconds).
+ */
+const JOURNAL_TIMEOUT_MS = 2000;
 /**
  * RSS may grow this much over its level before the outage. Failing requests hold nothing: the
  * journal fails its whole queue at once, callers are answered, and actors fall back to their
  * committed state; what remains is V8 heap slack and driver buffers.
  */
 const OUTAGE_RSS_GROWTH = 64 * 1024 * 1024;
-/** The database is back: the first payment must succeed within this. */
-const RECOVERY_MS = 5000;
+/** The database is back: the README promises payments succeed again within this, without a restart. */
+const RECOVERY_MS = 15_000;
 const DOWN_MS = 3000;
 
 interface Ctx {
   pg: PrivatePostgres;
   engine?: EngineProcess;
   proxy?: TcpProxy;
+  receiver?: WebhookReceiver;
+  stream?: ReturnType<typeof uniqueStream>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,17 +68,28 @@ function watch(engine: EngineProcess) {
   };
 }
 
-/** Products, buyers with ample points, and orders over them (some with two items). */
-async function seed(url: string, orders: number): Promise<string[]> {
+/** Buyers holding a coupon; their first two orders carry it, so one of them must pay without. */
+const HOLDERS = 10;
+
+interface Seeded {
+  readonly orders: string[];
+  readonly users: string[];
+  readonly held: string;
+}
+
+/** Products, buyers with ample points, some holding a coupon, and orders over them (some with two items). */
+async function seed(url: string, orders: number): Promise<Seeded> {
   const products = await Promise.all(Array.from({ length: 4 }, (_, i) => http(url, 'POST', '/products', { name: `p${i}`, price: 3 + i, stock: 300 })));
-  const users = await Promise.all(Array.from({ length: 40 }, (_, i) => http(url, 'POST', '/users', { name: `u${i}`, points: 5000 })));
+  const users = (await Promise.all(Array.from({ length: 40 }, (_, i) => http(url, 'POST', '/users', { name: `u${i}`, points: 5000 })))).map((u) => u.body.id as string);
+  const held = await heldCoupon(url, users.slice(0, HOLDERS));
   const ids: string[] = [];
   for (let start = 0; start < orders; start += 50) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(50, orders - start) }, (_, k) => {
         const i = start + k;
         const items = [{ productId: products[i % 4]?.body.id, quantity: 1 + (i % 3) }, ...(i % 5 === 0 ? [{ productId: products[(i + 1) % 4]?.body.id, quantity: 1 }] : [])];
-        return http(url, 'POST', '/orders', { userId: users[i % users.length]?.body.id, items });
+        const coupon = i % users.length < HOLDERS && i < 2 * users.length ? { couponId: held } : {};
+        return http(url, 'POST', '/orders', { userId: users[i % users.length], items, ...coupon });
       }),
     );
     for (const o of batch) {
@@ -75,22 +97,39 @@ async function seed(url: string, orders: number): Promise<string[]> {
       ids.push(o.body.id);
     }
   }
-  return ids;
+  return { orders: ids, users, held };
 }
 
-async function untilAcknowledged(load: PayLoad, count: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (load.acknowledged.size < count && Date.now() < deadline) await sleep(20);
-  assert.ok(load.acknowledged.size >= count, `${count} pays acknowledged before the outage`);
+/** The webhook, and JetStream when there is a NATS server, as the engine's outbox sinks. */
+async function sinks(ctx: Ctx): Promise<Record<string, string>> {
+  ctx.receiver = await webhookReceiver();
+  if (!sharedNatsUrl) return { DATA_PLATFORM_URL: ctx.receiver.url };
+  ctx.stream = uniqueStream('outage');
+  return { DATA_PLATFORM_URL: ctx.receiver.url, NATS_URL: sharedNatsUrl, ...ctx.stream.env };
 }
+
+/** Once the relay has caught up: every committed OrderPaid reached each sink or its dead letters. */
+async function checkDelivered(engine: EngineProcess, ctx: Ctx, database: string): Promise<void> {
+  await until(async () => {
+    const ready = await http(engine.url, 'GET', '/health/ready');
+    return ready.status === 200 && ready.body.outbox.every((s: { caughtUp: boolean }) => s.caughtUp);
+  }, 'every sink caught up');
+  const sinks = { webhook: ctx.receiver!, ...(ctx.stream ? { nats: { url: sharedNatsUrl!, stream: ctx.stream.stream } } : {}) };
+  // A batch whose commit timed out may land late; the relay looks for its rows for minutes after.
+  let reconciled = await reconcileOrderPaid(database, sinks);
+  await until(async () => {
+    reconciled = await reconcileOrderPaid(database, sinks);
+    return Object.values(reconciled.missing).every((m) => m.length === 0);
+  }, 'every committed OrderPaid is delivered or dead-lettered', 60_000, 250).catch(() => undefined);
+  assert.ok(reconciled.orderPaid > 0);
+  assert.equal(reconciled.missing, ctx.stream ? { webhook: [], nats: [] } : { webhook: [] }, 'every OrderPaid delivered or dead-lettered');
+}
+
+const untilAcknowledged = (load: PayLoad, count: number) => until(() => load.acknowledged.size >= count, `${count} pays acknowledged before the outage`);
 
 /** Waits until no order is PAYING (interrupted sagas resume on the sweeper), then checks every acknowledged pay. */
 async function settled(url: string, load: PayLoad): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while ((await http(url, 'GET', '/orders?status=PAYING&days=1&limit=1')).body.items.length > 0) {
-    assert.ok(Date.now() < deadline, 'interrupted sagas finish once the database is back');
-    await sleep(100);
-  }
+  await until(async () => (await http(url, 'GET', '/orders?status=PAYING&days=1&limit=1')).body.items.length === 0, 'interrupted sagas finish once the database is back', 60_000, 100);
   for (const id of load.acknowledged) assert.is((await http(url, 'GET', `/orders/${id}`)).body.status, 'PAID', `acknowledged order ${id}`);
 }
 
@@ -106,19 +145,26 @@ const it = suite<Ctx>('database outage', { needs: ['pg_ctl'] });
     ctx.engine = undefined;
     await ctx.proxy?.close();
     ctx.proxy = undefined;
+    await ctx.receiver?.close();
+    ctx.receiver = undefined;
+    if (ctx.stream) await deleteStream(sharedNatsUrl!, ctx.stream.stream);
+    ctx.stream = undefined;
   });
   it.after(async (ctx) => {
     await ctx.pg?.destroy();
   });
 
   it('PostgreSQL stops mid-load and starts again: fast 503s, readiness red, bounded memory, recovery without a restart, nothing acknowledged lost', async (ctx) => {
-    const engine = (ctx.engine = await startEngineProcess(ctx.pg.url, { SWEEP_INTERVAL_MS: '200' }));
-    const orders = await seed(engine.url, 1000);
+    const engine = (ctx.engine = await startEngineProcess(ctx.pg.url, { SWEEP_INTERVAL_MS: '200', JOURNAL_TIMEOUT_MS: String(JOURNAL_TIMEOUT_MS), ...(await sinks(ctx)) }));
+    const { orders, users, held } = await seed(engine.url, 1000);
+    const rush = await scarceCoupon(engine.url, 25);
     const watcher = watch(engine);
     const load = payLoad(engine.url, orders, { workers: 24, retryDelayMs: 25 });
-    await untilAcknowledged(load, 100, 10_000);
+    await untilAcknowledged(load, 100);
 
     const rssBefore = rssBytes(engine.child.pid) ?? 0;
+    // Every buyer rushes for a scarce coupon as the database goes: claims are in flight through the outage.
+    const claims = claimLoad(engine.url, rush, users);
     await ctx.pg.stop('immediate');
     const down = performance.now();
     await sleep(DOWN_MS);
@@ -126,13 +172,14 @@ const it = suite<Ctx>('database outage', { needs: ['pg_ctl'] });
     await ctx.pg.start();
     const up = performance.now();
     await load.done;
+    await claims.done;
     await watcher.stop();
 
     const during = writesDuring(load.outcomes, down, restarting);
     assert.ok(during.length > 100, `writes kept coming while the database was down (${during.length})`);
     for (const o of during) {
       assert.is(o.status, 503, `a pay while the database is down answers 503, got ${o.status} ${o.code}`);
-      assert.ok(o.endedAt - o.startedAt < FAST_503_MS, `503 within ${FAST_503_MS} ms, took ${Math.round(o.endedAt - o.startedAt)} ms`);
+      assert.ok(o.endedAt - o.startedAt < JOURNAL_TIMEOUT_MS, `503 within the journal time-out (${JOURNAL_TIMEOUT_MS} ms), took ${Math.round(o.endedAt - o.startedAt)} ms`);
     }
     const first503 = load.outcomes.filter((o) => o.status === 503 && o.endedAt >= down).sort((a, b) => a.endedAt - b.endedAt)[0];
     const probesDown = watcher.ready.filter((p) => p.at >= down + 100 && p.at < restarting);
@@ -157,10 +204,15 @@ const it = suite<Ctx>('database outage', { needs: ['pg_ctl'] });
 
     await settled(engine.url, load);
     assert.is(load.acknowledged.size + load.refused.size, orders.length, 'every order ends paid or refused');
+    assert.is((await checkCoupon(engine.url, rush, users, claims.issued)).issued, 25, 'the rush coupon is all issued, once each');
+    await checkCoupon(engine.url, held, users, new Set(users.slice(0, HOLDERS)));
+    await checkDelivered(engine, ctx, ctx.pg.url);
     assert.is(await engine.stop(), 0);
     ctx.engine = undefined;
     const report = await checkInvariants(ctx.pg.url);
     assert.equal(report.problems, []);
+    assert.is(report.coupons.issued, HOLDERS + 25);
+    assert.ok(report.coupons.used > 0, 'paid orders used the held coupon');
     assert.equal(await appliedTwice(ctx.pg.url), []);
   });
 
@@ -171,10 +223,10 @@ const it = suite<Ctx>('database outage', { needs: ['pg_ctl'] });
     await admin.unsafe('create database partition');
     await admin.end();
     const timeoutMs = 1000;
-    const engine = (ctx.engine = await startEngineProcess(url, { SWEEP_INTERVAL_MS: '200', JOURNAL_TIMEOUT_MS: String(timeoutMs), REQUEST_TIMEOUT_MS: '3000' }));
-    const orders = await seed(engine.url, 400);
+    const engine = (ctx.engine = await startEngineProcess(url, { SWEEP_INTERVAL_MS: '200', JOURNAL_TIMEOUT_MS: String(timeoutMs), ...(await sinks(ctx)) }));
+    const { orders, users, held } = await seed(engine.url, 400);
     const load = payLoad(engine.url, orders, { workers: 16, retryDelayMs: 25 });
-    await untilAcknowledged(load, 40, 10_000);
+    await untilAcknowledged(load, 40);
 
     proxy.freeze();
     const frozen = performance.now();
@@ -187,18 +239,22 @@ const it = suite<Ctx>('database outage', { needs: ['pg_ctl'] });
     assert.ok(during.length > 0, 'writes kept coming while the network was frozen');
     for (const o of during) {
       assert.ok([200, 409, 503].includes(o.status), `a pay answers, got ${o.status}`);
-      // The journal time-out bounds a commit; a pay may wait for one commit and one recovery read.
-      assert.ok(o.endedAt - o.startedAt < 2 * timeoutMs + 500, `answered within ${2 * timeoutMs + 500} ms, took ${Math.round(o.endedAt - o.startedAt)} ms`);
+      // The README's promise: a pay waits at most for one commit and one recovery read, each bounded by the journal time-out.
+      const bound = 2 * timeoutMs + 1500;
+      assert.ok(o.endedAt - o.startedAt < bound, `answered within ${bound} ms, took ${Math.round(o.endedAt - o.startedAt)} ms`);
     }
     const slowest = Math.max(...load.outcomes.filter((o) => o.endedAt >= frozen && o.startedAt < thawing).map((o) => o.endedAt - o.startedAt));
     console.log(`  partition: ${during.length} pays answered while frozen, slowest ${Math.round(slowest)} ms (journal time-out ${timeoutMs} ms)`);
 
     await settled(engine.url, load);
+    await checkCoupon(engine.url, held, users, new Set(users.slice(0, HOLDERS)));
+    const direct = ctx.pg.url.replace(/\/postgres$/, '/partition');
+    await checkDelivered(engine, ctx, direct);
     assert.is(await engine.stop(), 0);
     ctx.engine = undefined;
-    const direct = ctx.pg.url.replace(/\/postgres$/, '/partition');
     const report = await checkInvariants(direct);
     assert.equal(report.problems, []);
+    assert.ok(report.coupons.used > 0, 'paid orders used the held coupon');
     assert.equal(await appliedTwice(direct), []);
   });
 }

@@ -99,6 +99,13 @@ it('under CI=true a missing need fails the run instead of skipping', async () =>
   assert.match(run.output, /needs what CI provides, and it is missing: TEST_POSTGRES_URL is not set/);
 });
 
+it('a test awaiting a promise that never settles fails the run when the process runs out of work', async () => {
+  const run = await runFixtures(['passing', 'never-settles']);
+  assert.is(run.code, 1, run.output);
+  assert.is(run.closing, '1 passed, 1 failed, 0 skipped');
+  assert.match(run.output, /ran out of work before the run ended, in .*never-settles\.ts › fixture: a test that waits forever › awaits a promise nobody resolves/);
+});
+
 it('no test at all fails the run', async () => {
   const run = await runFixtures(['needs-postgres'], { TEST_POSTGRES_URL: undefined });
   assert.is(run.code, 1, run.output);
