@@ -181,6 +181,26 @@ for (const kind of databaseKinds()) {
     assert.is(await waiting(database), 0);
   });
 
+  it('rows of a batch whose commit timed out and landed late are found and delivered once; the rest are not sent twice', async ({ database, store }) => {
+    const sink = new ScriptedSink();
+    const relay = new Relay(sink, store, options(), recorder().observer, quiet);
+    relay.start();
+    await until(() => relay.status().live, 'the relay has read the empty table');
+    const late = rows(3, 1);
+    const after = rows(3, 1);
+    // The batch of `late` failed (a time-out): it was never offered. A later batch commits and is offered.
+    relay.lookFor(late.map((r) => r.position));
+    await insert(database, after);
+    relay.offer(after);
+    await until(() => sink.delivered.length === after.length, 'the later batch delivered');
+    // Then the timed-out commit lands after all, behind the relay's cursor.
+    await insert(database, late);
+    await until(() => new Set(sink.delivered).size === late.length + after.length, 'the late rows found and delivered', 30_000);
+    await until(async () => (await waiting(database)) === 0, 'delivered rows are deleted');
+    await relay.close();
+    assert.is(sink.delivered.length, late.length + after.length, 'each row sent once');
+  });
+
   it('a row out of attempts becomes a dead letter with its last error, and its order goes on', async ({ database, store }) => {
     const written = rows(3, 3);
     const poison = written[4]!;
