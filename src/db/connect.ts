@@ -8,26 +8,9 @@ import { PostgresJSDialect } from 'kysely-postgres-js';
 import { createPool } from 'mysql2';
 import postgres from 'postgres';
 import { PipelinedReadDialect } from './pipelined-read-dialect.js';
+import type { DialectTraits } from './dialect-traits.js';
 import type { Schema } from './schema.js';
 import { connectionLost, withTimeout } from './unavailable.js';
-
-export type DialectName = 'pglite' | 'postgres' | 'mysql';
-
-/** What migrations need to know of the database, decided here so they stay neutral. */
-export interface DbTraits {
-  readonly dialect: DialectName;
-  /** A text column for JSON documents of any size. */
-  readonly documentType: 'text' | 'mediumtext';
-  /**
-   * Whole columns can be bound as arrays (`unnest($1::text[])`), so batch statements keep one
-   * text and stay prepared. True for PostgreSQL through postgres.js.
-   */
-  readonly arrayParameters: boolean;
-  /** How an INSERT adds to a row that exists: `on conflict … do update` or `on duplicate key update`. */
-  readonly upsert: 'on-conflict' | 'on-duplicate-key';
-  /** A subquery's rows can be folded into one JSON array column (`json_agg`). PostgreSQL and PGlite. */
-  readonly jsonAgg: boolean;
-}
 
 export interface Database {
   readonly db: Kysely<Schema>;
@@ -37,7 +20,7 @@ export interface Database {
    * connection each nor wait behind the journal's batches; elsewhere the same instance as `db`.
    */
   readonly reads: Kysely<Schema>;
-  readonly traits: DbTraits;
+  readonly traits: DialectTraits;
   /** True when a trivial query answers. */
   ping(): Promise<boolean>;
   /**
@@ -242,7 +225,7 @@ interface Pipeline {
 
 interface Made {
   readonly dialect: Dialect;
-  readonly traits: DbTraits;
+  readonly traits: DialectTraits;
   readonly pipeline?: Pipeline;
   /** Closes the driver's connections, cutting off queries that do not finish in time. */
   readonly end?: () => Promise<void>;

@@ -10,7 +10,7 @@ import { rowStatements } from './row-statements.js';
 
 /**
  * The journal over SQL. Batches are written as portable row statements, or on PostgreSQL as
- * array statements whose text never changes (see `DbTraits.arrayParameters`).
+ * array statements whose text never changes (see `DialectTraits.arrayParameters`).
  */
 export class SqlJournalStore {
   private readonly db: Kysely<Schema>;

@@ -111,7 +111,7 @@ it('a NUL in a name is refused (400) and does not fail the commands committed be
  * reviewed and added (or rewritten with bindings).
  */
 const REVIEWED: Record<string, string> = {
-  // A column type from DbTraits ('text' | 'mediumtext'), decided in connect.ts, never input.
+  // A column type from DialectTraits ('text' | 'mediumtext'), decided by the dialect, never input.
   'migrations/0001_journal.ts: sql.raw(traits.documentType)': 'column type',
   'migrations/0003_idempotency_keys.ts: sql.raw(traits.documentType)': 'column type',
   'migrations/0006_outbox.ts: sql.raw(traits.documentType)': 'column type',
