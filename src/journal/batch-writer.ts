@@ -3,7 +3,7 @@
 import type { OutboxTable } from '../db/schema.js';
 import type { AppendEntry, Dependency, Journal, Snapshot, StoredEvent } from './journal.js';
 import { JournalUnavailableError } from './journal.js';
-import { withTimeout } from '../db/unavailable.js';
+import { withTimeout } from '../db/with-timeout.js';
 import type { SqlJournalStore } from './sql-store.js';
 
 export interface BatchObserver {
