@@ -2,9 +2,9 @@
 
 import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import type { DbTraits } from '../src/db/connect.js';
+import type { DialectTraits } from '../src/db/dialect-traits.js';
 
-export const coupons = (_traits: DbTraits): Migration => ({
+export const coupons = (_traits: DialectTraits): Migration => ({
   async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('coupons')

@@ -2,9 +2,9 @@
 
 import { sql, type CreateTableBuilder, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import type { DbTraits } from '../src/db/connect.js';
+import type { DialectTraits } from '../src/db/dialect-traits.js';
 
-const outboxColumns = <T extends string>(table: CreateTableBuilder<T, never>, traits: DbTraits) =>
+const outboxColumns = <T extends string>(table: CreateTableBuilder<T, never>, traits: DialectTraits) =>
   table
     .addColumn('position', 'bigint', (c) => c.primaryKey())
     .addColumn('sink', 'varchar(16)', (c) => c.notNull())
@@ -16,7 +16,7 @@ const outboxColumns = <T extends string>(table: CreateTableBuilder<T, never>, tr
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('last_error', 'varchar(1000)');
 
-export const outbox = (traits: DbTraits): Migration => ({
+export const outbox = (traits: DialectTraits): Migration => ({
   async up(db: Kysely<unknown>) {
     // Only the primary key: the relay reads in position order and deletes by position, and
     // every index would cost each commit an insert and each delivery a delete.

@@ -3,9 +3,9 @@
 
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import type { DbTraits } from '../src/db/connect.js';
+import type { DialectTraits } from '../src/db/dialect-traits.js';
 
-export const writePath = (traits: DbTraits): Migration => ({
+export const writePath = (traits: DialectTraits): Migration => ({
   async up(db: Kysely<unknown>) {
     // MySQL has no partial indexes, and InnoDB updates unindexed columns in place anyway.
     if (traits.dialect === 'mysql') return;

@@ -1,7 +1,7 @@
 // Every migration in order; a released one is never edited, a change is a new file.
 
 import type { Migration } from 'kysely/migration';
-import type { DbTraits } from '../src/db/connect.js';
+import type { DialectTraits } from '../src/db/dialect-traits.js';
 import { journal } from './0001_journal.js';
 import { readModel } from './0002_read_model.js';
 import { idempotencyKeys } from './0003_idempotency_keys.js';
@@ -10,7 +10,7 @@ import { coupons } from './0005_coupons.js';
 import { outbox } from './0006_outbox.js';
 import { writePath } from './0007_write_path.js';
 
-export const migrations = (traits: DbTraits): Record<string, Migration> => ({
+export const migrations = (traits: DialectTraits): Record<string, Migration> => ({
   '0001_journal': journal(traits),
   '0002_read_model': readModel(traits),
   '0003_idempotency_keys': idempotencyKeys(traits),

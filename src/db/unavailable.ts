@@ -1,9 +1,6 @@
 // Which errors mean "the database cannot be reached now" (answer 503, try again) rather than "this statement is wrong".
 
-/** A database call that did not settle in time; what it did on the server is unknown. */
-export class DatabaseTimeoutError extends Error {
-  override readonly name = 'DatabaseTimeoutError';
-}
+import { DatabaseTimeoutError } from './database-timeout-error.js';
 
 /** Driver and socket codes of a connection that is gone: postgres.js, mysql2 and Node's own. */
 const LOST = new Set([
@@ -56,17 +53,4 @@ export function isUnavailable(error: unknown, depth = 0): boolean {
   const { code, cause } = error as ErrorFields;
   if (code === '53300' || code === '57014' || code === 'ER_CON_COUNT_ERROR') return true;
   return cause !== undefined && isUnavailable(cause, depth + 1);
-}
-
-/**
- * Settles like `work`, or rejects with DatabaseTimeoutError after `ms`. The work goes on in the
- * background (a query cannot be taken back), and its late failure is swallowed.
- */
-export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DatabaseTimeoutError(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  work.catch(() => undefined);
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

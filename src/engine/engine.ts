@@ -11,7 +11,8 @@ import type { Config } from '../config.js';
 import { connect, type Database } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { BatchWriter } from '../journal/batch-writer.js';
-import { SqlJournalStore } from '../journal/sql-store.js';
+import type { JournalStore } from '../journal/journal-store.js';
+import { SqlJournalStore } from '../journal/sql-journal-store.js';
 import type { Metrics } from '../metrics.js';
 import { ReadCache } from '../read/cache.js';
 import { ReadQueries, type HeldCouponView, type Page, type PopularProduct } from '../read/queries.js';
@@ -50,7 +51,7 @@ export interface IssuedCoupon {
 
 export interface EngineOptions {
   /** Replaces the journal's SQL store, e.g. to inject failing commits in tests. */
-  readonly journalStore?: (database: Database) => SqlJournalStore;
+  readonly journalStore?: (database: Database) => JournalStore;
 }
 
 /**

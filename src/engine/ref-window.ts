@@ -34,10 +34,6 @@ export class RefWindow {
     return [...this.entries];
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   private trim(): void {
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value;

@@ -3,8 +3,8 @@
 import type { OutboxTable } from '../db/schema.js';
 import type { AppendEntry, Dependency, Journal, Snapshot, StoredEvent } from './journal.js';
 import { JournalUnavailableError } from './journal.js';
-import { withTimeout } from '../db/unavailable.js';
-import type { SqlJournalStore } from './sql-store.js';
+import { withTimeout } from '../db/with-timeout.js';
+import type { JournalStore } from './journal-store.js';
 
 export interface BatchObserver {
   batchCommitted(entries: number, events: number, seconds: number): void;
@@ -54,7 +54,7 @@ interface Pending {
 }
 
 /**
- * The journal over SQL with one batch in flight: a batch flushes as soon as the writer is
+ * The journal over a store with one batch in flight: a batch flushes as soon as the writer is
  * free, so batches commit in append order and a failed one fails everything queued behind it.
  *
  * ```ts
@@ -84,7 +84,7 @@ export class BatchWriter implements Journal {
   private readonly maxInFlight: number;
 
   constructor(
-    private readonly store: SqlJournalStore,
+    private readonly store: JournalStore,
     private readonly options: BatchWriterOptions,
   ) {
     this.maxInFlight = store.commitsInOrder ? Math.max(1, options.maxInFlight ?? 1) : 1;

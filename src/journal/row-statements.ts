@@ -1,7 +1,7 @@
 // A batch as portable SQL: multi-row INSERTs and `case id when …` UPDATEs, the same on PGlite, PostgreSQL and MySQL.
 
 import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
-import type { DbTraits } from '../db/connect.js';
+import type { DialectTraits } from '../db/dialect-traits.js';
 import type { Schema } from '../db/schema.js';
 import type { BatchPlan } from './batch-plan.js';
 
@@ -11,7 +11,7 @@ function* chunks<T>(items: readonly T[]): Generator<T[]> {
   for (let i = 0; i < items.length; i += CHUNK) yield items.slice(i, i + CHUNK);
 }
 
-export function rowStatements(db: Kysely<Schema>, traits: DbTraits, plan: BatchPlan): CompiledQuery[] {
+export function rowStatements(db: Kysely<Schema>, traits: DialectTraits, plan: BatchPlan): CompiledQuery[] {
   const queries: CompiledQuery[] = [];
   for (const chunk of chunks(plan.events)) queries.push(db.insertInto('journal').values(chunk).compile());
   for (const chunk of chunks(plan.snapshots)) {

@@ -6,7 +6,7 @@ import type { DiscountType } from '../../actors/coupon/index.js';
 import type { OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
 import type { ProductView } from '../../actors/product/index.js';
 import type { UserView } from '../../actors/user/index.js';
-import type { DbTraits } from '../db/connect.js';
+import type { DialectTraits } from '../db/dialect-traits.js';
 import type { OrdersTable, Schema } from '../db/schema.js';
 import { encodeCursor, idCursor, timeCursor, type TimeKey } from './cursor.js';
 import { QueryShapes } from './query-shapes.js';
@@ -76,7 +76,7 @@ export class ReadQueries {
    */
   constructor(
     private readonly db: Kysely<Schema>,
-    private readonly traits: Pick<DbTraits, 'jsonAgg'> = { jsonAgg: false },
+    private readonly traits: Pick<DialectTraits, 'jsonAgg'> = { jsonAgg: false },
   ) {
     this.shapes = new QueryShapes(db);
   }

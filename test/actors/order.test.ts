@@ -4,9 +4,10 @@ import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { orderModule, type OrderCommand, type OrderEvent, type OrderItem, type OrderState, type SagaStep } from '../../actors/order/index.js';
 import { productModule, type ProductCommand, type ProductEvent, type ProductState } from '../../actors/product/index.js';
-import type { DecideContext, Decision, Effect, EntityModule } from '../../actors/shared/entity.js';
+import type { DecideContext, Effect, EntityModule } from '../../actors/shared/entity.js';
 import { MAX_AMOUNT, accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
 import { userModule, type UserCommand, type UserEvent, type UserState } from '../../actors/user/index.js';
+import { givenWhenThen } from '../helpers/given-when-then.js';
 import { prng } from '../helpers/prng.js';
 
 const OrderActor = suite('OrderActor');
@@ -31,24 +32,8 @@ const created = (items: readonly OrderItem[] = ITEMS): OrderEvent => ({
   at: T0,
 });
 
-/** The order after these events, folded from nothing. */
-const given = (...events: OrderEvent[]): OrderState => events.reduce(orderModule.evolve, orderModule.initial('o1'));
-
-// The order keeps no idempotency window of its own: its sagas are keyed by its own id.
-const ctx = (now: number): DecideContext => ({ now, seen: () => undefined });
-
-type Decided = Exclude<Decision<OrderEvent, SagaStep>, { recall: string }>;
-
-function decided(decision: Decision<OrderEvent, SagaStep>): Decided {
-  if ('recall' in decision) throw new assert.Assertion({ message: `expected a decision, got a recall of ${decision.recall}`, operator: 'decided', expects: 'events', actual: decision });
-  return decision;
-}
-
-/** Decides the command on the state and folds the events in: the decision and the state after it. */
-function when(state: OrderState, command: OrderCommand, now = NOW): Decided & { readonly state: OrderState } {
-  const decision = decided(orderModule.decide(state, command, ctx(now)));
-  return { ...decision, state: decision.events.reduce(orderModule.evolve, state) };
-}
+// The order keeps no idempotency window of its own (its sagas are keyed by its own id): nothing is seen.
+const { given, when } = givenWhenThen(orderModule, 'o1', NOW);
 
 // Steps of the first run of a saga; a resumed run is attempt 2.
 const reserve = (productId: string, attempt = 1): SagaStep => ({ action: 'reserve', productId, attempt });
@@ -87,7 +72,7 @@ const refundEffect = (attempt = 1): Effect<SagaStep> => ({
 });
 
 /** Feeds each command to the state in turn; the last decision and the state after all of them. */
-function after(state: OrderState, first: OrderCommand, ...rest: OrderCommand[]): Decided & { readonly state: OrderState } {
+function after(state: OrderState, first: OrderCommand, ...rest: OrderCommand[]): ReturnType<typeof when> {
   let last = when(state, first);
   for (const command of rest) last = when(last.state, command);
   return last;
@@ -259,7 +244,7 @@ OrderActor('the last reservation answered moves to DEBITING with one DebitPoints
 });
 
 OrderActor('the debit answered records OrderPaid and settles the deferred askers with the view', () => {
-  const decision = when(debiting(), replied(debit), NOW + 5);
+  const decision = when(debiting(), replied(debit), { now: NOW + 5 });
 
   assert.equal(decision.events, [{ type: 'StepSucceeded', step: debit }, { type: 'OrderPaid', at: NOW + 5 }]);
   assert.equal(decision.effects, []);
@@ -517,7 +502,7 @@ OrderActor('PayOrder on a cancelled, expired or cancelling order is rejected wit
 });
 
 OrderActor('PayOrder on a CREATED order past its expiry records OrderExpired and is rejected', () => {
-  const decision = when(given(created()), { type: 'PayOrder' }, T0 + TTL);
+  const decision = when(given(created()), { type: 'PayOrder' }, { now: T0 + TTL });
 
   assert.equal(decision.events, [{ type: 'OrderExpired', at: T0 + TTL }]);
   assert.equal(decision.reply, { ok: false, error: 'ORDER_NOT_PAYABLE', message: 'order o1 has expired' });
@@ -526,10 +511,10 @@ OrderActor('PayOrder on a CREATED order past its expiry records OrderExpired and
 });
 
 OrderActor('ExpireOrder expires a CREATED order only once its time is up', () => {
-  const early = when(given(created()), { type: 'ExpireOrder' }, T0 + TTL - 1);
+  const early = when(given(created()), { type: 'ExpireOrder' }, { now: T0 + TTL - 1 });
   assert.equal(early.events, []);
 
-  const due = when(given(created()), { type: 'ExpireOrder' }, T0 + TTL);
+  const due = when(given(created()), { type: 'ExpireOrder' }, { now: T0 + TTL });
   assert.equal(due.events, [{ type: 'OrderExpired', at: T0 + TTL }]);
   assert.is(due.reply, 'view');
   assert.is(statusOf(due.state), 'EXPIRED');
@@ -537,7 +522,7 @@ OrderActor('ExpireOrder expires a CREATED order only once its time is up', () =>
 
 OrderActor('ExpireOrder leaves an order that left CREATED alone', () => {
   for (const state of [reserving(), paid(), failed()]) {
-    const decision = when(state, { type: 'ExpireOrder' }, T0 + 10 * TTL);
+    const decision = when(state, { type: 'ExpireOrder' }, { now: T0 + 10 * TTL });
     assert.equal(decision.events, [], state.status);
   }
 });
@@ -824,9 +809,8 @@ class World {
     const order = this.orders.get(orderId);
     if (!order) throw new Error(`no order ${orderId}`);
     const before = order.state.status;
-    const decision = decided(orderModule.decide(order.state, command, ctx(this.now)));
-    const next = decision.events.reduce(orderModule.evolve, order.state);
-    order.state = next;
+    const decision = when(order.state, command, { now: this.now });
+    order.state = decision.state;
     if (decision.events.some((event) => event.type === 'SagaStalled')) this.trouble.stalls++;
     for (const effect of decision.effects ?? []) this.post(`${orderId}->${effect.to.kind}:${effect.to.id}`, { kind: 'step', from: orderId, effect });
     if (decision.reply === 'defer') order.waiting++;
@@ -834,7 +818,7 @@ class World {
       order.settled.push(decision.settle);
       order.waiting = 0;
     }
-    if (before !== 'PAID' && next.status === 'PAID') onPaid(orderId);
+    if (before !== 'PAID' && decision.state.status === 'PAID') onPaid(orderId);
   }
 
   /** The saga's commands are plain data; the address says which protocol they speak. */

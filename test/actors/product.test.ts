@@ -3,8 +3,8 @@
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { productModule, type ProductCommand, type ProductEvent, type ProductState } from '../../actors/product/index.js';
-import type { DecideContext, Decision } from '../../actors/shared/entity.js';
 import { MAX_AMOUNT } from '../../actors/shared/result.js';
+import { decided, givenWhenThen } from '../helpers/given-when-then.js';
 import { prng } from '../helpers/prng.js';
 
 const ProductActor = suite('ProductActor');
@@ -16,38 +16,23 @@ const created = (stock = 10): ProductEvent => ({ type: 'ProductCreated', id: 'p1
 const reserved = (ref: string, quantity: number): ProductEvent => ({ type: 'StockReserved', ref, quantity, at: T0 });
 const released = (ref: string, quantity: number): ProductEvent => ({ type: 'StockReleased', ref, quantity, at: T0 });
 
-/** The product after these events, folded from nothing. */
-const given = (...events: ProductEvent[]): ProductState => events.reduce(productModule.evolve, productModule.initial('p1'));
-
-/** What the actor remembers: command id → event types; an id not listed is outside the window. */
-const ctx = (seen: Record<string, readonly string[]> = {}): DecideContext => ({ now: NOW, seen: (ref) => seen[ref] });
-
-type Decided = Exclude<Decision<ProductEvent, unknown>, { recall: string }>;
-
-function decided(decision: Decision<ProductEvent, unknown>): Decided {
-  if ('recall' in decision) throw new assert.Assertion({ message: `expected a decision, got a recall of ${decision.recall}`, operator: 'decided', expects: 'events', actual: decision });
-  return decision;
-}
-
-const when = (state: ProductState, command: ProductCommand, seen?: Record<string, readonly string[]>) =>
-  productModule.decide(state, command, ctx(seen));
+const { given, when, decide } = givenWhenThen(productModule, 'p1', NOW);
 
 const stockOf = (state: ProductState): number => productModule.view(state).stock;
 
 // --- creation -------------------------------------------------------------------------------
 
 ProductActor('CreateProduct on a new id records ProductCreated and answers the view', () => {
-  const decision = decided(when(given(), { type: 'CreateProduct', name: 'Green tea', price: 350, stock: 10 }));
+  const decision = when(given(), { type: 'CreateProduct', name: 'Green tea', price: 350, stock: 10 });
 
   assert.equal(decision.events, [{ type: 'ProductCreated', id: 'p1', name: 'Green tea', price: 350, stock: 10, at: NOW }]);
   assert.is(decision.reply, 'view');
-  const state = decision.events.reduce(productModule.evolve, given());
-  assert.equal(productModule.view(state), { id: 'p1', name: 'Green tea', price: 350, stock: 10 });
-  assert.ok(productModule.exists(state));
+  assert.equal(productModule.view(decision.state), { id: 'p1', name: 'Green tea', price: 350, stock: 10 });
+  assert.ok(productModule.exists(decision.state));
 });
 
 ProductActor('CreateProduct on an existing product is rejected with ALREADY_EXISTS', () => {
-  const decision = decided(when(given(created()), { type: 'CreateProduct', name: 'Other', price: 1, stock: 1 }));
+  const decision = when(given(created()), { type: 'CreateProduct', name: 'Other', price: 1, stock: 1 });
 
   assert.equal(decision.events, []);
   assert.equal(decision.reply, { ok: false, error: 'ALREADY_EXISTS', message: 'product p1 already exists' });
@@ -60,7 +45,7 @@ ProductActor('every other command before creation is rejected with NOT_FOUND nam
     { type: 'ReleaseStock', ref: 'o1', quantity: 1 },
   ];
   for (const command of commands) {
-    const decision = decided(when(given(), command, { k1: [], o1: ['StockReserved'] }));
+    const decision = when(given(), command, { seen: { k1: [], o1: ['StockReserved'] } });
     assert.equal(decision.events, [], command.type);
     assert.equal(decision.reply, { ok: false, error: 'NOT_FOUND', message: 'product p1 not found', productId: 'p1' }, command.type);
   }
@@ -70,17 +55,17 @@ ProductActor('every other command before creation is rejected with NOT_FOUND nam
 // --- restock --------------------------------------------------------------------------------
 
 ProductActor('Restock adds the quantity under its ref', () => {
-  const decision = decided(when(given(created(10)), { type: 'Restock', ref: 'k1', quantity: 5, keyed: false }));
+  const decision = when(given(created(10)), { type: 'Restock', ref: 'k1', quantity: 5, keyed: false });
 
   assert.equal(decision.events, [{ type: 'Restocked', ref: 'k1', quantity: 5, at: NOW }]);
   assert.is(decision.reply, 'view');
-  assert.is(stockOf(decision.events.reduce(productModule.evolve, given(created(10)))), 15);
+  assert.is(stockOf(decision.state), 15);
 });
 
 ProductActor('Restock with a ref already restocked records nothing and answers the view', () => {
   const state = given(created(10), { type: 'Restocked', ref: 'k1', quantity: 5, at: T0 });
 
-  const decision = decided(when(state, { type: 'Restock', ref: 'k1', quantity: 5, keyed: true }, { k1: ['Restocked'] }));
+  const decision = when(state, { type: 'Restock', ref: 'k1', quantity: 5, keyed: true }, { seen: { k1: ['Restocked'] } });
 
   assert.equal(decision.events, []);
   assert.is(decision.reply, 'view');
@@ -88,23 +73,23 @@ ProductActor('Restock with a ref already restocked records nothing and answers t
 });
 
 ProductActor('keyed Restock with a ref outside the window asks to recall it from the journal', () => {
-  assert.equal(when(given(created()), { type: 'Restock', ref: 'k1', quantity: 5, keyed: true }), { recall: 'k1' });
+  assert.equal(decide(given(created()), { type: 'Restock', ref: 'k1', quantity: 5, keyed: true }), { recall: 'k1' });
 });
 
 ProductActor('keyed Restock recalled as never applied restocks', () => {
-  const decision = decided(when(given(created(10)), { type: 'Restock', ref: 'k1', quantity: 5, keyed: true }, { k1: [] }));
+  const decision = when(given(created(10)), { type: 'Restock', ref: 'k1', quantity: 5, keyed: true }, { seen: { k1: [] } });
 
   assert.equal(decision.events, [{ type: 'Restocked', ref: 'k1', quantity: 5, at: NOW }]);
 });
 
 ProductActor('unkeyed Restock with an unknown ref restocks without a recall', () => {
-  const decision = decided(when(given(created(10)), { type: 'Restock', ref: 'r-1', quantity: 1, keyed: false }));
+  const decision = when(given(created(10)), { type: 'Restock', ref: 'r-1', quantity: 1, keyed: false });
 
   assert.equal(decision.events.map((e) => e.type), ['Restocked']);
 });
 
 ProductActor('Restock beyond MAX_AMOUNT is rejected with STOCK_LIMIT_EXCEEDED', () => {
-  const decision = decided(when(given(created(MAX_AMOUNT - 1)), { type: 'Restock', ref: 'k1', quantity: 2, keyed: false }));
+  const decision = when(given(created(MAX_AMOUNT - 1)), { type: 'Restock', ref: 'k1', quantity: 2, keyed: false });
 
   assert.equal(decision.events, []);
   assert.ok(decision.reply !== 'view' && decision.reply !== 'defer' && decision.reply.error === 'STOCK_LIMIT_EXCEEDED');
@@ -115,23 +100,23 @@ ProductActor('Restock beyond MAX_AMOUNT is rejected with STOCK_LIMIT_EXCEEDED', 
 ProductActor('ReserveStock with enough stock records StockReserved and lowers the stock', () => {
   const state = given(created(10));
 
-  const decision = decided(when(state, { type: 'ReserveStock', ref: 'o1', quantity: 4, resumed: false }));
+  const decision = when(state, { type: 'ReserveStock', ref: 'o1', quantity: 4, resumed: false });
 
   assert.equal(decision.events, [{ type: 'StockReserved', ref: 'o1', quantity: 4, at: NOW }]);
   assert.is(decision.reply, 'view');
-  assert.is(stockOf(decision.events.reduce(productModule.evolve, state)), 6);
+  assert.is(stockOf(decision.state), 6);
 });
 
 ProductActor('ReserveStock of exactly the whole stock leaves zero', () => {
   const state = given(created(3));
 
-  const decision = decided(when(state, { type: 'ReserveStock', ref: 'o1', quantity: 3, resumed: false }));
+  const decision = when(state, { type: 'ReserveStock', ref: 'o1', quantity: 3, resumed: false });
 
-  assert.is(stockOf(decision.events.reduce(productModule.evolve, state)), 0);
+  assert.is(stockOf(decision.state), 0);
 });
 
 ProductActor('ReserveStock beyond the stock is rejected with INSUFFICIENT_STOCK naming the product', () => {
-  const decision = decided(when(given(created(2)), { type: 'ReserveStock', ref: 'o1', quantity: 3, resumed: false }));
+  const decision = when(given(created(2)), { type: 'ReserveStock', ref: 'o1', quantity: 3, resumed: false });
 
   assert.equal(decision.events, []);
   assert.equal(decision.reply, {
@@ -145,7 +130,7 @@ ProductActor('ReserveStock beyond the stock is rejected with INSUFFICIENT_STOCK 
 ProductActor('ReserveStock with a ref already reserved records nothing and answers the view', () => {
   const state = given(created(10), reserved('o1', 4));
 
-  const decision = decided(when(state, { type: 'ReserveStock', ref: 'o1', quantity: 4, resumed: false }, { o1: ['StockReserved'] }));
+  const decision = when(state, { type: 'ReserveStock', ref: 'o1', quantity: 4, resumed: false }, { seen: { o1: ['StockReserved'] } });
 
   assert.equal(decision.events, []);
   assert.is(decision.reply, 'view');
@@ -155,9 +140,7 @@ ProductActor('ReserveStock with a ref already reserved records nothing and answe
 ProductActor('ReserveStock with a ref already released is rejected with RESERVATION_RELEASED', () => {
   const state = given(created(10), reserved('o1', 4), released('o1', 4));
 
-  const decision = decided(
-    when(state, { type: 'ReserveStock', ref: 'o1', quantity: 4, resumed: true }, { o1: ['StockReserved', 'StockReleased'] }),
-  );
+  const decision = when(state, { type: 'ReserveStock', ref: 'o1', quantity: 4, resumed: true }, { seen: { o1: ['StockReserved', 'StockReleased'] } });
 
   assert.equal(decision.events, []);
   assert.equal(decision.reply, {
@@ -169,20 +152,18 @@ ProductActor('ReserveStock with a ref already released is rejected with RESERVAT
 });
 
 ProductActor('resumed ReserveStock with a ref outside the window asks to recall it', () => {
-  assert.equal(when(given(created()), { type: 'ReserveStock', ref: 'o1', quantity: 1, resumed: true }), { recall: 'o1' });
+  assert.equal(decide(given(created()), { type: 'ReserveStock', ref: 'o1', quantity: 1, resumed: true }), { recall: 'o1' });
 });
 
 ProductActor('resumed ReserveStock recalled as already reserved records nothing', () => {
-  const decision = decided(
-    when(given(created(10), reserved('o1', 4)), { type: 'ReserveStock', ref: 'o1', quantity: 4, resumed: true }, { o1: ['StockReserved'] }),
-  );
+  const decision = when(given(created(10), reserved('o1', 4)), { type: 'ReserveStock', ref: 'o1', quantity: 4, resumed: true }, { seen: { o1: ['StockReserved'] } });
 
   assert.equal(decision.events, []);
   assert.is(decision.reply, 'view');
 });
 
 ProductActor('first ReserveStock with an unknown ref reserves without a recall', () => {
-  const decision = decided(when(given(created(10)), { type: 'ReserveStock', ref: 'o1', quantity: 1, resumed: false }));
+  const decision = when(given(created(10)), { type: 'ReserveStock', ref: 'o1', quantity: 1, resumed: false });
 
   assert.equal(decision.events.map((e) => e.type), ['StockReserved']);
 });
@@ -192,19 +173,19 @@ ProductActor('first ReserveStock with an unknown ref reserves without a recall',
 ProductActor('ReleaseStock of a reserved ref records StockReleased and restores the stock', () => {
   const state = given(created(10), reserved('o1', 4));
 
-  const decision = decided(when(state, { type: 'ReleaseStock', ref: 'o1', quantity: 4 }, { o1: ['StockReserved'] }));
+  const decision = when(state, { type: 'ReleaseStock', ref: 'o1', quantity: 4 }, { seen: { o1: ['StockReserved'] } });
 
   assert.equal(decision.events, [{ type: 'StockReleased', ref: 'o1', quantity: 4, at: NOW }]);
   assert.is(decision.reply, 'view');
-  assert.is(stockOf(decision.events.reduce(productModule.evolve, state)), 10);
+  assert.is(stockOf(decision.state), 10);
 });
 
 ProductActor('ReleaseStock with a ref outside the window always asks to recall it', () => {
-  assert.equal(when(given(created(10), reserved('o1', 4)), { type: 'ReleaseStock', ref: 'o1', quantity: 4 }), { recall: 'o1' });
+  assert.equal(decide(given(created(10), reserved('o1', 4)), { type: 'ReleaseStock', ref: 'o1', quantity: 4 }), { recall: 'o1' });
 });
 
 ProductActor('ReleaseStock of a ref never reserved (seen as []) records nothing', () => {
-  const decision = decided(when(given(created(10)), { type: 'ReleaseStock', ref: 'o1', quantity: 4 }, { o1: [] }));
+  const decision = when(given(created(10)), { type: 'ReleaseStock', ref: 'o1', quantity: 4 }, { seen: { o1: [] } });
 
   assert.equal(decision.events, []);
   assert.is(decision.reply, 'view');
@@ -213,7 +194,7 @@ ProductActor('ReleaseStock of a ref never reserved (seen as []) records nothing'
 ProductActor('ReleaseStock of a ref already released records nothing', () => {
   const state = given(created(10), reserved('o1', 4), released('o1', 4));
 
-  const decision = decided(when(state, { type: 'ReleaseStock', ref: 'o1', quantity: 4 }, { o1: ['StockReserved', 'StockReleased'] }));
+  const decision = when(state, { type: 'ReleaseStock', ref: 'o1', quantity: 4 }, { seen: { o1: ['StockReserved', 'StockReleased'] } });
 
   assert.equal(decision.events, []);
   assert.is(stockOf(state), 10);

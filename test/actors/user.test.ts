@@ -2,9 +2,9 @@
 
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
-import type { DecideContext, Decision } from '../../actors/shared/entity.js';
 import { MAX_AMOUNT } from '../../actors/shared/result.js';
 import { userModule, type UserCommand, type UserEvent, type UserState } from '../../actors/user/index.js';
+import { decided, givenWhenThen } from '../helpers/given-when-then.js';
 import { prng } from '../helpers/prng.js';
 
 const UserActor = suite('UserActor');
@@ -16,37 +16,23 @@ const created = (points = 100): UserEvent => ({ type: 'UserCreated', id: 'u1', n
 const debited = (ref: string, amount: number): UserEvent => ({ type: 'PointsDebited', ref, amount, at: T0 });
 const refunded = (ref: string, amount: number): UserEvent => ({ type: 'PointsRefunded', ref, amount, at: T0 });
 
-/** The user after these events, folded from nothing. */
-const given = (...events: UserEvent[]): UserState => events.reduce(userModule.evolve, userModule.initial('u1'));
-
-/** What the actor remembers: command id → event types; an id not listed is outside the window. */
-const ctx = (seen: Record<string, readonly string[]> = {}): DecideContext => ({ now: NOW, seen: (ref) => seen[ref] });
-
-type Decided = Exclude<Decision<UserEvent, unknown>, { recall: string }>;
-
-function decided(decision: Decision<UserEvent, unknown>): Decided {
-  if ('recall' in decision) throw new assert.Assertion({ message: `expected a decision, got a recall of ${decision.recall}`, operator: 'decided', expects: 'events', actual: decision });
-  return decision;
-}
-
-const when = (state: UserState, command: UserCommand, seen?: Record<string, readonly string[]>) => userModule.decide(state, command, ctx(seen));
+const { given, when, decide } = givenWhenThen(userModule, 'u1', NOW);
 
 const pointsOf = (state: UserState): number => userModule.view(state).points;
 
 // --- creation -------------------------------------------------------------------------------
 
 UserActor('CreateUser on a new id records UserCreated and answers the view', () => {
-  const decision = decided(when(given(), { type: 'CreateUser', name: 'Ada', points: 100 }));
+  const decision = when(given(), { type: 'CreateUser', name: 'Ada', points: 100 });
 
   assert.equal(decision.events, [{ type: 'UserCreated', id: 'u1', name: 'Ada', points: 100, at: NOW }]);
   assert.is(decision.reply, 'view');
-  const state = decision.events.reduce(userModule.evolve, given());
-  assert.equal(userModule.view(state), { id: 'u1', name: 'Ada', points: 100 });
-  assert.ok(userModule.exists(state));
+  assert.equal(userModule.view(decision.state), { id: 'u1', name: 'Ada', points: 100 });
+  assert.ok(userModule.exists(decision.state));
 });
 
 UserActor('CreateUser on an existing user is rejected with ALREADY_EXISTS', () => {
-  const decision = decided(when(given(created()), { type: 'CreateUser', name: 'Bob', points: 5 }));
+  const decision = when(given(created()), { type: 'CreateUser', name: 'Bob', points: 5 });
 
   assert.equal(decision.events, []);
   assert.equal(decision.reply, { ok: false, error: 'ALREADY_EXISTS', message: 'user u1 already exists' });
@@ -59,7 +45,7 @@ UserActor('every other command before creation is rejected with NOT_FOUND', () =
     { type: 'RefundPoints', ref: 'o1', amount: 1 },
   ];
   for (const command of commands) {
-    const decision = decided(when(given(), command, { k1: [], o1: ['PointsDebited'] }));
+    const decision = when(given(), command, { seen: { k1: [], o1: ['PointsDebited'] } });
     assert.equal(decision.events, [], command.type);
     assert.equal(decision.reply, { ok: false, error: 'NOT_FOUND', message: 'user u1 not found' }, command.type);
   }
@@ -71,17 +57,17 @@ UserActor('every other command before creation is rejected with NOT_FOUND', () =
 UserActor('ChargePoints adds the amount under its ref', () => {
   const state = given(created(100));
 
-  const decision = decided(when(state, { type: 'ChargePoints', ref: 'k1', amount: 50, keyed: false }));
+  const decision = when(state, { type: 'ChargePoints', ref: 'k1', amount: 50, keyed: false });
 
   assert.equal(decision.events, [{ type: 'PointsCharged', ref: 'k1', amount: 50, at: NOW }]);
   assert.is(decision.reply, 'view');
-  assert.is(pointsOf(decision.events.reduce(userModule.evolve, state)), 150);
+  assert.is(pointsOf(decision.state), 150);
 });
 
 UserActor('ChargePoints with a ref already charged records nothing and answers the view', () => {
   const state = given(created(100), { type: 'PointsCharged', ref: 'k1', amount: 50, at: T0 });
 
-  const decision = decided(when(state, { type: 'ChargePoints', ref: 'k1', amount: 50, keyed: true }, { k1: ['PointsCharged'] }));
+  const decision = when(state, { type: 'ChargePoints', ref: 'k1', amount: 50, keyed: true }, { seen: { k1: ['PointsCharged'] } });
 
   assert.equal(decision.events, []);
   assert.is(decision.reply, 'view');
@@ -89,23 +75,23 @@ UserActor('ChargePoints with a ref already charged records nothing and answers t
 });
 
 UserActor('keyed ChargePoints with a ref outside the window asks to recall it from the journal', () => {
-  assert.equal(when(given(created()), { type: 'ChargePoints', ref: 'k1', amount: 50, keyed: true }), { recall: 'k1' });
+  assert.equal(decide(given(created()), { type: 'ChargePoints', ref: 'k1', amount: 50, keyed: true }), { recall: 'k1' });
 });
 
 UserActor('keyed ChargePoints recalled as never applied charges', () => {
-  const decision = decided(when(given(created()), { type: 'ChargePoints', ref: 'k1', amount: 50, keyed: true }, { k1: [] }));
+  const decision = when(given(created()), { type: 'ChargePoints', ref: 'k1', amount: 50, keyed: true }, { seen: { k1: [] } });
 
   assert.equal(decision.events.map((e) => e.type), ['PointsCharged']);
 });
 
 UserActor('unkeyed ChargePoints with an unknown ref charges without a recall', () => {
-  const decision = decided(when(given(created()), { type: 'ChargePoints', ref: 'r-1', amount: 1, keyed: false }));
+  const decision = when(given(created()), { type: 'ChargePoints', ref: 'r-1', amount: 1, keyed: false });
 
   assert.equal(decision.events.map((e) => e.type), ['PointsCharged']);
 });
 
 UserActor('ChargePoints beyond MAX_AMOUNT is rejected with POINTS_LIMIT_EXCEEDED', () => {
-  const decision = decided(when(given(created(MAX_AMOUNT)), { type: 'ChargePoints', ref: 'k1', amount: 1, keyed: false }));
+  const decision = when(given(created(MAX_AMOUNT)), { type: 'ChargePoints', ref: 'k1', amount: 1, keyed: false });
 
   assert.equal(decision.events, []);
   assert.ok(decision.reply !== 'view' && decision.reply !== 'defer' && decision.reply.error === 'POINTS_LIMIT_EXCEEDED');
@@ -116,23 +102,23 @@ UserActor('ChargePoints beyond MAX_AMOUNT is rejected with POINTS_LIMIT_EXCEEDED
 UserActor('DebitPoints with enough points records PointsDebited and lowers the balance', () => {
   const state = given(created(100));
 
-  const decision = decided(when(state, { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: false }));
+  const decision = when(state, { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: false });
 
   assert.equal(decision.events, [{ type: 'PointsDebited', ref: 'o1', amount: 70, at: NOW }]);
   assert.is(decision.reply, 'view');
-  assert.is(pointsOf(decision.events.reduce(userModule.evolve, state)), 30);
+  assert.is(pointsOf(decision.state), 30);
 });
 
 UserActor('DebitPoints of exactly the whole balance leaves zero', () => {
   const state = given(created(70));
 
-  const decision = decided(when(state, { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: false }));
+  const decision = when(state, { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: false });
 
-  assert.is(pointsOf(decision.events.reduce(userModule.evolve, state)), 0);
+  assert.is(pointsOf(decision.state), 0);
 });
 
 UserActor('DebitPoints beyond the balance is rejected with INSUFFICIENT_POINTS', () => {
-  const decision = decided(when(given(created(50)), { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: false }));
+  const decision = when(given(created(50)), { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: false });
 
   assert.equal(decision.events, []);
   assert.equal(decision.reply, { ok: false, error: 'INSUFFICIENT_POINTS', message: 'user u1 has 50 points, the order needs 70' });
@@ -141,7 +127,7 @@ UserActor('DebitPoints beyond the balance is rejected with INSUFFICIENT_POINTS',
 UserActor('DebitPoints with a ref already debited records nothing and answers the view', () => {
   const state = given(created(100), debited('o1', 70));
 
-  const decision = decided(when(state, { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: false }, { o1: ['PointsDebited'] }));
+  const decision = when(state, { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: false }, { seen: { o1: ['PointsDebited'] } });
 
   assert.equal(decision.events, []);
   assert.is(decision.reply, 'view');
@@ -151,29 +137,25 @@ UserActor('DebitPoints with a ref already debited records nothing and answers th
 UserActor('DebitPoints with a ref already refunded is rejected with ORDER_NOT_PAYABLE', () => {
   const state = given(created(100), debited('o1', 70), refunded('o1', 70));
 
-  const decision = decided(
-    when(state, { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: true }, { o1: ['PointsDebited', 'PointsRefunded'] }),
-  );
+  const decision = when(state, { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: true }, { seen: { o1: ['PointsDebited', 'PointsRefunded'] } });
 
   assert.equal(decision.events, []);
   assert.equal(decision.reply, { ok: false, error: 'ORDER_NOT_PAYABLE', message: 'points of order o1 were already refunded' });
 });
 
 UserActor('resumed DebitPoints with a ref outside the window asks to recall it', () => {
-  assert.equal(when(given(created()), { type: 'DebitPoints', ref: 'o1', amount: 1, resumed: true }), { recall: 'o1' });
+  assert.equal(decide(given(created()), { type: 'DebitPoints', ref: 'o1', amount: 1, resumed: true }), { recall: 'o1' });
 });
 
 UserActor('resumed DebitPoints recalled as already debited records nothing', () => {
-  const decision = decided(
-    when(given(created(100), debited('o1', 70)), { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: true }, { o1: ['PointsDebited'] }),
-  );
+  const decision = when(given(created(100), debited('o1', 70)), { type: 'DebitPoints', ref: 'o1', amount: 70, resumed: true }, { seen: { o1: ['PointsDebited'] } });
 
   assert.equal(decision.events, []);
   assert.is(decision.reply, 'view');
 });
 
 UserActor('first DebitPoints with an unknown ref debits without a recall', () => {
-  const decision = decided(when(given(created(100)), { type: 'DebitPoints', ref: 'o1', amount: 1, resumed: false }));
+  const decision = when(given(created(100)), { type: 'DebitPoints', ref: 'o1', amount: 1, resumed: false });
 
   assert.equal(decision.events.map((e) => e.type), ['PointsDebited']);
 });
@@ -183,19 +165,19 @@ UserActor('first DebitPoints with an unknown ref debits without a recall', () =>
 UserActor('RefundPoints of a debited ref records PointsRefunded and restores the balance', () => {
   const state = given(created(100), debited('o1', 70));
 
-  const decision = decided(when(state, { type: 'RefundPoints', ref: 'o1', amount: 70 }, { o1: ['PointsDebited'] }));
+  const decision = when(state, { type: 'RefundPoints', ref: 'o1', amount: 70 }, { seen: { o1: ['PointsDebited'] } });
 
   assert.equal(decision.events, [{ type: 'PointsRefunded', ref: 'o1', amount: 70, at: NOW }]);
   assert.is(decision.reply, 'view');
-  assert.is(pointsOf(decision.events.reduce(userModule.evolve, state)), 100);
+  assert.is(pointsOf(decision.state), 100);
 });
 
 UserActor('RefundPoints with a ref outside the window always asks to recall it', () => {
-  assert.equal(when(given(created(100), debited('o1', 70)), { type: 'RefundPoints', ref: 'o1', amount: 70 }), { recall: 'o1' });
+  assert.equal(decide(given(created(100), debited('o1', 70)), { type: 'RefundPoints', ref: 'o1', amount: 70 }), { recall: 'o1' });
 });
 
 UserActor('RefundPoints of a ref never debited (seen as []) records nothing', () => {
-  const decision = decided(when(given(created(100)), { type: 'RefundPoints', ref: 'o1', amount: 70 }, { o1: [] }));
+  const decision = when(given(created(100)), { type: 'RefundPoints', ref: 'o1', amount: 70 }, { seen: { o1: [] } });
 
   assert.equal(decision.events, []);
   assert.is(decision.reply, 'view');
@@ -204,7 +186,7 @@ UserActor('RefundPoints of a ref never debited (seen as []) records nothing', ()
 UserActor('RefundPoints of a ref already refunded records nothing', () => {
   const state = given(created(100), debited('o1', 70), refunded('o1', 70));
 
-  const decision = decided(when(state, { type: 'RefundPoints', ref: 'o1', amount: 70 }, { o1: ['PointsDebited', 'PointsRefunded'] }));
+  const decision = when(state, { type: 'RefundPoints', ref: 'o1', amount: 70 }, { seen: { o1: ['PointsDebited', 'PointsRefunded'] } });
 
   assert.equal(decision.events, []);
   assert.is(pointsOf(state), 100);

@@ -5,7 +5,7 @@ import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { ReadOnlyDialectError } from '../../src/db/pipelined-read-dialect.js';
+import { ReadOnlyDialectError } from '../../src/db/postgres/read-only-dialect-error.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 
 for (const kind of databaseKinds()) {

@@ -22,7 +22,7 @@ export function startApp(url: string, env: Record<string, string> = {}): Promise
   return startAppWith(url, env);
 }
 
-/** Like startApp, with the journal's SQL store replaced (to inject failing commits). */
+/** Like startApp, with the journal's store replaced (to hold or fail commits). */
 export async function startAppWith(url: string, env: Record<string, string>, journalStore?: EngineOptions['journalStore']): Promise<TestApp> {
   const config = testConfig(url, env);
   const metrics = new Metrics();

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { Database } from '../../src/db/connect.js';
-import { SqlJournalStore } from '../../src/journal/sql-store.js';
+import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startAppWith, type TestApp } from '../helpers/engine.js';
 import { prng } from '../helpers/prng.js';

@@ -7,12 +7,13 @@ import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
 import type { AppendEntry } from '../../src/journal/journal.js';
-import { SqlJournalStore } from '../../src/journal/sql-store.js';
+import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
+import { DelegatingJournalStore } from '../helpers/delegating-journal-store.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startAppWith } from '../helpers/engine.js';
 
 /** A store whose commits fail while `failing` is set, after the real SQL ran, so rollback is tested too. */
-class FlakyStore extends SqlJournalStore {
+class FlakyStore extends DelegatingJournalStore {
   failing = false;
   override async writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }): Promise<void> {
     if (!this.failing) return super.writeBatch(entries, outbox, inOrder);
@@ -76,7 +77,7 @@ for (const kind of databaseKinds()) {
   });
 
   it('a failed batch fails its appends and everything queued, and leaves nothing of itself', async ({ database }) => {
-    const store = new FlakyStore(database);
+    const store = new FlakyStore(new SqlJournalStore(database));
     const journal = new BatchWriter(store, { maxBatchEvents: 1000, maxQueuedEvents: 10_000 });
     store.failing = true;
     const results = await Promise.allSettled(
@@ -91,7 +92,7 @@ for (const kind of databaseKinds()) {
 
   it('a failing commit answers 503, and the actors read back their committed state', async ({ tdb }) => {
     let store: FlakyStore | undefined;
-    const t = await startAppWith(tdb.url, {}, (database) => (store = new FlakyStore(database)));
+    const t = await startAppWith(tdb.url, {}, (database) => (store = new FlakyStore(new SqlJournalStore(database))));
     try {
       const p = await call(t.app, 'POST', '/products', { name: 'flaky', price: 5, stock: 10 });
       const u = await call(t.app, 'POST', '/users', { name: 'flaky-u', points: 100 });

@@ -2,21 +2,27 @@
 
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
-import type { Database } from '../../src/db/connect.js';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
 import type { AppendEntry } from '../../src/journal/journal.js';
-import { SqlJournalStore } from '../../src/journal/sql-store.js';
+import type { JournalStore } from '../../src/journal/journal-store.js';
 
-/** A store that commits in memory, or fails while `failing` is set; each batch waits for `release`. */
-class GateStore extends SqlJournalStore {
+/** A store that keeps nothing: each batch waits for `release`, then commits, or fails while `failing` is set. */
+class GateStore implements JournalStore {
+  readonly commitsInOrder = false;
   failing = false;
   private gate: (() => void) | undefined;
-  constructor() {
-    super({} as Database);
-  }
-  override async writeBatch(_entries: readonly AppendEntry[]): Promise<void> {
+  async writeBatch(_entries: readonly AppendEntry[]): Promise<void> {
     await new Promise<void>((resolve) => (this.gate = resolve));
     if (this.failing) throw new Error('down');
+  }
+  async loadSnapshot(): Promise<undefined> {
+    return undefined;
+  }
+  async readEvents(): Promise<[]> {
+    return [];
+  }
+  async refTypes(): Promise<[]> {
+    return [];
   }
   release(): void {
     this.gate?.();

@@ -7,7 +7,8 @@ import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
 import type { AppendEntry } from '../../src/journal/journal.js';
-import { SqlJournalStore } from '../../src/journal/sql-store.js';
+import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
+import { DelegatingJournalStore } from '../helpers/delegating-journal-store.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { until } from '../helpers/until.js';
 
@@ -15,10 +16,10 @@ const event = (sequenceNr: number, key: string) => ({ sequenceNr, type: 'Noted',
 const entry = (key: string, sequenceNr: number): AppendEntry => ({ key, events: [event(sequenceNr, key)], creates: false });
 
 /** Counts the batches it writes and how many were on their way at once. */
-class WatchedStore extends SqlJournalStore {
+class WatchedStore extends DelegatingJournalStore {
   sending = 0;
   mostAtOnce = 0;
-  override async writeBatch(entries: readonly AppendEntry[], outbox?: Parameters<SqlJournalStore['writeBatch']>[1], inOrder?: { chain: number }): Promise<void> {
+  override async writeBatch(entries: readonly AppendEntry[], outbox?: Parameters<DelegatingJournalStore['writeBatch']>[1], inOrder?: { chain: number }): Promise<void> {
     this.mostAtOnce = Math.max(this.mostAtOnce, ++this.sending);
     try {
       await super.writeBatch(entries, outbox, inOrder);
@@ -112,7 +113,7 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
   });
 
   it('the journal keeps several batches on their way; a failed one fails those behind it and the actor sequence has no gap', async ({ database }) => {
-    const store = new WatchedStore(database);
+    const store = new WatchedStore(new SqlJournalStore(database));
     const journal = new BatchWriter(store, { maxBatchEvents: 5, maxQueuedEvents: 100_000, maxInFlight: 4 });
     const appends: Promise<void>[] = [];
     for (let i = 1; i <= 400; i++) appends.push(journal.append(entry(`many-${i % 7}`, Math.ceil(i / 7))));

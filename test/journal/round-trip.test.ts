@@ -7,7 +7,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import type { OutboxTable } from '../../src/db/schema.js';
 import { arrayLiteral } from '../../src/journal/array-statements.js';
 import type { AppendEntry } from '../../src/journal/journal.js';
-import { SqlJournalStore } from '../../src/journal/sql-store.js';
+import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 
 const BIG = 2 ** 53;

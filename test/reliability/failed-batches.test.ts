@@ -4,14 +4,15 @@ import type { OutboxTable } from '../../src/db/schema.js';
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { AppendEntry } from '../../src/journal/journal.js';
-import { SqlJournalStore } from '../../src/journal/sql-store.js';
+import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
+import { DelegatingJournalStore } from '../helpers/delegating-journal-store.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startAppWith, type TestApp } from '../helpers/engine.js';
 import { checkInvariants } from '../helpers/invariants.js';
 import { prng } from '../helpers/prng.js';
 
 /** Fails the first batch holding an event of the armed types, then a seeded share of the later ones, without writing anything. */
-class FlakyStore extends SqlJournalStore {
+class FlakyStore extends DelegatingJournalStore {
   failures = 0;
   types = new Set<string>();
   random = prng(1);
@@ -46,7 +47,7 @@ const it = suite<{ db: TestDatabase; t: TestApp; store: FlakyStore }>('failed ba
 // One engine for every round: a fresh PGlite costs seconds.
 it.before(async (ctx) => {
   ctx.db = await pglite!.create();
-  ctx.t = await startAppWith(ctx.db.url, { SWEEP_INTERVAL_MS: '50' }, (database) => (ctx.store = new FlakyStore(database)));
+  ctx.t = await startAppWith(ctx.db.url, { SWEEP_INTERVAL_MS: '50' }, (database) => (ctx.store = new FlakyStore(new SqlJournalStore(database))));
 });
 it.after(async (ctx) => {
   await ctx.t?.close().catch(() => undefined);

@@ -111,21 +111,21 @@ it('a NUL in a name is refused (400) and does not fail the commands committed be
  * reviewed and added (or rewritten with bindings).
  */
 const REVIEWED: Record<string, string> = {
-  // A column type from DbTraits ('text' | 'mediumtext'), decided in connect.ts, never input.
+  // A column type from DialectTraits ('text' | 'mediumtext'), decided by the dialect, never input.
   'migrations/0001_journal.ts: sql.raw(traits.documentType)': 'column type',
   'migrations/0003_idempotency_keys.ts: sql.raw(traits.documentType)': 'column type',
   'migrations/0006_outbox.ts: sql.raw(traits.documentType)': 'column type',
   // The PostgreSQL pipeline: constant transaction statements, and Kysely's compiled queries,
   // whose text has placeholders only and whose values travel as bound parameters.
-  "src/db/connect.ts: .unsafe('begin')": 'constant',
-  'src/db/connect.ts: .unsafe(COMMIT)': 'constant',
-  "src/db/connect.ts: .unsafe('rollback')": 'constant',
-  'src/db/connect.ts: .unsafe(q.sql)': 'compiled Kysely query with bound parameters',
+  "src/db/postgres/postgres-pipeline.ts: .unsafe('begin')": 'constant',
+  'src/db/postgres/postgres-pipeline.ts: .unsafe(COMMIT)': 'constant',
+  "src/db/postgres/postgres-pipeline.ts: .unsafe('rollback')": 'constant',
+  'src/db/postgres/postgres-pipeline.ts: .unsafe(q.sql)': 'compiled Kysely query with bound parameters',
   // Batches committed in order: constant text, the marks travel as bound parameters.
-  'src/db/connect.ts: .unsafe(PREDECESSOR_COMMITTED)': 'constant with bound parameter',
-  'src/db/connect.ts: .unsafe(RECORD_MARK)': 'constant with bound parameter',
+  'src/db/postgres/postgres-pipeline.ts: .unsafe(PREDECESSOR_COMMITTED)': 'constant with bound parameter',
+  'src/db/postgres/postgres-pipeline.ts: .unsafe(RECORD_MARK)': 'constant with bound parameter',
   // The read dialect: Kysely's compiled read queries, values bound the same way.
-  'src/db/pipelined-read-dialect.ts: .unsafe(query.sql)': 'compiled Kysely query with bound parameters',
+  'src/db/postgres/pipelined-read-driver.ts: .unsafe(query.sql)': 'compiled Kysely query with bound parameters',
   // Multi-row updates as CASE expressions (PGlite, MySQL): numbers from actor state, typed
   // `number`, inlined as numeric literals because bound CASE branches come out as text on
   // PostgreSQL. sql.lit quotes strings, but only numbers reach it.

@@ -4,7 +4,8 @@ import type { OutboxTable } from '../../src/db/schema.js';
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import type { AppendEntry, Snapshot } from '../../src/journal/journal.js';
-import { SqlJournalStore } from '../../src/journal/sql-store.js';
+import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
+import { DelegatingJournalStore } from '../helpers/delegating-journal-store.js';
 import { http, rssBytes, startEngineProcess, type EngineProcess } from '../helpers/child.js';
 import { availableDatabaseKinds, databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { call, startAppWith, type TestApp } from '../helpers/engine.js';
@@ -12,7 +13,7 @@ import { flood } from '../helpers/flood.js';
 import { checkInvariants } from '../helpers/invariants.js';
 
 /** A store whose reads or commits wait while their gate is closed. */
-class GatedStore extends SqlJournalStore {
+class GatedStore extends DelegatingJournalStore {
   private reads: Promise<void> | undefined;
   private writes: Promise<void> | undefined;
   private openReads = () => {};
@@ -69,7 +70,7 @@ it.after(async (ctx) => {
 });
 
 it('a full mailbox answers 429 MAILBOX_FULL with Retry-After at once; what it took in still commits', async (ctx) => {
-  ctx.t = await startAppWith(ctx.db.url, { ACTORS_MAILBOX_MAX: '20' }, (database) => (ctx.store = new GatedStore(database)));
+  ctx.t = await startAppWith(ctx.db.url, { ACTORS_MAILBOX_MAX: '20' }, (database) => (ctx.store = new GatedStore(new SqlJournalStore(database))));
   const { app } = ctx.t;
   const product = (await call(app, 'POST', '/products', { name: 'hot', price: 1, stock: 5 })).body;
   assert.is((await call(app, 'POST', `/admin/actors/product/${product.id}/passivate`, undefined, ADMIN)).status, 200);
@@ -97,7 +98,7 @@ it('a full mailbox answers 429 MAILBOX_FULL with Retry-After at once; what it to
 });
 
 it('beyond HTTP_MAX_IN_FLIGHT requests answer 503 OVERLOADED with Retry-After at once; health and metrics still answer', async (ctx) => {
-  ctx.t = await startAppWith(ctx.db.url, { HTTP_MAX_IN_FLIGHT: '10' }, (database) => (ctx.store = new GatedStore(database)));
+  ctx.t = await startAppWith(ctx.db.url, { HTTP_MAX_IN_FLIGHT: '10' }, (database) => (ctx.store = new GatedStore(new SqlJournalStore(database))));
   const { app } = ctx.t;
   const product = (await call(app, 'POST', '/products', { name: 'slow', price: 1, stock: 0 })).body;
 

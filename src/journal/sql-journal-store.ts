@@ -6,29 +6,24 @@ import type { OutboxTable, Schema } from '../db/schema.js';
 import { arrayStatements } from './array-statements.js';
 import { planBatch } from './batch-plan.js';
 import type { AppendEntry, Snapshot, StoredEvent } from './journal.js';
+import type { JournalStore } from './journal-store.js';
 import { rowStatements } from './row-statements.js';
 
 /**
  * The journal over SQL. Batches are written as portable row statements, or on PostgreSQL as
- * array statements whose text never changes (see `DbTraits.arrayParameters`).
+ * array statements whose text never changes (see `DialectTraits.arrayParameters`).
  */
-export class SqlJournalStore {
+export class SqlJournalStore implements JournalStore {
   private readonly db: Kysely<Schema>;
 
   constructor(private readonly database: Database) {
     this.db = database.db;
   }
 
-  /** Whether batches may be written before earlier ones have committed (see `writeBatch`). */
   get commitsInOrder(): boolean {
     return this.database.transactInOrder !== undefined;
   }
 
-  /**
-   * One transaction: the batch's events, the latest snapshot per actor, the read-model rows and
-   * the outbox rows. `inOrder` (where `commitsInOrder`): it commits after, and only if, every
-   * batch written before it in the same chain that is still unsettled.
-   */
   async writeBatch(entries: readonly AppendEntry[], outbox: readonly OutboxTable[] = [], inOrder?: { chain: number }): Promise<void> {
     const plan = planBatch(entries, Date.now(), outbox);
     const { traits, transactInOrder } = this.database;
