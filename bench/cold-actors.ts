@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../src/config.js';
-import { Engine } from '../src/engine/engine.js';
+import { startEngine } from '../src/engine/start-engine.js';
 import { createSideDatabase } from './lib/database.js';
 import { scrape, type Scrape } from './lib/engine-metrics.js';
 import { JsonClient } from './lib/http.js';
@@ -47,7 +47,7 @@ function rssOf(pid: number): number | undefined {
 /** Creates the actors through the engine's own facade, in this process: real events, snapshots and read-model rows. */
 async function seed(url: string, users: number, products: number, cap: number): Promise<{ userIds: string[]; productIds: string[]; seconds: number }> {
   // A snapshot with every event: each actor then comes back from its snapshot under load.
-  const engine = await Engine.start(loadConfig({ DATABASE_URL: url, SNAPSHOT_EVERY: '1', ACTORS_MAX_LIVE: String(cap), LOG_LEVEL: 'silent' }));
+  const engine = await startEngine(loadConfig({ DATABASE_URL: url, SNAPSHOT_EVERY: '1', ACTORS_MAX_LIVE: String(cap), LOG_LEVEL: 'silent' }));
   const started = performance.now();
   const create = async (count: number, make: (i: number) => Promise<{ ok: true; value: { id: string } } | { ok: false }>): Promise<string[]> => {
     const ids = new Array<string>(count);

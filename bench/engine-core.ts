@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { build } from 'hdr-histogram-js';
 import { loadConfig } from '../src/config.js';
-import { Engine } from '../src/engine/engine.js';
+import { startEngine } from '../src/engine/start-engine.js';
 import { Metrics } from '../src/metrics.js';
 import { cpuSecondsOf, databaseProcesses } from './lib/cpu.js';
 import { createSideDatabase } from './lib/database.js';
@@ -31,7 +31,7 @@ const userCount = Number(values.users);
 
 const database = await createSideDatabase(dbKindOf(values.db as string), values.db as string, 'engine');
 const metrics = new Metrics();
-const engine = await Engine.start(loadConfig({ ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }), metrics);
+const engine = await startEngine(loadConfig({ ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }), metrics);
 const batchStats = async () => {
   const [events, commit] = await Promise.all([metrics.batchEvents.get(), metrics.batchCommit.get()]);
   const pick = (m: typeof events, name: string) => m.values.find((v) => v.metricName?.endsWith(name))?.value ?? 0;

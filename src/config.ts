@@ -62,7 +62,7 @@ export interface Config {
     /** A journal commit or read taking longer fails (503), so a silent database never hangs a request. */
     readonly timeoutMs: number;
     /** How long a batch may wait for sagas still moving in memory before it is cut. */
-    readonly settleMs: number;
+    readonly holdMs: number;
     /** Batches on their way at once where the database keeps them in order (PostgreSQL). */
     readonly maxInFlight: number;
   };
@@ -167,7 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatchEvents: Math.max(1, e.JOURNAL_MAX_BATCH),
       maxQueuedEvents: Math.max(1, e.JOURNAL_MAX_QUEUED),
       timeoutMs: Math.max(1, e.JOURNAL_TIMEOUT_MS),
-      settleMs: Math.max(0, e.JOURNAL_SETTLE_MS),
+      holdMs: Math.max(0, e.JOURNAL_SETTLE_MS),
       maxInFlight: Math.max(1, e.JOURNAL_IN_FLIGHT),
     },
     snapshotEvery: Math.max(1, e.SNAPSHOT_EVERY),

@@ -1,13 +1,13 @@
 // Wires the engine and the HTTP app, listens, and shuts down cleanly on SIGTERM/SIGINT.
 
 import { loadConfig } from './config.js';
-import { Engine } from './engine/engine.js';
+import { startEngine } from './engine/start-engine.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './metrics.js';
 
 const config = loadConfig();
 const metrics = new Metrics();
-const engine = await Engine.start(config, metrics);
+const engine = await startEngine(config, metrics);
 const app = await buildApp({ engine, metrics, adminToken: config.adminToken, logLevel: config.logLevel });
 
 /** Below Kubernetes' default grace period (30 s), so the engine exits on its own terms. */

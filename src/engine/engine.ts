@@ -1,41 +1,23 @@
 // The use-case facade: one typed method per use case, answering results or typed errors.
 
 import { v7 as uuidv7 } from 'uuid';
-import { outsideWindow, type CouponCommand, type CouponTerms, type CouponView } from '../../actors/coupon/index.js';
-import type { OrderCommand, OrderCoupon, OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
-import type { ProductCommand, ProductView } from '../../actors/product/index.js';
+import { outsideWindow, type CouponTerms, type CouponView } from '../../actors/coupon/index.js';
+import type { OrderCoupon, OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
+import type { ProductView } from '../../actors/product/index.js';
 import type { ActorKind } from '../../actors/shared/entity.js';
 import { accept, reject, type Result } from '../../actors/shared/result.js';
-import type { UserCommand, UserView } from '../../actors/user/index.js';
+import type { UserView } from '../../actors/user/index.js';
 import type { Config } from '../config.js';
-import { connect, type Database } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrate.js';
-import { BatchWriter } from '../journal/batch-writer.js';
-import type { JournalStore } from '../journal/journal-store.js';
-import { SqlJournalStore } from '../journal/sql-journal-store.js';
 import type { Metrics } from '../metrics.js';
-import { ReadCache } from '../read/cache.js';
-import { ReadQueries, type HeldCouponView, type Page, type PopularProduct } from '../read/queries.js';
-import { Outbox, type DeadLetterView, type RetryOutcome } from '../outbox/outbox.js';
+import type { ReadCache } from '../read/cache.js';
+import type { HeldCouponView, Page, PopularProduct, ReadQueries } from '../read/queries.js';
+import type { DeadLetterView, Outbox, RetryOutcome } from '../outbox/outbox.js';
 import type { RelayStatus } from '../outbox/relay.js';
 import type { Inspection } from './entity.js';
-import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
-import { startSystem, type ActorSystem } from './nact.js';
-import { hostedModules } from './projections.js';
-import { Registry, type LiveActorSummary } from './registry.js';
-
-interface Commands {
-  user: UserCommand;
-  product: ProductCommand;
-  order: OrderCommand;
-  coupon: CouponCommand;
-}
-interface Views {
-  user: UserView;
-  product: ProductView;
-  order: OrderView;
-  coupon: CouponView;
-}
+import type { Gauges } from './gauges.js';
+import type { IdempotencyStore, StoredAnswer } from './idempotency.js';
+import type { CommandOf, ViewOf } from './kinds.js';
+import type { LiveActorSummary, Registry } from './registry.js';
 
 export interface NewOrder {
   readonly userId: string;
@@ -49,87 +31,45 @@ export interface IssuedCoupon {
   readonly status: 'ISSUED';
 }
 
-export interface EngineOptions {
-  /** Replaces the journal's SQL store, e.g. to inject failing commits in tests. */
-  readonly journalStore?: (database: Database) => JournalStore;
+/** What the facade works with; `startEngine` builds them. */
+export interface EngineParts {
+  readonly config: Config;
+  readonly registry: Registry;
+  readonly reads: ReadQueries;
+  readonly cache: ReadCache;
+  readonly idempotency: IdempotencyStore;
+  readonly outbox: Outbox;
+  readonly metrics: Metrics | undefined;
+  readonly gauges: Gauges | undefined;
+  /** Whether the database answers, for readiness. */
+  ping(): Promise<boolean>;
+  /** Stops the sweeper, commits what the journal holds, closes the outbox, the actors and the database. */
+  shutdown(): Promise<void>;
 }
 
 /**
- * The engine: actors, journal and read side behind one facade.
+ * The engine's use cases, one method each, answering results or typed errors.
  *
  * ```ts
- * const engine = await Engine.start(loadConfig(), metrics);
+ * const engine = await startEngine(loadConfig(), metrics);
  * const user = await engine.createUser({ name: 'ada', points: 1000 });
  * ```
  */
 export class Engine {
-  private recovering = true;
-  private sweeper: NodeJS.Timeout | undefined;
-  private lastPurge = 0;
+  /** True until interrupted sagas and claims have been resumed at start. */
+  recovering = true;
+  readonly config: Config;
+  private readonly registry: Registry;
+  private readonly reads: ReadQueries;
+  private readonly cache: ReadCache;
   private closed = false;
-  private sweeping = false;
 
-  private constructor(
-    readonly config: Config,
-    private readonly database: Database,
-    private readonly journal: BatchWriter,
-    private readonly registry: Registry,
-    private readonly system: ActorSystem,
-    private readonly reads: ReadQueries,
-    private readonly cache: ReadCache,
-    private readonly idempotency: IdempotencyStore,
-    private readonly metrics: Metrics | undefined,
-    private readonly outbox: Outbox,
-  ) {}
-
-  static async start(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
-    const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, readPoolSize: config.dbReadPoolSize });
-    await migrateToLatest(database);
-    const store = options.journalStore?.(database) ?? new SqlJournalStore(database);
-    const outbox = await Outbox.open(database, config.outbox, { logLevel: config.logLevel, ...(metrics ? { metrics } : {}) });
-    const journal = new BatchWriter(store, {
-      outbox,
-      ...config.journal,
-      observer: metrics && {
-        batchCommitted: (_entries, events, seconds) => {
-          metrics.batchEvents.observe(events);
-          metrics.batchCommit.observe(seconds);
-        },
-        batchFailed: () => metrics.batchFailures.inc(),
-      },
-    });
-    const system = startSystem();
-    const cache = new ReadCache(config.cacheMaxEntries, metrics && { lookup: (name, hit) => metrics.cacheLookups.inc({ cache: name, result: hit ? 'hit' : 'miss' }) });
-    const registry = new Registry(
-      system,
-      hostedModules,
-      journal,
-      { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs, views: cache, publishing: outbox.publishing },
-      metrics && { activated: (kind) => metrics.activations.inc({ kind }), passivated: (kind) => metrics.passivations.inc({ kind }) },
-    );
-    journal.settleOn(() => registry.settling);
-    const engine = new Engine(
-      config,
-      database,
-      journal,
-      registry,
-      system,
-      new ReadQueries(database.reads, database.traits),
-      cache,
-      new IdempotencyStore(database.db, config.idempotencyRetentionMs),
-      metrics,
-      outbox,
-    );
-    outbox.start();
-    await engine.resumeSagas(0);
-    await engine.resumeClaims(0);
-    engine.recovering = false;
-    engine.sweeper = setInterval(() => void engine.sweep(), config.sweepIntervalMs);
-    engine.sweeper.unref();
-    return engine;
+  constructor(private readonly parts: EngineParts) {
+    this.config = parts.config;
+    this.registry = parts.registry;
+    this.reads = parts.reads;
+    this.cache = parts.cache;
   }
-
-  // Users
 
   createUser(input: { name: string; points: number }): Promise<Result<UserView>> {
     return this.create('user', { type: 'CreateUser', name: input.name, points: input.points });
@@ -152,8 +92,6 @@ export class Engine {
     return this.reads.userOrders(opts);
   }
 
-  // Products
-
   createProduct(input: { name: string; price: number; stock: number }): Promise<Result<ProductView>> {
     return this.create('product', { type: 'CreateProduct', ...input });
   }
@@ -174,8 +112,6 @@ export class Engine {
   popularProducts(opts: { days: number; limit: number }): Promise<Page<PopularProduct>> {
     return this.cache.popularProducts(`${opts.days}:${opts.limit}`, () => this.reads.popularProducts({ ...opts, now: Date.now() }));
   }
-
-  // Coupons
 
   createCoupon(input: CouponTerms & { quantity: number }): Promise<Result<CouponView>> {
     return this.create('coupon', { type: 'CreateCoupon', ...input });
@@ -198,8 +134,6 @@ export class Engine {
     if (!user.ok) return user;
     return accept(await this.reads.userCoupons(opts));
   }
-
-  // Orders
 
   /** Captures each product's price and the coupon's discount now; the user, every product and the coupon must exist. */
   async createOrder(input: NewOrder): Promise<Result<OrderView>> {
@@ -271,29 +205,27 @@ export class Engine {
     return this.reads.ordersByStatus({ ...opts, now: Date.now() });
   }
 
-  // Idempotency, operations, admin
-
   /** Runs `work` once per Idempotency-Key; a repeat gets the first answer. */
   once(key: string, work: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
-    return this.idempotency.once(key, work);
+    return this.parts.idempotency.once(key, work);
   }
 
   /** The outbox's sinks are reported, not required: payments go on while a sink is down. */
   async ready(): Promise<{ database: boolean; recovering: boolean; outbox: RelayStatus[] }> {
-    return { database: await this.database.ping(), recovering: this.recovering, outbox: this.outbox.status() };
+    return { database: await this.parts.ping(), recovering: this.recovering, outbox: this.parts.outbox.status() };
   }
 
   /** Each outbox sink's connection, circuit breaker and lag. */
   outboxStatus(): RelayStatus[] {
-    return this.outbox.status();
+    return this.parts.outbox.status();
   }
 
   deadLetters(opts: { cursor?: string; limit: number }): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
-    return this.outbox.deadLetters(opts);
+    return this.parts.outbox.deadLetters(opts);
   }
 
   retryDeadLetter(id: string): Promise<RetryOutcome> {
-    return this.outbox.retryDeadLetter(id);
+    return this.parts.outbox.retryDeadLetter(id);
   }
 
   liveActors(): LiveActorSummary[] {
@@ -314,108 +246,38 @@ export class Engine {
 
   /** Refreshes the gauges that are read off live state. */
   collectGauges(): void {
-    if (!this.metrics) return;
-    const stats = this.registry.stats();
-    for (const [kind, n] of Object.entries(stats.live)) this.metrics.liveActors.set({ kind }, n);
-    this.metrics.mailboxMax.set(stats.mailboxMax);
-    this.metrics.mailboxTotal.set(stats.mailboxTotal);
-    this.metrics.journalBacklog.set(this.journal.backlog);
-    this.metrics.cacheEntries.set(this.cache.size);
-    this.outbox.collectGauges();
+    this.parts.gauges?.collect();
   }
 
   /** Stops taking work, lets committed work finish and flushes the journal. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.sweeper) clearInterval(this.sweeper);
-    await this.journal.drain();
-    await this.outbox.close();
-    this.registry.close();
-    this.system.stop();
-    await this.database.close();
+    await this.parts.shutdown();
   }
 
-  private ask<K extends ActorKind>(kind: K, id: string, command: Commands[K]): Promise<Result<Views[K]>> {
-    return this.registry.ask({ kind, id }, command) as Promise<Result<Views[K]>>;
+  private ask<K extends ActorKind>(kind: K, id: string, command: CommandOf<K>): Promise<Result<ViewOf<K>>> {
+    return this.registry.ask({ kind, id }, command);
   }
 
   /** A new entity under a fresh time-ordered id. */
-  private async create<K extends ActorKind>(kind: K, command: Commands[K]): Promise<Result<Views[K]>> {
-    return (await this.registry.create({ kind, id: uuidv7() }, command)) as Result<Views[K]>;
+  private create<K extends ActorKind>(kind: K, command: CommandOf<K>): Promise<Result<ViewOf<K>>> {
+    return this.registry.create({ kind, id: uuidv7() }, command);
   }
 
   /** The committed view: from the read cache, or from the actor (which fills the cache). */
-  private async read<K extends ActorKind>(kind: K, id: string): Promise<Result<Views[K]>> {
+  private read<K extends ActorKind>(kind: K, id: string): Promise<Result<ViewOf<K>>> {
     const cached = this.cache.view(`${kind}-${id}`);
-    if (cached) return accept(cached as Views[K]);
-    return (await this.registry.read({ kind, id })) as Result<Views[K]>;
+    // The cache holds what the actor of this key answered.
+    if (cached) return Promise.resolve(accept(cached as ViewOf<K>));
+    return this.registry.read({ kind, id });
   }
 
   private observeSaga(saga: 'pay' | 'cancel', result: Result<OrderView>, started: number): void {
-    if (!this.metrics) return;
+    const metrics = this.parts.metrics;
+    if (!metrics) return;
     const outcome = result.ok ? result.value.status : result.error;
-    this.metrics.sagaDuration.observe({ saga, outcome: result.ok ? 'ok' : 'rejected' }, (performance.now() - started) / 1000);
-    this.metrics.ordersFinished.inc({ status: outcome });
-  }
-
-  /** Pokes orders whose saga was interrupted (crash, failed commit) so that they finish. */
-  private async resumeSagas(olderThanMs: number): Promise<void> {
-    const cutoff = Date.now() - olderThanMs;
-    for (const status of ['PAYING', 'CANCELLING'] as const) {
-      const stuck = await this.database.db
-        .selectFrom('orders')
-        .select('id')
-        .where('status', '=', status)
-        .where('updated_at', '<=', cutoff)
-        .limit(1000)
-        .execute();
-      for (const { id } of stuck) this.registry.send({ kind: 'order', id }, { type: 'command', command: { type: 'ResumeSaga' }, mode: 'decision' });
-    }
-  }
-
-  /** Pokes users whose coupon claim a crash or a failed step interrupted. */
-  private async resumeClaims(olderThanMs: number): Promise<void> {
-    const stuck = await this.database.db
-      .selectFrom('user_coupons')
-      .select('user_id')
-      .distinct()
-      .where('status', '=', 'CLAIMING')
-      .where('updated_at', '<=', Date.now() - olderThanMs)
-      .limit(1000)
-      .execute();
-    for (const { user_id } of stuck) this.registry.send({ kind: 'user', id: user_id }, { type: 'command', command: { type: 'ResumeClaims' }, mode: 'decision' });
-  }
-
-  private async expireOrders(): Promise<void> {
-    const expired = await this.database.db
-      .selectFrom('orders')
-      .select('id')
-      .where('status', '=', 'CREATED')
-      .where('created_at', '<=', Date.now() - this.config.orderTtlMs)
-      .limit(1000)
-      .execute();
-    for (const { id } of expired) this.registry.send({ kind: 'order', id }, { type: 'command', command: { type: 'ExpireOrder' }, mode: 'decision' });
-  }
-
-  private async sweep(): Promise<void> {
-    // While the database hangs, sweeps must not pile up behind one another.
-    if (this.closed || this.sweeping) return;
-    this.sweeping = true;
-    try {
-      this.registry.sweepIdle();
-      await this.resumeSagas(this.config.sweepIntervalMs);
-      await this.resumeClaims(this.config.sweepIntervalMs);
-      await this.expireOrders();
-      // Expired Idempotency-Key answers only need to go eventually: once a minute is plenty.
-      if (Date.now() - this.lastPurge >= 60_000) {
-        await this.idempotency.purge();
-        this.lastPurge = Date.now();
-      }
-    } catch {
-      // The database is down; readiness reports it and the next sweep tries again.
-    } finally {
-      this.sweeping = false;
-    }
+    metrics.sagaDuration.observe({ saga, outcome: result.ok ? 'ok' : 'rejected' }, (performance.now() - started) / 1000);
+    metrics.ordersFinished.inc({ status: outcome });
   }
 }

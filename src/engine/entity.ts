@@ -122,14 +122,14 @@ export class Entity {
    * turn (Akka's "throughput") keeps a hot actor from being capped at one message per
    * event-loop iteration.
    */
-  drain(limit: number): boolean | Promise<boolean> {
+  turn(limit: number): boolean | Promise<boolean> {
     for (let handled = 0; handled < limit; handled++) {
       const envelope = this.inbox.shift();
       if (envelope === undefined) break;
       this.postman.taken();
       const pending = this.receive(envelope);
       // Only recovery, a journal look-up or a snapshot waits: the rest of the turn waits with it.
-      if (pending) return pending.then(() => this.drain(limit - handled - 1));
+      if (pending) return pending.then(() => this.turn(limit - handled - 1));
     }
     return this.rest();
   }
@@ -290,7 +290,7 @@ export class Entity {
     const token = this.token();
 
     for (const effect of decision.effects ?? []) {
-      this.postman.send(effect.to, {
+      this.postman.post(effect.to, {
         type: 'command',
         command: effect.command,
         mode: 'decision',
@@ -450,7 +450,7 @@ export class Entity {
     this.recovered = true;
     this.stale = false;
     const resume = module.onRecovered?.(state);
-    if (resume !== undefined) this.postman.send(this.address, { type: 'command', command: resume, mode: 'decision' });
+    if (resume !== undefined) this.postman.post(this.address, { type: 'command', command: resume, mode: 'decision' });
   }
 
   private async snapshotNow(): Promise<Result<unknown>> {

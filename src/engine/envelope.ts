@@ -35,7 +35,8 @@ export type Envelope =
   | { readonly type: 'snapshot'; readonly replyTo: ReplyTo };
 
 export interface Postman {
-  send(to: Address, envelope: Envelope): void;
+  /** Hands an envelope to the actor at `to`, wherever it lives. */
+  post(to: Address, envelope: Envelope): void;
   /** `after`: the answering actor's uncommitted appends the answer rests on. */
   deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency): void;
   /** An actor took one envelope from its inbox (so the postman knows when every inbox is empty). */

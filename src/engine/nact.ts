@@ -1,4 +1,4 @@
-// The one typed wrapper of nact: start a system, spawn a plain actor, send, stop.
+// The one typed wrapper of nact: start a system, spawn a plain actor, dispatch a message to it, stop.
 
 import nact from 'nact';
 
@@ -47,7 +47,7 @@ export function spawnActor<M>(system: ActorSystem, name: string, handle: (messag
   return actor;
 }
 
-export function send<M>(actor: ActorRef<M>, message: M): void {
+export function dispatch<M>(actor: ActorRef<M>, message: M): void {
   nact.dispatch((actor as Internal<M>).ref, message);
 }
 

@@ -5,7 +5,8 @@ import { reject, type Result } from '../../actors/shared/result.js';
 import type { Dependency, Journal } from '../journal/journal.js';
 import { Entity, type EntityOptions, type Hosted, type Inspection } from './entity.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
-import { spawnActor, send, stopActor, type ActorRef, type ActorSystem } from './nact.js';
+import type { AddressOf, CommandOf, ViewOf } from './kinds.js';
+import { dispatch, spawnActor, stopActor, type ActorRef, type ActorSystem } from './nact.js';
 
 export interface RegistryOptions extends EntityOptions {
   readonly maxLive: number;
@@ -16,6 +17,19 @@ export interface RegistryOptions extends EntityOptions {
   readonly mailboxMax: number;
   readonly idleMs: number;
   readonly askTimeoutMs: number;
+  /** Where actors this process does not host are reached; without it every actor is hosted here. */
+  readonly remote?: Remote;
+}
+
+/** Carries envelopes to actors that live in another process, as plain data; answers come back through `deliver` there. */
+export interface Transport {
+  post(to: Address, envelope: Envelope): void;
+}
+
+/** Which actors this process hosts, and how the others are reached. */
+export interface Remote {
+  hosts(to: Address): boolean;
+  readonly transport: Transport;
 }
 
 export interface RegistryObserver {
@@ -74,10 +88,11 @@ export class Registry implements Postman {
     this.expiry.unref();
   }
 
-  send(to: Address, envelope: Envelope): void {
+  post(to: Address, envelope: Envelope): void {
+    if (this.options.remote && !this.options.remote.hosts(to)) return this.options.remote.transport.post(to, envelope);
     const live = this.activate(to);
     this.queued++;
-    if (live.entity.enqueue(envelope)) send(live.ref, 'wake');
+    if (live.entity.enqueue(envelope)) dispatch(live.ref, 'wake');
   }
 
   taken(): void {
@@ -86,34 +101,39 @@ export class Registry implements Postman {
 
   /**
    * True while some actor has envelopes it has not taken yet: a saga is still moving in memory
-   * and will append more. The journal waits (a little) for that before it cuts a batch.
+   * and will append more. The journal holds its next batch (a little) for that.
    */
-  get settling(): boolean {
+  get hasQueuedEnvelopes(): boolean {
     return this.queued > 0;
   }
 
-  /** Sends a command and resolves with the actor's answer, or TIMEOUT after the ask timeout. */
-  ask(to: Address, command: unknown, mode: 'commit' | 'decision' = 'commit'): Promise<Result<unknown>> {
-    return this.request(to, (replyTo) => ({ type: 'command', command, mode, replyTo }));
+  /** Sends a command and resolves with the actor's answer once its events commit, or TIMEOUT after the ask timeout. */
+  ask<K extends ActorKind>(to: AddressOf<K>, command: CommandOf<K>): Promise<Result<ViewOf<K>>> {
+    return this.request<ViewOf<K>>(to, (replyTo) => ({ type: 'command', command, mode: 'commit', replyTo }));
+  }
+
+  /** Sends a command nobody waits for (the sweeper's pokes). */
+  tell<K extends ActorKind>(to: AddressOf<K>, command: CommandOf<K>): void {
+    this.post(to, { type: 'command', command, mode: 'decision' });
   }
 
   /** Asks an actor whose id was generated just now, so it starts empty without reading the journal. */
-  create(to: Address, command: unknown): Promise<Result<unknown>> {
-    if (!this.live.has(keyOf(to))) this.activate(to).entity.markNew();
+  create<K extends ActorKind>(to: AddressOf<K>, command: CommandOf<K>): Promise<Result<ViewOf<K>>> {
+    if ((!this.options.remote || this.options.remote.hosts(to)) && !this.live.has(keyOf(to))) this.activate(to).entity.markNew();
     return this.ask(to, command);
   }
 
   /** The actor's committed view. */
-  read(to: Address): Promise<Result<unknown>> {
-    return this.request(to, (replyTo) => ({ type: 'read', replyTo }));
+  read<K extends ActorKind>(to: AddressOf<K>): Promise<Result<ViewOf<K>>> {
+    return this.request<ViewOf<K>>(to, (replyTo) => ({ type: 'read', replyTo }));
   }
 
   inspect(to: Address): Promise<Result<Inspection>> {
-    return this.request(to, (replyTo) => ({ type: 'inspect', replyTo })) as Promise<Result<Inspection>>;
+    return this.request<Inspection>(to, (replyTo) => ({ type: 'inspect', replyTo }));
   }
 
   snapshot(to: Address): Promise<Result<unknown>> {
-    return this.request(to, (replyTo) => ({ type: 'snapshot', replyTo }));
+    return this.request<unknown>(to, (replyTo) => ({ type: 'snapshot', replyTo }));
   }
 
   deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency): void {
@@ -125,11 +145,7 @@ export class Registry implements Postman {
       waiting.resolve(result);
       return;
     }
-    this.send(replyTo.actor, { type: 'reply', step: replyTo.step, result, incarnation: replyTo.incarnation, ...(after ? { after } : {}) });
-  }
-
-  isLive(to: Address): boolean {
-    return this.live.has(keyOf(to));
+    this.post(replyTo.actor, { type: 'reply', step: replyTo.step, result, incarnation: replyTo.incarnation, ...(after ? { after } : {}) });
   }
 
   /** Stops an idle actor; false when it is busy (queued messages, uncommitted events, waiting callers). */
@@ -185,15 +201,19 @@ export class Registry implements Postman {
     }
   }
 
-  private request(to: Address, envelope: (replyTo: ReplyTo) => Envelope): Promise<Result<unknown>> {
+  /**
+   * Correlates one answer with its caller. Answers travel as plain data (`Result<unknown>`); an
+   * actor of a kind answers with its module's view, so this is the one place the type comes back.
+   */
+  private request<T>(to: Address, envelope: (replyTo: ReplyTo) => Envelope): Promise<Result<T>> {
     const live = this.live.get(keyOf(to));
     if (live && live.entity.mailboxDepth >= this.options.mailboxMax) {
       return Promise.resolve(reject('MAILBOX_FULL', `${to.kind} ${to.id} has ${live.entity.mailboxDepth} messages waiting; try again shortly`));
     }
     const correlationId = this.nextCorrelationId++;
-    return new Promise((resolve) => {
-      this.waiting.set(correlationId, { resolve, to, deadline: Date.now() + this.options.askTimeoutMs });
-      this.send(to, envelope({ correlationId }));
+    return new Promise<Result<T>>((resolve) => {
+      this.waiting.set(correlationId, { resolve: resolve as (result: Result<unknown>) => void, to, deadline: Date.now() + this.options.askTimeoutMs });
+      this.post(to, envelope({ correlationId }));
     });
   }
 
@@ -222,11 +242,11 @@ export class Registry implements Postman {
     }
     const entity = new Entity(to, this.hosted[to.kind], this.journal, this, this.options);
     const wakeAgain = (more: boolean) => {
-      if (more) send(ref, 'wake');
+      if (more) dispatch(ref, 'wake');
     };
     const ref: ActorRef<Wake> = spawnActor<Wake>(this.system, `a${++this.spawned}`, () => {
       // Usually handled at once; a promise only when the actor waited for the journal.
-      const more = entity.drain(THROUGHPUT);
+      const more = entity.turn(THROUGHPUT);
       if (typeof more === 'boolean') return wakeAgain(more);
       return more.then(wakeAgain);
     });

@@ -27,7 +27,7 @@ export interface BatchWriterOptions {
   readonly maxBatchEvents: number;
   readonly maxQueuedEvents: number;
   /**
-   * A commit or read that has not settled by then fails, so that a database that stopped
+   * A commit or read that has not finished by then fails, so that a database that stopped
    * answering (a network partition, not a refused connection) costs callers this long at most.
    */
   readonly timeoutMs?: number;
@@ -35,10 +35,10 @@ export interface BatchWriterOptions {
   readonly outbox?: OutboxHandoff;
   /**
    * How long a batch may wait, once the writer is free, for work still moving through the
-   * actors (see `settleOn`): a payment whose saga is half done when a batch is cut would wait
+   * actors (see `holdBatchesWhile`): a payment whose saga is half done when a batch is cut would wait
    * for the next batch to commit too. 0 cuts at once.
    */
-  readonly settleMs?: number;
+  readonly holdMs?: number;
   /** Batches sent before the first has committed, where the store keeps them in order (PostgreSQL). */
   readonly maxInFlight?: number;
 }
@@ -65,20 +65,20 @@ interface Pending {
 export class BatchWriter implements Journal {
   private queue: Pending[] = [];
   private queuedEvents = 0;
-  /** Batches sent and not yet settled. */
+  /** Batches sent and not yet committed or failed. */
   private inFlight = 0;
   /** Counts failures: a batch sent before the latest failure cannot be taken as committed. */
   private failures = 0;
   private scheduled = false;
-  private drainWaiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
   private position = 0;
   /** Every position up to here has committed or failed. */
-  private settledThrough = 0;
+  private decidedThrough = 0;
   /** Failed positions as sorted, disjoint [from, to] ranges; only the latest are kept. */
   private readonly failed: Array<[number, number]> = [];
   /** Positions up to here count as failed: their ranges were dropped from `failed`. */
   private forgottenThrough = 0;
-  private settling: () => boolean = () => false;
+  private holding: () => boolean = () => false;
 
   /** Batches on their way at once: several where the store commits them in order, else one. */
   private readonly maxInFlight: number;
@@ -114,8 +114,8 @@ export class BatchWriter implements Journal {
       if (to < dependency.from) break;
       if (from <= dependency.to) return 'failed';
     }
-    if (dependency.to <= this.settledThrough) return undefined;
-    if (dependency.from <= this.settledThrough) return { from: this.settledThrough + 1, to: dependency.to };
+    if (dependency.to <= this.decidedThrough) return undefined;
+    if (dependency.from <= this.decidedThrough) return { from: this.decidedThrough + 1, to: dependency.to };
     return dependency;
   }
 
@@ -140,28 +140,28 @@ export class BatchWriter implements Journal {
     return this.bounded(this.store.refTypes(key, ref), 'looking up a command id');
   }
 
-  drain(): Promise<void> {
+  untilIdle(): Promise<void> {
     if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /**
-   * `settling` says whether appends are still on their way (actors have messages to take): the
-   * writer then lets the event loop turn, up to `settleMs`, before it cuts the next batch.
+   * `busy` says whether appends are still on their way (actors have messages to take): the
+   * writer then lets the event loop turn, up to `holdMs`, before it cuts the next batch.
    */
-  settleOn(settling: () => boolean): void {
-    this.settling = settling;
+  holdBatchesWhile(busy: () => boolean): void {
+    this.holding = busy;
   }
 
   private schedule(): void {
     if (this.inFlight >= this.maxInFlight || this.scheduled) return;
     this.scheduled = true;
     const since = performance.now();
-    const settleMs = this.options.settleMs ?? 0;
+    const holdMs = this.options.holdMs ?? 0;
     // Yield at least once so that appends made in the same turn of the event loop share the
     // batch, and while sagas are still moving, until they rest, the batch is full or time is up.
     const tick = () => {
-      if (this.settling() && this.queuedEvents < this.options.maxBatchEvents && performance.now() - since < settleMs) {
+      if (this.holding() && this.queuedEvents < this.options.maxBatchEvents && performance.now() - since < holdMs) {
         setImmediate(tick);
         return;
       }
@@ -184,7 +184,7 @@ export class BatchWriter implements Journal {
   }
 
   private async flush(): Promise<void> {
-    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return this.notifyDrained();
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return this.notifyIdle();
     this.inFlight++;
     const failuresBefore = this.failures;
     const batch = this.takeBatch();
@@ -208,7 +208,7 @@ export class BatchWriter implements Journal {
       if (this.failures !== failuresBefore) throw new Error('a batch before this one failed');
       const events = batch.reduce((n, p) => n + p.entry.events.length, 0);
       this.options.observer?.batchCommitted(batch.length, events, (performance.now() - started) / 1000);
-      this.settledThrough = Math.max(this.settledThrough, batch[batch.length - 1]?.position ?? 0);
+      this.decidedThrough = Math.max(this.decidedThrough, batch[batch.length - 1]?.position ?? 0);
       for (const p of batch) p.resolve();
       this.handOver(entries, outbox);
     } catch (cause) {
@@ -219,8 +219,8 @@ export class BatchWriter implements Journal {
         this.failures++;
         const rest = this.queue.splice(0);
         this.queuedEvents = 0;
-        this.markFailed(this.settledThrough + 1, this.position);
-        this.settledThrough = this.position;
+        this.markFailed(this.decidedThrough + 1, this.position);
+        this.decidedThrough = this.position;
         this.options.observer?.batchFailed(batch.length + rest.length, cause);
         for (const p of rest) p.reject(error);
       }
@@ -230,7 +230,7 @@ export class BatchWriter implements Journal {
       this.inFlight--;
     }
     if (this.queue.length > 0) this.schedule();
-    else this.notifyDrained();
+    else this.notifyIdle();
   }
 
   /** The rows are committed whatever the relay makes of them: it reads the table again if this fails. */
@@ -258,8 +258,8 @@ export class BatchWriter implements Journal {
     if (this.failed.length > MAX_FAILED_RANGES) this.forgottenThrough = (this.failed.shift() as [number, number])[1];
   }
 
-  private notifyDrained(): void {
+  private notifyIdle(): void {
     if (this.inFlight > 0 || this.queue.length > 0) return;
-    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }

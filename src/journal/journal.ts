@@ -1,4 +1,4 @@
-// The journal's contract: append events (settled when their batch commits) and read them back.
+// The journal's contract: append events (resolved when their batch commits) and read them back.
 
 import type { CouponsTable, OrderItemsTable, OrdersTable, ProductsTable, UserCouponsTable, UsersTable } from '../db/schema.js';
 
@@ -85,7 +85,7 @@ export class JournalUnavailableError extends Error {
 
 export interface Journal {
   /**
-   * Queues the entry; settles when the batch holding it commits, or rejects when it fails.
+   * Queues the entry; resolves when the batch holding it commits, or rejects when it fails.
    * Rejects at once when part of `entry.after` has failed.
    */
   append(entry: AppendEntry): Promise<void>;
@@ -104,5 +104,5 @@ export interface Journal {
   /** The event types recorded for a command id of one actor, oldest first. */
   refTypes(key: string, ref: string): Promise<string[]>;
   /** Resolves when every queued entry has been committed or failed. */
-  drain(): Promise<void>;
+  untilIdle(): Promise<void>;
 }

@@ -47,9 +47,9 @@ export interface RelayStatus {
 
 /** Rows read from the table at a time. */
 const PAGE = 1000;
-/** Delivered rows are deleted together, once this many wait or after SETTLE_DELAY_MS. */
+/** Delivered rows are deleted together, once this many wait or after RECORD_DELAY_MS. */
 const DELETE_BATCH = 500;
-const SETTLE_DELAY_MS = 50;
+const RECORD_DELAY_MS = 50;
 /** After a failed read or write of the outbox table (the database is down), the next try. */
 const DATABASE_RETRY_MS = 1000;
 /** Looks for the rows of a failed batch 1, 2, 4 … 256 s after the last failure (about 8.5 minutes in all). */
@@ -107,8 +107,8 @@ export class Relay {
   private openedAt = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
   private readTimer: NodeJS.Timeout | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
-  private settling: Promise<void> | undefined;
+  private recordTimer: NodeJS.Timeout | undefined;
+  private recording: Promise<void> | undefined;
   private readonly toDelete: number[] = [];
   /** Positions of rows whose batch failed to commit, looked for in the table until `LOOK_FOR_MS` runs out. */
   private readonly lookingFor = new Set<number>();
@@ -251,10 +251,10 @@ export class Relay {
     if (this.closed) return;
     this.closed = true;
     this.stop.abort();
-    for (const timer of [this.wakeTimer, this.readTimer, this.settleTimer, this.lookTimer]) clearTimeout(timer);
+    for (const timer of [this.wakeTimer, this.readTimer, this.recordTimer, this.lookTimer]) clearTimeout(timer);
     await Promise.allSettled([...this.sending]);
-    await this.settling;
-    await this.settle().catch((error: unknown) => this.log.warn({ err: error, sink: this.sink.name }, 'outbox: could not record the last deliveries; they will be sent again'));
+    await this.recording;
+    await this.recordOutcomes().catch((error: unknown) => this.log.warn({ err: error, sink: this.sink.name }, 'outbox: could not record the last deliveries; they will be sent again'));
   }
 
   private pump(): void {
@@ -334,7 +334,7 @@ export class Relay {
         this.pause();
       } else if (delivery.attempts >= this.options.maxAttempts) {
         this.toBury.push(delivery);
-        this.scheduleSettle(true);
+        this.scheduleRecord(true);
       } else {
         this.lanes.putBack(delivery);
       }
@@ -364,7 +364,7 @@ export class Relay {
         delivery.lastError = describe(error);
         this.observer.failedAttempt(this.sink.name);
         this.toNote.set(delivery.row.position, delivery);
-        this.scheduleSettle(false);
+        this.scheduleRecord(false);
         throw error;
       } finally {
         this.sending.delete(sent);
@@ -377,7 +377,7 @@ export class Relay {
     this.observer.delivered(this.sink.name);
     this.toNote.delete(delivery.row.position);
     this.toDelete.push(delivery.row.position);
-    this.scheduleSettle(this.toDelete.length >= DELETE_BATCH);
+    this.scheduleRecord(this.toDelete.length >= DELETE_BATCH);
   }
 
   /** The circuit is open: send nothing until it may let a probe through. */
@@ -402,30 +402,30 @@ export class Relay {
     return failure && 'error' in failure ? describe(failure.error) : undefined;
   }
 
-  private scheduleSettle(now: boolean): void {
-    if (this.closed || this.settling) return;
-    if (this.settleTimer && !now) return;
-    clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(
+  private scheduleRecord(now: boolean): void {
+    if (this.closed || this.recording) return;
+    if (this.recordTimer && !now) return;
+    clearTimeout(this.recordTimer);
+    this.recordTimer = setTimeout(
       () => {
-        this.settleTimer = undefined;
-        this.settling = this.settle()
+        this.recordTimer = undefined;
+        this.recording = this.recordOutcomes()
           .catch((error: unknown) => {
             this.log.warn({ err: error, sink: this.sink.name }, 'outbox: could not update the outbox table; trying again');
             return new Promise<void>((resolve) => setTimeout(resolve, DATABASE_RETRY_MS).unref());
           })
           .finally(() => {
-            this.settling = undefined;
-            if (this.toDelete.length > 0 || this.toBury.length > 0 || this.toNote.size > 0) this.scheduleSettle(true);
+            this.recording = undefined;
+            if (this.toDelete.length > 0 || this.toBury.length > 0 || this.toNote.size > 0) this.scheduleRecord(true);
             this.pump();
           });
       },
-      now ? 0 : SETTLE_DELAY_MS,
+      now ? 0 : RECORD_DELAY_MS,
     ).unref();
   }
 
   /** Writes down deliveries, failures and dead letters; a failed write keeps them for the next try. */
-  private async settle(): Promise<void> {
+  private async recordOutcomes(): Promise<void> {
     while (this.toDelete.length > 0) {
       const positions = this.toDelete.splice(0, DELETE_BATCH * 4);
       try {

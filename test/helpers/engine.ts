@@ -3,7 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import { suite, type Suite } from './suite.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { startEngine, type EngineOptions } from '../../src/engine/start-engine.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 import type { DatabaseKind, TestDatabase } from './databases.js';
@@ -26,7 +27,7 @@ export function startApp(url: string, env: Record<string, string> = {}): Promise
 export async function startAppWith(url: string, env: Record<string, string>, journalStore?: EngineOptions['journalStore']): Promise<TestApp> {
   const config = testConfig(url, env);
   const metrics = new Metrics();
-  const engine = await Engine.start(config, metrics, journalStore ? { journalStore } : {});
+  const engine = await startEngine(config, metrics, journalStore ? { journalStore } : {});
   const app = await buildApp({ engine, metrics, adminToken: config.adminToken, logLevel: 'silent' });
   return {
     engine,

@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../src/config.js';
-import { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { startEngine } from '../../src/engine/start-engine.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
@@ -20,7 +21,7 @@ const [pglite] = databaseKinds();
 it.before(async (ctx) => {
   ctx.db = await pglite!.create();
   ctx.metrics = new Metrics();
-  ctx.engine = await Engine.start(loadConfig({ DATABASE_URL: ctx.db.url, LOG_LEVEL: 'silent' }), ctx.metrics);
+  ctx.engine = await startEngine(loadConfig({ DATABASE_URL: ctx.db.url, LOG_LEVEL: 'silent' }), ctx.metrics);
 });
 it.after(async (ctx) => {
   await ctx.engine?.close();
@@ -90,7 +91,7 @@ it('logs carry request ids and never the bearer token or the idempotency key', a
 });
 
 it('readiness is 503 once the database is gone', async () => {
-  const engine = await Engine.start(loadConfig({ DATABASE_URL: 'memory:', LOG_LEVEL: 'silent' }));
+  const engine = await startEngine(loadConfig({ DATABASE_URL: 'memory:', LOG_LEVEL: 'silent' }));
   const app = await buildApp({ engine, metrics: new Metrics(), adminToken: undefined, logLevel: 'silent' });
   assert.is((await call(app, 'GET', '/health/ready')).status, 200);
   await engine.close();

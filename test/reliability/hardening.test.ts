@@ -7,7 +7,8 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
-import { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { startEngine } from '../../src/engine/start-engine.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
@@ -26,7 +27,7 @@ const it = suite<Ctx>('hardening');
 it.before(async (ctx) => {
   ctx.db = await databaseKinds()[0]!.create();
   const metrics = new Metrics();
-  ctx.engine = await Engine.start(testConfig(ctx.db.url), metrics);
+  ctx.engine = await startEngine(testConfig(ctx.db.url), metrics);
   const stream = new PassThrough();
   ctx.logs = [];
   stream.on('data', (line) => ctx.logs.push(String(line)));

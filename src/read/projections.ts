@@ -1,16 +1,13 @@
-// Each actor kind's row in the read model, derived from its state after a command.
+// Each actor kind's rows in the read model (and the daily sales), derived from its state after a command.
 
-import { orderModule, type OrderState } from '../../actors/order/index.js';
-import { productModule, type ProductState } from '../../actors/product/index.js';
-import type { ActorKind } from '../../actors/shared/entity.js';
-import { userModule, type UserEvent, type UserState } from '../../actors/user/index.js';
-import { couponModule, type CouponState } from '../../actors/coupon/index.js';
+import type { OrderState } from '../../actors/order/index.js';
+import type { ProductState } from '../../actors/product/index.js';
+import type { UserEvent, UserState } from '../../actors/user/index.js';
+import type { CouponState } from '../../actors/coupon/index.js';
 import type { UserCouponsTable } from '../db/schema.js';
 import type { ReadModelRow, SalesDelta } from '../journal/journal.js';
-import type { Hosted } from './entity.js';
-import { orderMessages, productMessages, userMessages } from './outbox-messages.js';
 
-const userRow = (s: UserState, events: ReadonlyArray<{ type: string }>): ReadModelRow | undefined => {
+export const userRow = (s: UserState, events: ReadonlyArray<{ type: string }>): ReadModelRow | undefined => {
   if (s.status === 'NONE') return undefined;
   const row = { id: s.id, name: s.name, points: s.points, created_at: s.createdAt, updated_at: s.updatedAt };
   const touched = new Set<string>();
@@ -34,7 +31,7 @@ const userRow = (s: UserState, events: ReadonlyArray<{ type: string }>): ReadMod
   return { table: 'users', row, coupons };
 };
 
-const couponRow = (s: CouponState): ReadModelRow | undefined =>
+export const couponRow = (s: CouponState): ReadModelRow | undefined =>
   s.status === 'NONE'
     ? undefined
     : {
@@ -53,7 +50,7 @@ const couponRow = (s: CouponState): ReadModelRow | undefined =>
         },
       };
 
-const productRow = (s: ProductState): ReadModelRow | undefined =>
+export const productRow = (s: ProductState): ReadModelRow | undefined =>
   s.status === 'NONE'
     ? undefined
     : {
@@ -61,7 +58,7 @@ const productRow = (s: ProductState): ReadModelRow | undefined =>
         row: { id: s.id, name: s.name, price: s.price, stock: s.stock, created_at: s.createdAt, updated_at: s.updatedAt },
       };
 
-const orderRow = (s: OrderState): ReadModelRow | undefined =>
+export const orderRow = (s: OrderState): ReadModelRow | undefined =>
   s.status === 'NONE'
     ? undefined
     : {
@@ -87,7 +84,7 @@ const DAY_MS = 86_400_000;
  * A payment adds the order's units to its products' sales, a cancel of a paid order takes
  * them back; both on the day the order was created, so the pair always cancels out.
  */
-const orderSales = (before: OrderState, events: ReadonlyArray<{ type: string }>): SalesDelta[] => {
+export const orderSales = (before: OrderState, events: ReadonlyArray<{ type: string }>): SalesDelta[] => {
   if (before.status === 'NONE') return [];
   const paid = events.some((e) => e.type === 'OrderPaid');
   const refunded = before.status === 'CANCELLING' && events.some((e) => e.type === 'OrderCancelled');
@@ -95,11 +92,4 @@ const orderSales = (before: OrderState, events: ReadonlyArray<{ type: string }>)
   if (sign === 0) return [];
   const day = Math.floor(before.createdAt / DAY_MS);
   return before.items.map((i) => ({ productId: i.productId, day, units: sign * i.quantity }));
-};
-
-export const hostedModules: Record<ActorKind, Hosted> = {
-  user: { module: userModule, project: userRow, outbox: userMessages },
-  product: { module: productModule, project: productRow, outbox: productMessages },
-  order: { module: orderModule, project: orderRow, sales: orderSales, outbox: orderMessages },
-  coupon: { module: couponModule, project: couponRow },
 };

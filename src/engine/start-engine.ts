@@ -1,0 +1,87 @@
+// Start-up wiring: database and migrations, journal, outbox, actors, read side and sweeper, put together into the engine.
+
+import type { Config } from '../config.js';
+import { connect, type Database } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { BatchWriter } from '../journal/batch-writer.js';
+import type { JournalStore } from '../journal/journal-store.js';
+import { SqlJournalStore } from '../journal/sql-journal-store.js';
+import type { Metrics } from '../metrics.js';
+import { Outbox } from '../outbox/outbox.js';
+import { ReadCache } from '../read/cache.js';
+import { ReadQueries } from '../read/queries.js';
+import { StuckWork } from '../read/stuck-work.js';
+import { Engine } from './engine.js';
+import { Gauges } from './gauges.js';
+import { IdempotencyStore } from './idempotency.js';
+import { hostedKinds } from './kinds.js';
+import { startSystem } from './nact.js';
+import { Registry } from './registry.js';
+import { Sweeper } from './sweeper.js';
+
+export interface EngineOptions {
+  /** Replaces the journal's SQL store, e.g. to inject failing commits in tests. */
+  readonly journalStore?: (database: Database) => JournalStore;
+}
+
+/**
+ * Opens the database, brings its schema up to date, starts every part and resumes the work a
+ * previous run left half done, then answers the engine.
+ *
+ * ```ts
+ * const engine = await startEngine(loadConfig(), new Metrics());
+ * ```
+ */
+export async function startEngine(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
+  const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, readPoolSize: config.dbReadPoolSize });
+  await migrateToLatest(database);
+  const outbox = await Outbox.open(database, config.outbox, { logLevel: config.logLevel, ...(metrics ? { metrics } : {}) });
+  const journal = new BatchWriter(options.journalStore?.(database) ?? new SqlJournalStore(database), {
+    outbox,
+    ...config.journal,
+    observer: metrics && {
+      batchCommitted: (_entries, events, seconds) => {
+        metrics.batchEvents.observe(events);
+        metrics.batchCommit.observe(seconds);
+      },
+      batchFailed: () => metrics.batchFailures.inc(),
+    },
+  });
+  const system = startSystem();
+  const cache = new ReadCache(config.cacheMaxEntries, metrics && { lookup: (name, hit) => metrics.cacheLookups.inc({ cache: name, result: hit ? 'hit' : 'miss' }) });
+  const registry = new Registry(
+    system,
+    hostedKinds,
+    journal,
+    { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs, views: cache, publishing: outbox.publishing },
+    metrics && { activated: (kind) => metrics.activations.inc({ kind }), passivated: (kind) => metrics.passivations.inc({ kind }) },
+  );
+  journal.holdBatchesWhile(() => registry.hasQueuedEnvelopes);
+  const idempotency = new IdempotencyStore(database.db, config.idempotencyRetentionMs);
+  const sweeper = new Sweeper(registry, new StuckWork(database.db), { intervalMs: config.sweepIntervalMs, orderTtlMs: config.orderTtlMs }, () => idempotency.purge());
+
+  const engine = new Engine({
+    config,
+    registry,
+    reads: new ReadQueries(database.reads, database.traits),
+    cache,
+    idempotency,
+    outbox,
+    metrics,
+    gauges: metrics && new Gauges(metrics, { registry, journal, cache, outbox }),
+    ping: () => database.ping(),
+    async shutdown() {
+      sweeper.stop();
+      await journal.untilIdle();
+      await outbox.close();
+      registry.close();
+      system.stop();
+      await database.close();
+    },
+  });
+  outbox.start();
+  await sweeper.resumeAll();
+  engine.recovering = false;
+  sweeper.start();
+  return engine;
+}
