@@ -2,9 +2,13 @@
 
 import type { Address, Decision, DecideContext, EntityModule } from '../../actors/shared/entity.js';
 import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
-import { spanning, type AppendEntry, type Dependency, type Journal, type OutboxMessage, type ReadModelRow, type SalesDelta, type StoredEvent } from '../journal/journal.js';
+import type { Dependency } from '../journal/dependency.js';
+import type { AppendEntry, Journal, OutboxMessage, ReadModelRow, SalesDelta, StoredEvent } from '../journal/journal.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
+import { PendingDependencies } from './pending-dependencies.js';
+import { encodeSnapshot, recover } from './recovery.js';
 import { RefWindow } from './ref-window.js';
+import { SagaWaiters } from './saga-waiters.js';
 
 /** Any actor kind's module: the registry keeps every kind in one map, so the runtime erases their types here, once. */
 export type AnyModule = EntityModule<any, any, any, any, any>;
@@ -68,14 +72,13 @@ export class Entity {
   private readonly window: RefWindow;
   private lastAppend: Promise<void> | undefined;
   private pendingAppends = 0;
-  /** Askers waiting for a saga to end, by saga ('' when the actor runs one at a time). */
-  private readonly waiters = new Map<string, ReplyTo[]>();
+  private readonly waiters = new SagaWaiters();
   private recovered = false;
   private stale = false;
   private incarnation = 0;
   private busy = false;
   /** Uncommitted appends (this actor's and others') the pending state was decided on. */
-  private depends: Dependency | undefined;
+  private readonly depends: PendingDependencies;
 
   constructor(
     readonly address: Address,
@@ -86,6 +89,7 @@ export class Entity {
   ) {
     this.key = `${address.kind}-${address.id}`;
     this.window = new RefWindow(options.windowSize);
+    this.depends = new PendingDependencies(journal);
     this.committed = this.pending = hosted.module.initial(address.id);
   }
 
@@ -150,7 +154,7 @@ export class Entity {
   private receive(envelope: Envelope): Promise<void> | undefined {
     this.lastActivity = Date.now();
     // A state built on appends that failed is rebuilt before anything more is decided on it.
-    if (this.depends !== undefined && this.journal.outstanding(this.depends) === 'failed') this.markStale();
+    if (this.depends.failed) this.markStale();
     if (!this.recovered || this.stale) return this.recoverThenHandle(envelope);
     return this.handleSafely(envelope);
   }
@@ -276,7 +280,7 @@ export class Entity {
   ): void {
     const { module } = this.hosted;
     // The state moves on from this message, so it rests on whatever the message rested on.
-    if (after && (decision.events.length > 0 || (decision.effects?.length ?? 0) > 0)) this.depends = spanning(this.token(), this.narrowed(after));
+    if (after && (decision.events.length > 0 || (decision.effects?.length ?? 0) > 0)) this.depends.restOn(after);
     const before = this.pending;
     let state = before;
     const durable: Array<{ type: string }> = [];
@@ -287,7 +291,7 @@ export class Entity {
     this.pending = state;
     const commit = durable.length > 0 ? this.append(durable, before, state) : undefined;
     const durableFor = commit ?? this.lastAppend;
-    const token = this.token();
+    const token = this.depends.token();
 
     for (const effect of decision.effects ?? []) {
       this.postman.post(effect.to, {
@@ -300,12 +304,7 @@ export class Entity {
     }
 
     if (decision.reply === 'defer') {
-      if (replyTo) {
-        const saga = decision.saga ?? '';
-        const list = this.waiters.get(saga);
-        if (list) list.push(replyTo);
-        else this.waiters.set(saga, [replyTo]);
-      }
+      if (replyTo) this.waiters.add(decision.saga ?? '', replyTo);
     } else {
       const result = decision.reply === 'view' ? accept(module.view(state)) : decision.reply;
       if (mode === 'decision') this.postman.deliver(replyTo, result, token);
@@ -313,21 +312,18 @@ export class Entity {
     }
     if (decision.settle) {
       const result = decision.settle === 'view' ? accept(module.view(state)) : decision.settle;
-      const saga = decision.saga ?? '';
-      const waiting = this.waiters.get(saga) ?? [];
-      this.waiters.delete(saga);
-      this.answer(waiting, result, durableFor);
+      this.answer(this.waiters.take(decision.saga ?? ''), result, durableFor);
     }
   }
 
   private answer(targets: Array<ReplyTo | undefined>, result: Result<unknown>, after: Promise<void> | undefined): void {
-    const send = (r: Result<unknown>) => {
+    const answerAll = (r: Result<unknown>) => {
       for (const target of targets) this.postman.deliver(target, r);
     };
-    if (!after) return send(result);
+    if (!after) return answerAll(result);
     after.then(
-      () => send(result),
-      () => send(unavailable()),
+      () => answerAll(result),
+      () => answerAll(unavailable()),
     );
   }
 
@@ -343,14 +339,14 @@ export class Entity {
     const sequenceNr = this.sequenceNr;
     let snapshot: AppendEntry['snapshot'];
     if (sequenceNr - this.snapshotSequenceNr >= this.options.snapshotEvery) {
-      snapshot = { sequenceNr, state: this.encodeSnapshot(state) };
+      snapshot = { sequenceNr, state: encodeSnapshot(module, state, this.window) };
       this.snapshotSequenceNr = sequenceNr;
     }
     const row = this.hosted.project(state, events);
     const sales = this.hosted.sales?.(before, events);
     const salesChanged = sales !== undefined && sales.length > 0;
     const outbox = this.options.publishing === false ? undefined : this.hosted.outbox?.(this.key, state, events, stored);
-    const after = this.token();
+    const after = this.depends.token();
     // One shape for every entry (absent parts undefined): this runs for every append.
     const commit = this.journal.append({
       key: this.key,
@@ -363,7 +359,7 @@ export class Entity {
       outbox: outbox !== undefined && outbox.length > 0 ? outbox : undefined,
     });
     const position = this.journal.lastPosition;
-    this.depends = spanning(after, { from: position, to: position });
+    this.depends.appended(after, position);
     this.pendingAppends++;
     this.lastAppend = commit;
     commit.then(
@@ -388,68 +384,27 @@ export class Entity {
     if (this.stale) return;
     this.stale = true;
     this.pending = this.committed;
-    const waiting = [...this.waiters.values()].flat();
-    this.waiters.clear();
-    for (const w of waiting) this.postman.deliver(w, unavailable());
-  }
-
-  /**
-   * What of `depends` is still outstanding; as it was when some of it failed (the receiver
-   * refuses it). Ranges are narrowed before they are joined: a range from an old position to a
-   * new one would also span failures in between that the state never rested on.
-   */
-  private token(): Dependency | undefined {
-    this.depends = this.narrowed(this.depends);
-    return this.depends;
-  }
-
-  private narrowed(dependency: Dependency | undefined): Dependency | undefined {
-    if (dependency === undefined) return undefined;
-    const outstanding = this.journal.outstanding(dependency);
-    return outstanding === 'failed' ? dependency : outstanding;
+    for (const w of this.waiters.takeAll()) this.postman.deliver(w, unavailable());
   }
 
   private context(): DecideContext {
     return { now: Date.now(), seen: (ref) => this.window.get(ref) };
   }
 
-  private encodeSnapshot(state: unknown): string {
-    return JSON.stringify({ state: this.hosted.module.snapshot(state), window: this.window.toJSON() });
-  }
-
-  /** Rebuilds the actor from its latest snapshot and the events after it, read in pages. */
+  /** Rebuilds the actor from the journal, as a new incarnation resting on nothing uncommitted. */
   private async recover(): Promise<void> {
-    const { module } = this.hosted;
-    // Appends of the last life still in flight land first, so the journal read below has them.
+    // Appends of the last life still in flight land first, so the journal read has them.
     await this.lastAppend?.catch(() => undefined);
     this.incarnation = ++incarnations;
-    this.depends = undefined;
-    this.window.clear();
-    let state: unknown = module.initial(this.address.id);
-    let sequenceNr = 0;
-    const snapshot = await this.journal.loadSnapshot(this.key);
-    if (snapshot) {
-      const decoded = JSON.parse(snapshot.state) as { state: unknown; window: Array<[string, string[]]> };
-      state = module.restore ? module.restore(decoded.state) : decoded.state;
-      for (const [ref, types] of decoded.window) this.window.set(ref, types);
-      sequenceNr = snapshot.sequenceNr;
-    }
-    for (;;) {
-      const page = await this.journal.readEvents(this.key, sequenceNr, this.options.replayPageSize);
-      for (const event of page) {
-        state = module.evolve(state, JSON.parse(event.payload));
-        if (event.ref !== null) this.window.note(event.ref, event.type);
-        sequenceNr = event.sequenceNr;
-      }
-      if (page.length < this.options.replayPageSize) break;
-    }
+    this.depends.clear();
+    const { state, sequenceNr, snapshotSequenceNr } = await recover(this.hosted.module, this.journal, this.key, this.address.id, this.options.replayPageSize, this.window);
     this.committed = this.pending = state;
     this.sequenceNr = this.committedSequenceNr = sequenceNr;
-    this.snapshotSequenceNr = snapshot?.sequenceNr ?? 0;
+    this.snapshotSequenceNr = snapshotSequenceNr;
     this.lastAppend = undefined;
     this.recovered = true;
     this.stale = false;
-    const resume = module.onRecovered?.(state);
+    const resume = this.hosted.module.onRecovered?.(state);
     if (resume !== undefined) this.postman.post(this.address, { type: 'command', command: resume, mode: 'decision' });
   }
 
@@ -461,7 +416,7 @@ export class Entity {
     const state = this.committed;
     this.snapshotSequenceNr = sequenceNr;
     try {
-      await this.journal.append({ key: this.key, events: [], creates: false, snapshot: { sequenceNr, state: this.encodeSnapshot(state) } });
+      await this.journal.append({ key: this.key, events: [], creates: false, snapshot: { sequenceNr, state: encodeSnapshot(this.hosted.module, state, this.window) } });
     } catch {
       return unavailable();
     }

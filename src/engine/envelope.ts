@@ -2,7 +2,7 @@
 
 import type { Address } from '../../actors/shared/entity.js';
 import type { Result } from '../../actors/shared/result.js';
-import type { Dependency } from '../journal/journal.js';
+import type { Dependency } from '../journal/dependency.js';
 
 /** Where an answer goes: a waiting caller (the engine's own correlation id) or a saga's actor. */
 export type ReplyTo =

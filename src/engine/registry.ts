@@ -2,7 +2,8 @@
 
 import type { ActorKind, Address } from '../../actors/shared/entity.js';
 import { reject, type Result } from '../../actors/shared/result.js';
-import type { Dependency, Journal } from '../journal/journal.js';
+import type { Dependency } from '../journal/dependency.js';
+import type { Journal } from '../journal/journal.js';
 import { Entity, type EntityOptions, type Hosted, type Inspection } from './entity.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import type { AddressOf, CommandOf, ViewOf } from './kinds.js';

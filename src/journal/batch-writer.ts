@@ -1,7 +1,8 @@
 // Group commit: appends from every actor gather while one batch commits, then go in the next one.
 
 import type { OutboxTable } from '../db/schema.js';
-import type { AppendEntry, Dependency, Journal, Snapshot, StoredEvent } from './journal.js';
+import type { Dependency } from './dependency.js';
+import type { AppendEntry, Journal, Snapshot, StoredEvent } from './journal.js';
 import { JournalUnavailableError } from './journal.js';
 import { withTimeout } from '../db/with-timeout.js';
 import type { JournalStore } from './journal-store.js';

@@ -1,5 +1,6 @@
 // The journal's contract: append events (resolved when their batch commits) and read them back.
 
+import type { Dependency } from './dependency.js';
 import type { CouponsTable, OrderItemsTable, OrdersTable, ProductsTable, UserCouponsTable, UsersTable } from '../db/schema.js';
 
 /** One actor's row in the read model, as it stands after the appended events. */
@@ -42,21 +43,6 @@ export interface OutboxMessage {
   readonly payload: string;
   readonly at: number;
 }
-
-/**
- * A range of journal positions (append order) that some state was built on before they
- * committed. An answer given ahead of its commit carries it, and an append that depends on it
- * is refused once any of it has failed: batches commit in order, but an append made after a
- * failure lands in a later batch that may well commit.
- */
-export interface Dependency {
-  readonly from: number;
-  readonly to: number;
-}
-
-/** The smallest range covering both. */
-export const spanning = (a: Dependency | undefined, b: Dependency | undefined): Dependency | undefined =>
-  a === undefined ? b : b === undefined ? a : { from: Math.min(a.from, b.from), to: Math.max(a.to, b.to) };
 
 /** Everything one actor hands over for one command: committed together or not at all. */
 export interface AppendEntry {

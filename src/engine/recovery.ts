@@ -1,0 +1,43 @@
+// Rebuilding an actor from its latest snapshot and the events after it, and the snapshot's encoding.
+
+import type { AnyModule } from './entity.js';
+import type { Journal } from '../journal/journal.js';
+import type { RefWindow } from './ref-window.js';
+
+export interface Recovered {
+  readonly state: unknown;
+  readonly sequenceNr: number;
+  readonly snapshotSequenceNr: number;
+}
+
+/** A snapshot holds the state without in-memory saga progress, and the window of recent command ids. */
+export function encodeSnapshot(module: AnyModule, state: unknown, window: RefWindow): string {
+  return JSON.stringify({ state: module.snapshot(state), window: window.toJSON() });
+}
+
+/**
+ * Reads the actor of `key` back: its latest snapshot (brought to today's shape by the module's
+ * `restore`), then its later events in pages of `pageSize`. Fills `window` with the command ids seen.
+ */
+export async function recover(module: AnyModule, journal: Journal, key: string, id: string, pageSize: number, window: RefWindow): Promise<Recovered> {
+  window.clear();
+  let state: unknown = module.initial(id);
+  let sequenceNr = 0;
+  const snapshot = await journal.loadSnapshot(key);
+  if (snapshot) {
+    const decoded = JSON.parse(snapshot.state) as { state: unknown; window: Array<[string, string[]]> };
+    state = module.restore ? module.restore(decoded.state) : decoded.state;
+    for (const [ref, types] of decoded.window) window.set(ref, types);
+    sequenceNr = snapshot.sequenceNr;
+  }
+  for (;;) {
+    const page = await journal.readEvents(key, sequenceNr, pageSize);
+    for (const event of page) {
+      state = module.evolve(state, JSON.parse(event.payload));
+      if (event.ref !== null) window.note(event.ref, event.type);
+      sequenceNr = event.sequenceNr;
+    }
+    if (page.length < pageSize) break;
+  }
+  return { state, sequenceNr, snapshotSequenceNr: snapshot?.sequenceNr ?? 0 };
+}
