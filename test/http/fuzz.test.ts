@@ -2,6 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { suite } from '../helpers/suite.js';
+import { until } from '../helpers/until.js';
 import * as assert from 'uvu/assert';
 import type { Database } from '../../src/db/connect.js';
 import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
@@ -346,11 +347,12 @@ it.before(async (ctx) => {
     cancelled,
   };
   // The outbox relay delivers (and deletes) what the seeding published before the fuzz takes its digest.
-  const deadline = Date.now() + 15_000;
-  while ((await ctx.database.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n > 0) {
-    assert.ok(Date.now() < deadline, 'the outbox drains after seeding');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(
+    async () => Number((await ctx.database.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n) === 0,
+    'the outbox drains after seeding',
+    60_000,
+    50,
+  );
 });
 it.after(async (ctx) => {
   await ctx.t?.close();

@@ -2,6 +2,7 @@
 
 import type { OutboxTable } from '../../src/db/schema.js';
 import { suite } from '../helpers/suite.js';
+import { until } from '../helpers/until.js';
 import * as assert from 'uvu/assert';
 import type { AppendEntry } from '../../src/journal/journal.js';
 import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
@@ -78,11 +79,7 @@ for (const { seed, types } of rounds) {
     for (const p of pays) assert.ok([200, 409, 503].includes(p.status), `pay answered ${p.status} ${JSON.stringify(p.body)}`);
 
     // Interrupted sagas resume on the sweeper and finish.
-    const deadline = Date.now() + 20_000;
-    while ((await call(app, 'GET', '/orders?status=PAYING&days=1&limit=1')).body.items.length > 0) {
-      assert.ok(Date.now() < deadline, 'no order left PAYING');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(async () => (await call(app, 'GET', '/orders?status=PAYING&days=1&limit=1')).body.items.length === 0, 'no order left PAYING', 60_000, 50);
     const sold = new Map<string, number>();
     const spent = new Map<string, number>();
     for (const [i, p] of pays.entries()) {

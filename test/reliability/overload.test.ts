@@ -2,6 +2,7 @@
 
 import type { OutboxTable } from '../../src/db/schema.js';
 import { suite } from '../helpers/suite.js';
+import { until } from '../helpers/until.js';
 import * as assert from 'uvu/assert';
 import type { AppendEntry, Snapshot } from '../../src/journal/journal.js';
 import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
@@ -45,13 +46,6 @@ class GatedStore extends DelegatingJournalStore {
 }
 
 const ADMIN = { authorization: 'Bearer test-token' };
-const until = async (condition: () => boolean, ms = 5000) => {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    assert.ok(Date.now() < deadline, 'timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 const it = suite<{ db: TestDatabase; t?: TestApp; store: GatedStore; engine?: EngineProcess; flooded?: TestDatabase }>('overload');
 // One PGlite database for the in-process tests: a fresh one costs seconds.
@@ -83,7 +77,7 @@ it('a full mailbox answers 429 MAILBOX_FULL with Retry-After at once; what it to
       .inject({ method: 'POST', url: `/products/${product.id}/restock`, headers: { 'content-type': 'application/json' }, payload: '{"quantity":1}' })
       .then((r) => answers.push({ status: r.statusCode, body: r.json(), headers: r.headers })),
   );
-  await until(() => answers.length >= 80);
+  await until(() => answers.length >= 80, '80 answers', 60_000, 5);
   assert.is(answers.length, 80, 'all but the mailbox-full were answered while the actor is stuck');
   for (const a of answers) {
     assert.is(a.status, 429);
@@ -109,7 +103,7 @@ it('beyond HTTP_MAX_IN_FLIGHT requests answer 503 OVERLOADED with Retry-After at
       .inject({ method: 'POST', url: `/products/${product.id}/restock`, headers: { 'content-type': 'application/json' }, payload: '{"quantity":2}' })
       .then((r) => answers.push({ status: r.statusCode, body: r.json(), headers: r.headers })),
   );
-  await until(() => answers.length >= 20);
+  await until(() => answers.length >= 20, '20 answers', 60_000, 5);
   for (const a of answers) {
     assert.is(a.status, 503);
     assert.is(a.body.error, 'OVERLOADED');

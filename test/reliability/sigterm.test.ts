@@ -1,6 +1,7 @@
 // SIGTERM under load: the engine stops taking requests, answers those in flight, flushes the journal and exits 0.
 
 import { suite } from '../helpers/suite.js';
+import { until } from '../helpers/until.js';
 import * as assert from 'uvu/assert';
 import { connect } from '../../src/db/connect.js';
 import { appliedTwice } from '../helpers/applied-once.js';
@@ -43,8 +44,7 @@ for (const [index, kind] of databaseKinds().filter((k) => k.name !== 'mysql').en
     }
 
     const load = payLoad(engine.url, orders, { workers: 48, retryDelayMs: 1000 });
-    const until = Date.now() + 10_000;
-    while (load.acknowledged.size < 100 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await until(() => load.acknowledged.size >= 100, '100 pays acknowledged before SIGTERM', 60_000, 5);
     await new Promise((r) => setTimeout(r, Math.floor(prng(500 + index)() * 100)));
     const term = performance.now();
     const exitCode = await engine.stop();
