@@ -13,6 +13,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { BatchWriter } from '../journal/batch-writer.js';
 import { SqlJournalStore } from '../journal/sql-store.js';
 import type { Metrics } from '../metrics.js';
+import { AdminQueries, type JournalEntryView, type OpenClaim, type OrderTimeline, type StuckOrder } from '../read/admin-queries.js';
 import { ReadCache } from '../read/cache.js';
 import { ReadQueries, type HeldCouponView, type Page, type PopularProduct } from '../read/queries.js';
 import { Outbox, type DeadLetterView, type RetryOutcome } from '../outbox/outbox.js';
@@ -416,5 +417,49 @@ export class Engine {
     } finally {
       this.sweeping = false;
     }
+  }
+
+  // The admin page: reads over the journal and the read model, and resuming now what the sweeper would resume later.
+
+  private adminQueries: AdminQueries | undefined;
+
+  private get admin(): AdminQueries {
+    return (this.adminQueries ??= new AdminQueries(this.database.reads, this.database.traits));
+  }
+
+  /** An actor's journal, newest first, live or not; NOT_FOUND when it holds nothing for the actor. */
+  async actorEvents(kind: ActorKind, id: string, opts: { cursor?: string; limit: number }): Promise<Result<Page<JournalEntryView>>> {
+    const page = await this.admin.actorEvents(kind, id, opts);
+    return page ? accept(page) : reject('NOT_FOUND', `${kind} ${id} has no events in the journal`);
+  }
+
+  async orderTimeline(id: string): Promise<Result<OrderTimeline>> {
+    const timeline = await this.admin.orderTimeline(id);
+    return timeline ? accept(timeline) : reject('NOT_FOUND', `order ${id} not found`);
+  }
+
+  stuckOrders(opts: { olderThanMs: number; cursor?: string; limit: number }): Promise<Page<StuckOrder>> {
+    return this.admin.stuckOrders({ cutoff: Date.now() - opts.olderThanMs, limit: opts.limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
+  }
+
+  openClaims(opts: { olderThanMs: number; cursor?: string; limit: number }): Promise<Page<OpenClaim>> {
+    return this.admin.openClaims({ cutoff: Date.now() - opts.olderThanMs, limit: opts.limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
+  }
+
+  /** Pokes an order left mid-saga now, with the sweeper's message; `resumed` is false when it is not mid-saga. */
+  async resumeOrder(id: string): Promise<Result<{ id: string; status: string; resumed: boolean }>> {
+    const status = await this.admin.orderStatus(id);
+    if (status === undefined) return reject('NOT_FOUND', `order ${id} not found`);
+    const resumed = status === 'PAYING' || status === 'CANCELLING';
+    if (resumed) this.registry.send({ kind: 'order', id }, { type: 'command', command: { type: 'ResumeSaga' }, mode: 'decision' });
+    return accept({ id, status, resumed });
+  }
+
+  /** Pokes a user whose coupon claims were left open now, with the sweeper's message; `resumed` is false when none is open. */
+  async resumeUserClaims(userId: string): Promise<Result<{ userId: string; openClaims: number; resumed: boolean }>> {
+    if (!(await this.admin.userExists(userId))) return reject('NOT_FOUND', `user ${userId} not found`);
+    const openClaims = await this.admin.openClaimsOf(userId);
+    if (openClaims > 0) this.registry.send({ kind: 'user', id: userId }, { type: 'command', command: { type: 'ResumeClaims' }, mode: 'decision' });
+    return accept({ userId, openClaims, resumed: openClaims > 0 });
   }
 }

@@ -93,6 +93,6 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
   await app.register(orderRoutes(engine));
   await app.register(couponRoutes(engine));
   await app.register(operationRoutes(engine, metrics));
-  await app.register(adminRoutes(engine, adminToken));
+  await app.register(adminRoutes(engine, adminToken, metrics));
   return app;
 }
