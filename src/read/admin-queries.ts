@@ -219,13 +219,13 @@ function stepOf(persistenceKey: string, entry: JournalEntryView): TimelineStep |
     case 'PaymentStarted':
       return at('payment-started', 'payment saga started');
     case 'StockReserved':
-      return at('reserve', `${String(event['quantity'])} reserved on product ${actor.id}`);
+      return at('reserve', `${String(event['quantity'])} reserved`);
     case 'StockReleased':
-      return at('release', `${String(event['quantity'])} released on product ${actor.id}`);
+      return at('release', `${String(event['quantity'])} released`);
     case 'PointsDebited':
-      return at('debit', `${String(event['amount'])} points debited from user ${actor.id}`);
+      return at('debit', `${String(event['amount'])} points debited`);
     case 'PointsRefunded':
-      return at('refund', `${String(event['amount'])} points refunded to user ${actor.id}`);
+      return at('refund', `${String(event['amount'])} points refunded`);
     case 'OrderPaid':
       return at('paid', 'order paid');
     case 'OrderFailed': {

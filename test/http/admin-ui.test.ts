@@ -134,25 +134,33 @@ it('a wrong token shows a clear message and no data', async ({ page, base, user 
   page.removeAllListeners('request');
 });
 
-it('signs in with the token and shows the overview', async ({ page, base }) => {
+it('signs in with the token and shows the overview', async ({ page, base, t }) => {
   await signIn(page, base, 'test-token');
   await page.getByRole('heading', { name: 'Live actors' }).waitFor();
   await page.locator('[data-testid="live-by-kind"]', { hasText: 'user 1' }).waitFor();
   await page.getByRole('link', { name: '4 dead letters' }).waitFor();
   assert.is(await page.evaluate(() => sessionStorage.getItem('orderengine.adminToken')), 'test-token');
   if (screenshots) {
-    // A few refreshes with payments in between, so that the charts have a line to draw.
-    for (let i = 0; i < 4; i++) {
-      await page.locator('#refreshed').filter({ hasNotText: (await page.locator('#refreshed').textContent()) ?? '' }).waitFor({ timeout: 10_000 });
+    // Some payments between refreshes, so that the charts have a line to draw.
+    const shopper = (await call(t.app, 'POST', '/users', { name: 'grace', points: 1_000_000 })).body.id;
+    const pen = (await call(t.app, 'POST', '/products', { name: 'pen', price: 3, stock: 100_000 })).body.id;
+    for (let round = 0; round < 8; round++) {
+      const before = await page.locator('#refreshed').textContent();
+      const orders = await Promise.all(Array.from({ length: 5 + ((round * 7) % 11) * 4 }, () => call(t.app, 'POST', '/orders', { userId: shopper, items: [{ productId: pen, quantity: 1 }] })));
+      await Promise.all(orders.map((o) => call(t.app, 'POST', `/orders/${o.body.id}/pay`)));
+      await page.locator('#refreshed').filter({ hasNotText: before ?? '' }).waitFor();
     }
-    await page.locator('svg.sparkline polyline.line').first().waitFor();
+    await page.locator('svg.sparkline polyline.line').first().waitFor({ state: 'attached' });
     await page.screenshot({ path: new URL('admin-ui-overview.png', docs).pathname, fullPage: true });
   }
 });
 
 it('finds the actor the test created, shows its state and events, and passivates it', async ({ page, t, user }) => {
   await page.getByRole('link', { name: 'Actors', exact: true }).click();
-  await page.getByRole('link', { name: `user ${user}` }).click();
+  await page.getByLabel('kind').selectOption('user');
+  await page.getByRole('link', { name: `user ${user}` }).waitFor();
+  await page.getByLabel('id', { exact: true }).fill(user);
+  await page.getByRole('button', { name: 'Open' }).click();
   await page.getByRole('heading', { name: 'Committed state' }).waitFor();
   await page.locator('pre.json', { hasText: '"name": "ada"' }).first().waitFor();
   await page.getByRole('cell', { name: 'UserCreated', exact: true }).waitFor();
@@ -180,9 +188,10 @@ it("shows an order's saga as a timeline", async ({ page, order, base }) => {
   if (screenshots) await page.screenshot({ path: new URL('admin-ui-order.png', docs).pathname, fullPage: true });
 });
 
-it('retries a dead letter the test caused, once the receiver takes it', async ({ page, receiver }) => {
+it('retries a dead letter the test caused, once the receiver takes it', async ({ page, receiver, order }) => {
   await page.getByRole('link', { name: 'Dead letters', exact: true }).click();
-  const row = page.locator('tr', { hasText: 'OrderPaid' });
+  const ours = page.locator('tbody tr', { hasText: order });
+  const row = ours.filter({ hasText: 'OrderPaid' });
   await row.waitFor();
   await row.getByRole('button', { name: 'Retry' }).click();
   await page.locator('#notice', { hasText: /retry of dead letter \d+ failed/ }).waitFor();
@@ -192,8 +201,8 @@ it('retries a dead letter the test caused, once the receiver takes it', async ({
   await row.getByRole('button', { name: 'Retry' }).click();
   await page.locator('#notice', { hasText: /dead letter \d+ \(OrderPaid\) delivered to webhook/ }).waitFor();
   await row.waitFor({ state: 'detached' });
-  assert.ok(receiver.calls.some((c) => c.body?.type === 'OrderPaid' && c.answered === 200));
-  assert.is(await page.locator('tbody tr').count(), 3, 'the other dead letters stay');
+  assert.ok(receiver.calls.some((c) => c.body?.type === 'OrderPaid' && c.body?.data?.id === order && c.answered === 200));
+  assert.is(await ours.count(), 3, "the order's other dead letters stay");
 });
 
 it('takes a token from #token= once, removes it from the address bar, and signs out', async ({ browser, base }) => {

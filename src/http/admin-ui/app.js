@@ -73,6 +73,7 @@ function show() {
   const mine = ++generation;
   const [name, view] = route();
   current = view;
+  notice.hidden = true;
   nav.hidden = false;
   signOut.hidden = false;
   for (const link of nav.querySelectorAll('a')) link.classList.toggle('current', link.dataset.view === name);

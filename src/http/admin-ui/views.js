@@ -58,8 +58,10 @@ export function overview() {
         card('Event loop', figure(fixed(o.eventLoop.p99Seconds * 1000, 1), 'ms lag (p99)'), h('p', { class: 'muted' }, `now ${fixed(o.eventLoop.lagSeconds * 1000, 1)} ms`), chartOf('lagMs', 'event-loop lag p99 ms')),
         card('Requests in flight', figure(o.http.inFlight), chartOf('inFlight', 'requests in flight')),
         card('Read cache', figure(fixed(r.hitRate), '% hits'), h('p', { class: 'muted' }, `${o.cache.entries} entries · ${o.cache.hits} hits, ${o.cache.misses} misses since start`), chartOf('hitRate', 'cache hit %')),
-        card(
-          'Outbox',
+        h(
+          'section',
+          { class: 'card wide2' },
+          h('h3', {}, 'Outbox'),
           h('p', {}, h('a', { href: '#/dead-letters' }, `${o.outbox.deadLetters} dead letters`)),
           table(
             ['sink', 'connection', 'breaker', 'lag', 'delivered', 'failed attempts'],
@@ -83,18 +85,20 @@ export function overview() {
   };
 }
 
-export function actors({ go }) {
-  const kind = h('select', { name: 'kind', 'aria-label': 'kind' }, KINDS.map((k) => h('option', { value: k }, k)));
+export function actors({ go, refreshNow }) {
+  const kind = h('select', { name: 'kind', 'aria-label': 'kind', onchange: () => refreshNow() }, KINDS.map((k) => h('option', { value: k }, k)));
   const id = h('input', { name: 'id', placeholder: 'id', 'aria-label': 'id', required: true, size: 40 });
   const form = h('form', { class: 'search', onsubmit: (e) => (e.preventDefault(), go(`/actors/${kind.value}/${enc(id.value.trim())}`)) }, kind, id, h('button', { type: 'submit' }, 'Open'));
   const list = h('div');
   return {
     title: 'Actors',
-    node: h('div', {}, h('h2', {}, 'Actors'), h('p', { class: 'muted' }, 'Any actor by kind and id, live or not: its journal is read, and its state asked through its mailbox.'), form, h('h3', {}, 'Live actors, most recently used first'), list),
+    node: h('div', {}, h('h2', {}, 'Actors'), h('p', { class: 'muted' }, 'Any actor by kind and id, live or not: its journal is read, and its state asked through its mailbox.'), form, h('h3', {}, 'Live actors of that kind, most recently used first'), list),
     async refresh() {
-      const page = await api('GET', '/admin/actors?limit=1000');
-      const recent = page.items.slice().reverse().slice(0, 100);
-      replace(list, h('p', { class: 'muted' }, `${page.total} live`), table(['actor', 'messages waiting', 'sequence', 'last activity'], recent.map((a) => [actorLink(a.kind, a.id), a.mailboxDepth, a.sequenceNr, ago(a.lastActivity)]), 'No live actors.'));
+      // The API lists the least recently used first: the most recent are on its last page.
+      const { total } = await api('GET', `/admin/actors?limit=1&kind=${kind.value}`);
+      const page = await api('GET', `/admin/actors?offset=${Math.max(0, total - 100)}&limit=100&kind=${kind.value}`);
+      const recent = page.items.slice().reverse();
+      replace(list, h('p', { class: 'muted' }, `${page.total} live ${kind.value} actors`), table(['actor', 'messages waiting', 'sequence', 'last activity'], recent.map((a) => [actorLink(a.kind, a.id), a.mailboxDepth, a.sequenceNr, ago(a.lastActivity)]), 'No live actors.'));
     },
   };
 }
@@ -206,6 +210,7 @@ export function orders({ params: [id], go, notify }) {
           actorLink('order', t.id),
           mid ? h('button', { type: 'button', onclick: () => resumeOrder(t.id, notify) }, 'Resume now') : null,
         ),
+        h('p', { class: 'muted' }, 'Each durable step, oldest first. Steps with the same batch were committed in one journal transaction (not known on MySQL).'),
         h(
           'ol',
           { class: 'timeline' },
@@ -217,7 +222,7 @@ export function orders({ params: [id], go, notify }) {
               h('span', { class: 'step' }, s.step),
               h('span', { class: 'outcome' }, badge(s.outcome, s.outcome === 'ok' ? 'ok' : 'bad')),
               h('span', { class: 'detail' }, s.detail, ' · ', actorLink(s.actor.kind, s.actor.id), ` #${s.sequenceNr}`),
-              h('span', { class: 'batch muted' }, s.batch === null ? 'batch not known on MySQL' : `batch ${s.batch}`),
+              h('span', { class: 'batch muted' }, s.batch === null ? 'batch —' : `batch ${s.batch}`),
             ),
           ),
         ),
