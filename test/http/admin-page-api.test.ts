@@ -67,6 +67,16 @@ for (const kind of databaseKinds()) {
     await off.close();
   });
 
+  it('every new endpoint is in the OpenAPI document, behind the bearer token', async ({ t }) => {
+    const doc = (await call(t.app, 'GET', '/docs/json')).body;
+    for (const [method, url] of paths) {
+      const path = url.replace('/user/u1/', '/{kind}/{id}/').replace(/\/(o1|u1)\//, '/{id}/');
+      const operation = doc.paths[path]?.[method.toLowerCase()];
+      assert.ok(operation, `${method} ${path} documented`);
+      assert.equal(operation.security, [{ bearer: [] }], `${method} ${path}`);
+    }
+  });
+
   it("an actor's events come newest first, page by cursor, and stay readable once it is passivated", async ({ t }) => {
     const id = await create(t, '/products', { name: 'lamp', price: 300, stock: 5 });
     for (const quantity of [1, 2, 3]) assert.is((await call(t.app, 'POST', `/products/${id}/restock`, { quantity })).status, 200);
