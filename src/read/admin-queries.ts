@@ -2,7 +2,6 @@
 
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { ActorKind } from '../../actors/shared/entity.js';
-import type { DbTraits } from '../db/connect.js';
 import type { Schema } from '../db/schema.js';
 import { BadCursorError } from './cursor.js';
 import type { Page } from './queries.js';
@@ -88,7 +87,7 @@ export class AdminQueries {
 
   constructor(
     private readonly db: Kysely<Schema>,
-    traits: Pick<DbTraits, 'dialect'>,
+    traits: { readonly dialect: string },
   ) {
     // Every journal batch is one transaction, so the inserting transaction's id names the batch.
     this.batch = traits.dialect === 'mysql' ? sql<null>`null` : sql<string>`xmin::text`;
