@@ -9,6 +9,7 @@ import { accept, reject, type Result } from '../../actors/shared/result.js';
 import type { UserView } from '../../actors/user/index.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import type { AdminQueries, JournalEntryView, OpenClaim, OrderTimeline, StuckOrder } from '../read/admin-queries.js';
 import type { ReadCache } from '../read/cache.js';
 import type { HeldCouponView, Page, PopularProduct, ReadQueries } from '../read/queries.js';
 import type { DeadLetterView, Outbox, RetryOutcome } from '../outbox/outbox.js';
@@ -36,6 +37,8 @@ export interface EngineParts {
   readonly config: Config;
   readonly registry: Registry;
   readonly reads: ReadQueries;
+  /** The admin page's reads over the journal and the read model. */
+  readonly admin: AdminQueries;
   readonly cache: ReadCache;
   readonly idempotency: IdempotencyStore;
   readonly outbox: Outbox;
@@ -279,5 +282,41 @@ export class Engine {
     const outcome = result.ok ? result.value.status : result.error;
     metrics.sagaDuration.observe({ saga, outcome: result.ok ? 'ok' : 'rejected' }, (performance.now() - started) / 1000);
     metrics.ordersFinished.inc({ status: outcome });
+  }
+
+  /** An actor's journal, newest first, live or not; NOT_FOUND when it holds nothing for the actor. */
+  async actorEvents(kind: ActorKind, id: string, opts: { cursor?: string; limit: number }): Promise<Result<Page<JournalEntryView>>> {
+    const page = await this.parts.admin.actorEvents(kind, id, opts);
+    return page ? accept(page) : reject('NOT_FOUND', `${kind} ${id} has no events in the journal`);
+  }
+
+  async orderTimeline(id: string): Promise<Result<OrderTimeline>> {
+    const timeline = await this.parts.admin.orderTimeline(id);
+    return timeline ? accept(timeline) : reject('NOT_FOUND', `order ${id} not found`);
+  }
+
+  stuckOrders(opts: { olderThanMs: number; cursor?: string; limit: number }): Promise<Page<StuckOrder>> {
+    return this.parts.admin.stuckOrders({ cutoff: Date.now() - opts.olderThanMs, limit: opts.limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
+  }
+
+  openClaims(opts: { olderThanMs: number; cursor?: string; limit: number }): Promise<Page<OpenClaim>> {
+    return this.parts.admin.openClaims({ cutoff: Date.now() - opts.olderThanMs, limit: opts.limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
+  }
+
+  /** Pokes an order left mid-saga now, with the sweeper's message; `resumed` is false when it is not mid-saga. */
+  async resumeOrder(id: string): Promise<Result<{ id: string; status: string; resumed: boolean }>> {
+    const status = await this.parts.admin.orderStatus(id);
+    if (status === undefined) return reject('NOT_FOUND', `order ${id} not found`);
+    const resumed = status === 'PAYING' || status === 'CANCELLING';
+    if (resumed) this.registry.tell({ kind: 'order', id }, { type: 'ResumeSaga' });
+    return accept({ id, status, resumed });
+  }
+
+  /** Pokes a user whose coupon claims were left open now, with the sweeper's message; `resumed` is false when none is open. */
+  async resumeUserClaims(userId: string): Promise<Result<{ userId: string; openClaims: number; resumed: boolean }>> {
+    if (!(await this.parts.admin.userExists(userId))) return reject('NOT_FOUND', `user ${userId} not found`);
+    const openClaims = await this.parts.admin.openClaimsOf(userId);
+    if (openClaims > 0) this.registry.tell({ kind: 'user', id: userId }, { type: 'ResumeClaims' });
+    return accept({ userId, openClaims, resumed: openClaims > 0 });
   }
 }

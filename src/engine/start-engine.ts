@@ -8,6 +8,7 @@ import type { JournalStore } from '../journal/journal-store.js';
 import { SqlJournalStore } from '../journal/sql-journal-store.js';
 import type { Metrics } from '../metrics.js';
 import { Outbox } from '../outbox/outbox.js';
+import { AdminQueries } from '../read/admin-queries.js';
 import { ReadCache } from '../read/cache.js';
 import { ReadQueries } from '../read/queries.js';
 import { StuckWork } from '../read/stuck-work.js';
@@ -64,6 +65,7 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
     config,
     registry,
     reads: new ReadQueries(database.reads, database.traits),
+    admin: new AdminQueries(database.reads, database.traits),
     cache,
     idempotency,
     outbox,

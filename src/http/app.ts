@@ -12,6 +12,7 @@ import { BadCursorError } from '../read/queries.js';
 import { sendError } from './errors.js';
 import { admit } from './admission.js';
 import { adminRoutes } from './routes/admin.js';
+import { adminUiRoutes } from './routes/admin-ui.js';
 import { couponRoutes } from './routes/coupons.js';
 import { operationRoutes } from './routes/operations.js';
 import { orderRoutes } from './routes/orders.js';
@@ -93,6 +94,7 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
   await app.register(orderRoutes(engine));
   await app.register(couponRoutes(engine));
   await app.register(operationRoutes(engine, metrics));
-  await app.register(adminRoutes(engine, adminToken));
+  await app.register(adminRoutes(engine, adminToken, metrics));
+  await app.register(adminUiRoutes());
   return app;
 }

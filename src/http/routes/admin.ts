@@ -1,11 +1,14 @@
-// /admin: live actors, one actor's state as it holds it, passivate, snapshot now, the outbox's dead letters; bearer token.
+// /admin: live actors, one actor's state as it holds it, passivate, snapshot now, the outbox's dead letters, what the admin page reads and resumes; bearer token.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Engine } from '../../engine/engine.js';
+import type { Metrics } from '../../metrics.js';
+import { adminOverview } from '../admin-overview.js';
 import { sendError, sendResult } from '../errors.js';
-import { Id, errors } from '../schemas/common.js';
+import { ActorEventsParams, ActorEventsQuery, ClaimsResumed, JournalPage, OpenClaimPage, OrderResumed, OrderTimeline, Overview, StuckOrderPage, StuckQuery } from '../schemas/admin.js';
+import { Id, IdParams, errors } from '../schemas/common.js';
 import { DeadLetter, DeadLetterPage, DeadLetterParams, DeadLetterQuery } from '../schemas/dead-letters.js';
 
 const Kind = Type.Union([Type.Literal('user'), Type.Literal('product'), Type.Literal('order')]);
@@ -21,7 +24,7 @@ const Passivated = Type.Object({ kind: Type.String(), id: Type.String(), passiva
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 export const adminRoutes =
-  (engine: Engine, token: string | undefined): FastifyPluginAsyncTypebox =>
+  (engine: Engine, token: string | undefined, metrics: Metrics): FastifyPluginAsyncTypebox =>
   async (app) => {
     const expected = token ? digest(token) : undefined;
     app.addHook('onRequest', async (request, reply) => {
@@ -106,5 +109,98 @@ export const adminRoutes =
         const outcome = await engine.retryDeadLetter(request.params.id);
         return outcome.ok ? outcome.value : sendError(reply, outcome.error, outcome.message);
       },
+    );
+
+    // What the admin page reads and does beyond the routes above.
+
+    app.get(
+      '/admin/overview',
+      { schema: { tags: ['admin'], summary: 'Live actors against the cap, the deepest mailboxes, journal, event loop, cache and outbox figures', security: [{ bearer: [] }], response: { 200: Overview, ...errors(401, 403) } } },
+      async () => adminOverview(engine, metrics),
+    );
+
+    app.get(
+      '/admin/actors/:kind/:id/events',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "An actor's events from the journal, newest first, live or not",
+          security: [{ bearer: [] }],
+          params: ActorEventsParams,
+          querystring: ActorEventsQuery,
+          response: { 200: JournalPage, ...errors(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => sendResult(reply, await engine.actorEvents(request.params.kind, request.params.id, request.query)),
+    );
+
+    app.get(
+      '/admin/orders/:id/timeline',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "An order's saga as a timeline: each durable step on the order, its products and its user, with the batch that committed it",
+          security: [{ bearer: [] }],
+          params: IdParams,
+          response: { 200: OrderTimeline, ...errors(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => sendResult(reply, await engine.orderTimeline(request.params.id)),
+    );
+
+    app.get(
+      '/admin/stuck/orders',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Orders left PAYING or cancelling for longer than olderThanSeconds, oldest first',
+          security: [{ bearer: [] }],
+          querystring: StuckQuery,
+          response: { 200: StuckOrderPage, ...errors(400, 401, 403) },
+        },
+      },
+      async (request) => engine.stuckOrders({ ...request.query, olderThanMs: request.query.olderThanSeconds * 1000 }),
+    );
+
+    app.get(
+      '/admin/stuck/claims',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Coupon claims left open for longer than olderThanSeconds, oldest first',
+          security: [{ bearer: [] }],
+          querystring: StuckQuery,
+          response: { 200: OpenClaimPage, ...errors(400, 401, 403) },
+        },
+      },
+      async (request) => engine.openClaims({ ...request.query, olderThanMs: request.query.olderThanSeconds * 1000 }),
+    );
+
+    app.post(
+      '/admin/orders/:id/resume',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "Resume an order's interrupted saga now, as the sweeper would; it finishes in the background",
+          security: [{ bearer: [] }],
+          params: IdParams,
+          response: { 200: OrderResumed, ...errors(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => sendResult(reply, await engine.resumeOrder(request.params.id)),
+    );
+
+    app.post(
+      '/admin/users/:id/resume-claims',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "Resume a user's open coupon claims now, as the sweeper would; they finish in the background",
+          security: [{ bearer: [] }],
+          params: IdParams,
+          response: { 200: ClaimsResumed, ...errors(400, 401, 403, 404) },
+        },
+      },
+      async (request, reply) => sendResult(reply, await engine.resumeUserClaims(request.params.id)),
     );
   };

@@ -1,0 +1,119 @@
+// Schemas of the admin API's reads and actions that the admin page uses: overview, an actor's journal, an order's timeline, stuck work.
+
+import { Type } from 'typebox';
+import { Id, pageOf } from './common.js';
+
+export const ActorKindParam = Type.Union([Type.Literal('user'), Type.Literal('product'), Type.Literal('order')]);
+
+const Cursor = Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the page before' }));
+
+export const ActorEventsParams = Type.Object({ kind: ActorKindParam, id: Id });
+export const ActorEventsQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'nextCursor of the page before: events below this sequence number' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  },
+  { additionalProperties: false },
+);
+
+const journalEntry = {
+  sequenceNr: Type.Integer(),
+  type: Type.String({ description: 'the event type, e.g. StockReserved' }),
+  at: Type.Integer({ description: 'when the actor appended it (ms since 1970)' }),
+  batch: Type.Union([Type.String(), Type.Null()], {
+    description: 'the journal transaction that made it durable; events with one value committed in one batch (null on MySQL)',
+  }),
+  event: Type.Unknown({ description: 'the event as journaled' }),
+};
+
+export const JournalEntry = Type.Object(journalEntry);
+export const JournalPage = pageOf(JournalEntry);
+
+export const TimelineStep = Type.Object({
+  ...journalEntry,
+  step: Type.String({ description: 'created, payment-started, reserve, release, debit, refund, paid, failed, cancel-started, cancelled or expired' }),
+  actor: Type.Object({ kind: Type.String(), id: Type.String() }),
+  outcome: Type.String({ description: 'ok, or the error code the saga failed with' }),
+  detail: Type.String(),
+});
+
+export const OrderTimeline = Type.Object(
+  {
+    id: Type.String(),
+    userId: Type.String(),
+    status: Type.String({ description: 'as the read model holds it (CANCELLING while a cancel runs)' }),
+    createdAt: Type.Integer(),
+    updatedAt: Type.Integer(),
+    steps: Type.Array(TimelineStep),
+  },
+  { description: "an order's durable steps on the order, its products and its user, oldest first" },
+);
+
+export const StuckQuery = Type.Object(
+  {
+    olderThanSeconds: Type.Integer({ minimum: 0, maximum: 31_536_000, default: 60, description: 'left untouched for at least this long' }),
+    cursor: Cursor,
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  },
+  { additionalProperties: false },
+);
+
+export const StuckOrderPage = pageOf(
+  Type.Object({ id: Type.String(), userId: Type.String(), status: Type.String({ description: 'PAYING or CANCELLING' }), total: Type.Integer(), updatedAt: Type.Integer() }),
+);
+
+export const OpenClaimPage = pageOf(Type.Object({ userId: Type.String(), couponId: Type.String(), updatedAt: Type.Integer() }));
+
+export const OrderResumed = Type.Object({
+  id: Type.String(),
+  status: Type.String(),
+  resumed: Type.Boolean({ description: 'false when the order is not mid-saga: nothing was sent' }),
+});
+
+export const ClaimsResumed = Type.Object({
+  userId: Type.String(),
+  openClaims: Type.Integer(),
+  resumed: Type.Boolean({ description: 'false when the user has no open claim: nothing was sent' }),
+});
+
+const Actor = Type.Object({ kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() });
+
+export const Overview = Type.Object(
+  {
+    at: Type.Integer({ description: 'when this was read (ms since 1970)' }),
+    actors: Type.Object({
+      live: Type.Record(Type.String(), Type.Integer(), { description: 'live actors by kind' }),
+      total: Type.Integer(),
+      cap: Type.Integer({ description: 'ACTORS_MAX_LIVE' }),
+      deepestMailboxes: Type.Array(Actor, { description: 'the 20 live actors with the most messages waiting' }),
+    }),
+    journal: Type.Object(
+      {
+        backlogEvents: Type.Integer(),
+        batches: Type.Integer(),
+        events: Type.Integer(),
+        commitSeconds: Type.Number({ description: 'time spent committing batches' }),
+        failedBatches: Type.Integer(),
+      },
+      { description: 'counts since start; the page divides the differences between two reads' },
+    ),
+    http: Type.Object({ inFlight: Type.Integer() }),
+    eventLoop: Type.Object({ lagSeconds: Type.Number(), p99Seconds: Type.Number() }),
+    cache: Type.Object({ entries: Type.Integer(), hits: Type.Integer(), misses: Type.Integer() }),
+    outbox: Type.Object({
+      deadLetters: Type.Integer(),
+      sinks: Type.Array(
+        Type.Object({
+          sink: Type.String(),
+          connection: Type.String(),
+          breaker: Type.String(),
+          lagSeconds: Type.Number(),
+          caughtUp: Type.Boolean(),
+          delivered: Type.Integer(),
+          failedAttempts: Type.Integer(),
+        }),
+      ),
+    }),
+  },
+  { description: "the engine's live state at a glance" },
+);
