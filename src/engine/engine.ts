@@ -5,7 +5,7 @@ import { outsideWindow, type CouponCommand, type CouponTerms, type CouponView } 
 import type { OrderCommand, OrderCoupon, OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
 import type { ProductCommand, ProductView } from '../../actors/product/index.js';
 import type { ActorKind } from '../../actors/shared/entity.js';
-import { accept, reject, type Result } from '../../actors/shared/result.js';
+import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
 import type { UserCommand, UserView } from '../../actors/user/index.js';
 import type { Config } from '../config.js';
 import { connect, type Database } from '../db/connect.js';
@@ -20,6 +20,7 @@ import { Outbox, type DeadLetterView, type RetryOutcome } from '../outbox/outbox
 import type { RelayStatus } from '../outbox/relay.js';
 import type { Inspection } from './entity.js';
 import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
+import { readFailure } from './read-failure.js';
 import { startSystem, type ActorSystem } from './nact.js';
 import { hostedModules } from './projections.js';
 import { Registry, type LiveActorSummary } from './registry.js';
@@ -144,12 +145,12 @@ export class Engine {
     return this.ask('user', id, { type: 'ChargePoints', ref, amount, keyed: idempotencyKey !== undefined });
   }
 
-  listUsers(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<UserView>> {
-    return this.reads.listUsers(opts);
+  listUsers(opts: { cursor?: string; limit: number; name?: string }): Promise<Result<Page<UserView>>> {
+    return this.reads.listUsers(opts).then(accept, readFailure);
   }
 
-  userOrders(opts: { userId: string; cursor?: string; limit: number }): Promise<Page<OrderView>> {
-    return this.reads.userOrders(opts);
+  userOrders(opts: { userId: string; cursor?: string; limit: number }): Promise<Result<Page<OrderView>>> {
+    return this.reads.userOrders(opts).then(accept, readFailure);
   }
 
   // Products
@@ -167,12 +168,12 @@ export class Engine {
     return this.ask('product', id, { type: 'Restock', ref, quantity, keyed: idempotencyKey !== undefined });
   }
 
-  listProducts(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<ProductView>> {
-    return this.reads.listProducts(opts);
+  listProducts(opts: { cursor?: string; limit: number; name?: string }): Promise<Result<Page<ProductView>>> {
+    return this.reads.listProducts(opts).then(accept, readFailure);
   }
 
-  popularProducts(opts: { days: number; limit: number }): Promise<Page<PopularProduct>> {
-    return this.cache.popularProducts(`${opts.days}:${opts.limit}`, () => this.reads.popularProducts({ ...opts, now: Date.now() }));
+  popularProducts(opts: { days: number; limit: number }): Promise<Result<Page<PopularProduct>>> {
+    return this.cache.popularProducts(`${opts.days}:${opts.limit}`, () => this.reads.popularProducts({ ...opts, now: Date.now() })).then(accept, readFailure);
   }
 
   // Coupons
@@ -196,7 +197,7 @@ export class Engine {
   async userCoupons(opts: { userId: string; cursor?: string; limit: number }): Promise<Result<Page<HeldCouponView>>> {
     const user = await this.getUser(opts.userId);
     if (!user.ok) return user;
-    return accept(await this.reads.userCoupons(opts));
+    return this.reads.userCoupons(opts).then(accept, readFailure);
   }
 
   // Orders
@@ -236,8 +237,10 @@ export class Engine {
    * user actor, which alone decides: this only spares an order that could never be paid.
    */
   private async orderCoupon(userId: string, couponId: string): Promise<Result<OrderCoupon>> {
-    const [coupon, status] = await Promise.all([this.getCoupon(couponId), this.reads.userCouponStatus(userId, couponId)]);
+    const [coupon, held] = await Promise.all([this.getCoupon(couponId), this.reads.userCouponStatus(userId, couponId).then(accept, readFailure)]);
     if (!coupon.ok) return coupon;
+    if (!held.ok) return held;
+    const status = held.value;
     if (status === 'USED') return reject('COUPON_ALREADY_USED', `coupon ${couponId} was already used by user ${userId}`);
     if (status !== 'ISSUED') return reject('COUPON_NOT_HELD', `user ${userId} does not hold coupon ${couponId}`);
     const outside = outsideWindow(couponId, coupon.value, Date.now());
@@ -263,12 +266,12 @@ export class Engine {
     return result;
   }
 
-  ordersByIds(ids: readonly string[]): Promise<Page<OrderView>> {
-    return this.reads.ordersByIds(ids);
+  ordersByIds(ids: readonly string[]): Promise<Result<Page<OrderView>>> {
+    return this.reads.ordersByIds(ids).then(accept, readFailure);
   }
 
-  ordersByStatus(opts: { status: OrderStatus; days: number; cursor?: string; limit: number }): Promise<Page<OrderView>> {
-    return this.reads.ordersByStatus({ ...opts, now: Date.now() });
+  ordersByStatus(opts: { status: OrderStatus; days: number; cursor?: string; limit: number }): Promise<Result<Page<OrderView>>> {
+    return this.reads.ordersByStatus({ ...opts, now: Date.now() }).then(accept, readFailure);
   }
 
   // Idempotency, operations, admin
@@ -288,12 +291,12 @@ export class Engine {
     return this.outbox.status();
   }
 
-  deadLetters(opts: { cursor?: string; limit: number }): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
-    return this.outbox.deadLetters(opts);
+  deadLetters(opts: { cursor?: string; limit: number }): Promise<Result<{ items: DeadLetterView[]; nextCursor: string | null }>> {
+    return this.outbox.deadLetters(opts).then(accept, readFailure);
   }
 
-  retryDeadLetter(id: string): Promise<RetryOutcome> {
-    return this.outbox.retryDeadLetter(id);
+  retryDeadLetter(id: string): Promise<RetryOutcome | Rejection> {
+    return this.outbox.retryDeadLetter(id).catch(readFailure);
   }
 
   liveActors(): LiveActorSummary[] {

@@ -5,10 +5,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
-import { isUnavailable } from '../db/unavailable.js';
 import type { Engine } from '../engine/engine.js';
 import type { Metrics } from '../metrics.js';
-import { BadCursorError } from '../read/queries.js';
 import { sendError } from './errors.js';
 import { admit } from './admission.js';
 import { adminRoutes } from './routes/admin.js';
@@ -55,17 +53,12 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) return sendError(reply, 'BAD_REQUEST', `${error.validationContext ?? 'request'} ${error.message}`.slice(0, 500));
-    if (error instanceof BadCursorError) return sendError(reply, 'BAD_CURSOR', error.message);
     if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) return sendError(reply, 'MALFORMED_JSON', 'the body is not valid JSON');
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 'PAYLOAD_TOO_LARGE', 'the body is larger than 64 KiB');
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
     if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return sendError(reply, 'MALFORMED_JSON', 'the body is empty');
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, 'BAD_REQUEST', error.message.slice(0, 500));
-    }
-    if (isUnavailable(error)) {
-      request.log.warn({ err: error }, 'database unavailable');
-      return sendError(reply, 'DATABASE_UNAVAILABLE', 'the database does not answer; try again');
     }
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 'INTERNAL', 'internal error');

@@ -7,7 +7,9 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
+import { accept } from '../../actors/shared/result.js';
 import { Engine } from '../../src/engine/engine.js';
+import { readFailure } from '../../src/engine/read-failure.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
@@ -60,7 +62,8 @@ it('a bug in a handler answers 500 {error: INTERNAL, message} without its messag
 
 it('a database that cannot be reached answers 503 DATABASE_UNAVAILABLE with Retry-After, not 500', async ({ engine, app }) => {
   const original = engine.listUsers;
-  engine.listUsers = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+  // The engine's own read path: the query fails as a lost connection does, and the engine answers with that.
+  engine.listUsers = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })).then(accept, readFailure);
   try {
     const answer = await app.inject({ method: 'GET', url: '/users' });
     assert.is(answer.statusCode, 503);

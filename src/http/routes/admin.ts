@@ -88,7 +88,7 @@ export const adminRoutes =
           response: { 200: DeadLetterPage, ...errors(401, 403) },
         },
       },
-      async (request) => engine.deadLetters(request.query),
+      async (request, reply) => sendResult(reply, await engine.deadLetters(request.query)),
     );
 
     app.post(

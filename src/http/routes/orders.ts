@@ -43,10 +43,10 @@ export const orderRoutes =
           if (list.length > MAX_IDS) return sendError(reply, 'BAD_REQUEST', `at most ${MAX_IDS} ids, got ${list.length}`);
           const bad = list.find((id) => !ID.test(id));
           if (bad !== undefined) return sendError(reply, 'BAD_REQUEST', `not an order id: ${bad.slice(0, 80)}`);
-          return engine.ordersByIds([...new Set(list)]);
+          return sendResult(reply, await engine.ordersByIds([...new Set(list)]));
         }
         if (status === undefined) return sendError(reply, 'BAD_REQUEST', 'give ids=… or status=… (with days=…)');
-        return engine.ordersByStatus({ status, days: days ?? 7, limit, ...(cursor !== undefined ? { cursor } : {}) });
+        return sendResult(reply, await engine.ordersByStatus({ status, days: days ?? 7, limit, ...(cursor !== undefined ? { cursor } : {}) }));
       },
     );
 

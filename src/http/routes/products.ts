@@ -21,7 +21,7 @@ export const productRoutes =
       {
         schema: { tags: ['products'], summary: 'List products, or find them by exact name', querystring: ProductListQuery, response: { 200: pageOf(Product), ...errors(400) } },
       },
-      async (request) => engine.listProducts(request.query),
+      async (request, reply) => sendResult(reply, await engine.listProducts(request.query)),
     );
 
     app.get(
@@ -34,7 +34,7 @@ export const productRoutes =
           response: { 200: pageOf(PopularProduct), ...errors(400) },
         },
       },
-      async (request) => engine.popularProducts(request.query),
+      async (request, reply) => sendResult(reply, await engine.popularProducts(request.query)),
     );
 
     app.get(

@@ -20,7 +20,7 @@ export const userRoutes =
     app.get(
       '/users',
       { schema: { tags: ['users'], summary: 'List users, or find them by exact name', querystring: UserListQuery, response: { 200: pageOf(User), ...errors(400) } } },
-      async (request) => engine.listUsers(request.query),
+      async (request, reply) => sendResult(reply, await engine.listUsers(request.query)),
     );
 
     app.get(
@@ -34,7 +34,7 @@ export const userRoutes =
       {
         schema: { tags: ['users'], summary: "A user's orders, newest first", params: IdParams, querystring: PageOnlyQuery, response: { 200: pageOf(Order), ...errors(400) } },
       },
-      async (request) => engine.userOrders({ userId: request.params.id, ...request.query }),
+      async (request, reply) => sendResult(reply, await engine.userOrders({ userId: request.params.id, ...request.query })),
     );
 
     app.post(
