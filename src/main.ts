@@ -8,7 +8,7 @@ import { Metrics } from './metrics.js';
 const config = loadConfig();
 const metrics = new Metrics();
 const engine = await Engine.start(config, metrics);
-const app = await buildApp({ engine, metrics, adminToken: config.adminToken, logLevel: config.logLevel });
+const app = await buildApp({ engine, metrics, maxInFlight: config.http.maxInFlight, adminToken: config.adminToken, logLevel: config.logLevel });
 
 /** Below Kubernetes' default grace period (30 s), so the engine exits on its own terms. */
 const SHUTDOWN_DEADLINE_MS = 25_000;

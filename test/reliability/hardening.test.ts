@@ -13,7 +13,7 @@ import { readFailure } from '../../src/engine/read-failure.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
-import { call, testConfig } from '../helpers/engine.js';
+import { appOptions, call, testConfig } from '../helpers/engine.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -32,7 +32,7 @@ it.before(async (ctx) => {
   const stream = new PassThrough();
   ctx.logs = [];
   stream.on('data', (line) => ctx.logs.push(String(line)));
-  ctx.app = await buildApp({ engine: ctx.engine, metrics, adminToken: undefined, logLevel: 'info', logStream: stream });
+  ctx.app = await buildApp(appOptions(ctx.engine, metrics, { adminToken: undefined, logLevel: 'info', logStream: stream }));
   await ctx.app.listen({ port: 0, host: '127.0.0.1' });
 });
 it.after(async (ctx) => {
