@@ -19,7 +19,6 @@ import { ReadQueries, type HeldCouponView, type Page, type PopularProduct } from
 import { Outbox, type DeadLetterView, type RetryOutcome } from '../outbox/outbox.js';
 import type { RelayStatus } from '../outbox/relay.js';
 import type { Inspection } from './entity.js';
-import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
 import { readFailure } from './read-failure.js';
 import { startSystem, type ActorSystem } from './nact.js';
 import { hostedModules } from './projections.js';
@@ -66,19 +65,18 @@ export interface EngineOptions {
 export class Engine {
   private recovering = true;
   private sweeper: NodeJS.Timeout | undefined;
-  private lastPurge = 0;
   private closed = false;
   private sweeping = false;
 
   private constructor(
     readonly config: Config,
-    private readonly database: Database,
+    /** For stores beside the engine that keep tables of their own (the answers to Idempotency-Key requests). */
+    readonly database: Database,
     private readonly journal: BatchWriter,
     private readonly registry: Registry,
     private readonly system: ActorSystem,
     private readonly reads: ReadQueries,
     private readonly cache: ReadCache,
-    private readonly idempotency: IdempotencyStore,
     private readonly metrics: Metrics | undefined,
     private readonly outbox: Outbox,
   ) {}
@@ -117,7 +115,6 @@ export class Engine {
       system,
       new ReadQueries(database.reads, database.traits),
       cache,
-      new IdempotencyStore(database.db, config.idempotencyRetentionMs),
       metrics,
       outbox,
     );
@@ -274,12 +271,7 @@ export class Engine {
     return this.reads.ordersByStatus({ ...opts, now: Date.now() }).then(accept, readFailure);
   }
 
-  // Idempotency, operations, admin
-
-  /** Runs `work` once per Idempotency-Key; a repeat gets the first answer. */
-  once(key: string, work: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
-    return this.idempotency.once(key, work);
-  }
+  // Operations, admin
 
   /** The outbox's sinks are reported, not required: payments go on while a sink is down. */
   async ready(): Promise<{ database: boolean; recovering: boolean; outbox: RelayStatus[] }> {
@@ -410,11 +402,6 @@ export class Engine {
       await this.resumeSagas(this.config.sweepIntervalMs);
       await this.resumeClaims(this.config.sweepIntervalMs);
       await this.expireOrders();
-      // Expired Idempotency-Key answers only need to go eventually: once a minute is plenty.
-      if (Date.now() - this.lastPurge >= 60_000) {
-        await this.idempotency.purge();
-        this.lastPurge = Date.now();
-      }
     } catch {
       // The database is down; readiness reports it and the next sweep tries again.
     } finally {

@@ -8,6 +8,8 @@ import type { Metrics } from '../metrics.js';
 import { sendError } from './errors.js';
 import { admissionPlugin } from './plugins/admission.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { idempotencyPlugin } from './plugins/idempotency.js';
+import type { IdempotencyStore } from './plugins/idempotency-store.js';
 import { requestMetricsPlugin } from './plugins/request-metrics.js';
 import { swaggerPlugin } from './plugins/swagger.js';
 import { adminRoutes } from './routes/admin.js';
@@ -27,6 +29,8 @@ export interface AppOptions {
   readonly logLevel?: string;
   /** Where log lines go; stdout unless given (tests read them). */
   readonly logStream?: NodeJS.WritableStream;
+  /** Where first answers to Idempotency-Key requests are kept. */
+  readonly idempotencyStore: IdempotencyStore;
 }
 
 // Bodies are JSON: a string where a number belongs is an error, not something to coerce.
@@ -36,11 +40,11 @@ const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional
 
 /**
  * ```ts
- * const app = await buildApp({ engine, metrics, maxInFlight: 4096, adminToken: undefined });
+ * const app = await buildApp({ engine, metrics, maxInFlight: 4096, adminToken: undefined, idempotencyStore });
  * const answer = await app.inject({ method: 'GET', url: '/health/live' });
  * ```
  */
-export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLevel = 'info', logStream }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLevel = 'info', logStream, idempotencyStore }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: logLevel,
@@ -69,6 +73,7 @@ export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLe
 
   await app.register(admissionPlugin, { maxInFlight, metrics });
   await app.register(requestMetricsPlugin, { metrics });
+  await app.register(idempotencyPlugin, { store: idempotencyStore });
 
   await app.register(userRoutes(engine));
   await app.register(productRoutes(engine));

@@ -5,6 +5,7 @@ import { suite, type Suite } from './suite.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { buildApp, type AppOptions } from '../../src/http/app.js';
+import { SqlIdempotencyStore } from '../../src/idempotency/sql-idempotency-store.js';
 import { Metrics } from '../../src/metrics.js';
 import type { DatabaseKind, TestDatabase } from './databases.js';
 
@@ -25,7 +26,15 @@ export function startApp(url: string, env: Record<string, string> = {}): Promise
 /** buildApp's options for `engine` as main.ts passes them from the engine's config, with `options` over them. */
 export function appOptions(engine: Engine, metrics: Metrics, options: Partial<AppOptions> = {}): AppOptions {
   const { config } = engine;
-  return { engine, metrics, maxInFlight: config.http.maxInFlight, adminToken: config.adminToken, logLevel: 'silent', ...options };
+  return {
+    engine,
+    metrics,
+    maxInFlight: config.http.maxInFlight,
+    adminToken: config.adminToken,
+    logLevel: 'silent',
+    idempotencyStore: new SqlIdempotencyStore(engine.database.db, config.idempotencyRetentionMs),
+    ...options,
+  };
 }
 
 /** Like startApp, with the journal's store replaced (to hold or fail commits). */

@@ -2,7 +2,6 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Engine } from '../../engine/engine.js';
-import { answerOnce } from '../answer.js';
 import { sendError, sendResult } from '../errors.js';
 import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
 import { CreateOrderBody, Order, OrderListQuery } from '../schemas/orders.js';
@@ -67,7 +66,7 @@ export const orderRoutes =
           response: { 200: Order, ...errors(400, 404, 409, 503) },
         },
       },
-      async (request, reply) => answerOnce(engine, request, reply, 200, () => engine.payOrder(request.params.id)),
+      async (request, reply) => reply.answerOnce(200, () => engine.payOrder(request.params.id)),
     );
 
     app.post(
@@ -81,6 +80,6 @@ export const orderRoutes =
           response: { 200: Order, ...errors(400, 404, 409, 503) },
         },
       },
-      async (request, reply) => answerOnce(engine, request, reply, 200, () => engine.cancelOrder(request.params.id)),
+      async (request, reply) => reply.answerOnce(200, () => engine.cancelOrder(request.params.id)),
     );
   };

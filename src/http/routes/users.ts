@@ -2,7 +2,6 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Engine } from '../../engine/engine.js';
-import { answerOnce } from '../answer.js';
 import { sendResult } from '../errors.js';
 import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
 import { Order, PageOnlyQuery } from '../schemas/orders.js';
@@ -50,6 +49,6 @@ export const userRoutes =
         },
       },
       async (request, reply) =>
-        answerOnce(engine, request, reply, 200, (key) => engine.chargePoints(request.params.id, request.body.amount, key), (u) => ({ id: u.id, points: u.points })),
+        reply.answerOnce(200, (key) => engine.chargePoints(request.params.id, request.body.amount, key), (u) => ({ id: u.id, points: u.points })),
     );
   };
