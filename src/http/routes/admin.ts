@@ -2,22 +2,12 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import type { Engine } from '../../engine/engine.js';
 import { sendError, sendResult } from '../errors.js';
-import { Id, errors } from '../schemas/common.js';
+import { ActorList, ActorListQuery, ActorParams, Passivated } from '../schemas/admin.js';
+import { errors } from '../schemas/common.js';
 import { DeadLetter, DeadLetterPage, DeadLetterParams, DeadLetterQuery } from '../schemas/dead-letters.js';
 
-const Kind = Type.Union([Type.Literal('user'), Type.Literal('product'), Type.Literal('order')]);
-const ActorParams = Type.Object({ kind: Kind, id: Id });
-const ActorList = Type.Object({
-  items: Type.Array(
-    Type.Object({ kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() }),
-  ),
-  total: Type.Integer(),
-  nextCursor: Type.Union([Type.String(), Type.Null()]),
-});
-const Passivated = Type.Object({ kind: Type.String(), id: Type.String(), passivated: Type.Boolean() });
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 export const adminRoutes =
@@ -40,10 +30,7 @@ export const adminRoutes =
           tags: ['admin'],
           summary: 'Live actors, least recently used first',
           security: [{ bearer: [] }],
-          querystring: Type.Object(
-            { offset: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), kind: Type.Optional(Kind) },
-            { additionalProperties: false },
-          ),
+          querystring: ActorListQuery,
           response: { 200: ActorList, ...errors(401, 403) },
         },
       },
