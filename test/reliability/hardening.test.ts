@@ -62,7 +62,7 @@ it('a bug in a handler answers 500 {error: INTERNAL, message} without its messag
 
 it('a database that cannot be reached answers 503 DATABASE_UNAVAILABLE with Retry-After, not 500', async ({ engine, app }) => {
   const original = engine.listUsers;
-  // The engine's own read path: the query fails as a lost connection does, and the engine answers with that.
+  // What the engine's read path answers when its query fails as a lost connection does.
   engine.listUsers = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })).then(accept, readFailure);
   try {
     const answer = await app.inject({ method: 'GET', url: '/users' });
