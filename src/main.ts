@@ -3,12 +3,20 @@
 import { loadConfig } from './config.js';
 import { startEngine } from './engine/start-engine.js';
 import { buildApp } from './http/app.js';
+import { SqlIdempotencyStore } from './idempotency/sql-idempotency-store.js';
 import { Metrics } from './metrics.js';
 
 const config = loadConfig();
 const metrics = new Metrics();
 const engine = await startEngine(config, metrics);
-const app = await buildApp({ engine, metrics, adminToken: config.adminToken, logLevel: config.logLevel });
+const app = await buildApp({
+  engine,
+  metrics,
+  maxInFlight: config.http.maxInFlight,
+  adminToken: config.adminToken,
+  logLevel: config.logLevel,
+  idempotencyStore: new SqlIdempotencyStore(engine.database.db, config.idempotencyRetentionMs),
+});
 
 /** Below Kubernetes' default grace period (30 s), so the engine exits on its own terms. */
 const SHUTDOWN_DEADLINE_MS = 25_000;

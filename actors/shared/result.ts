@@ -1,6 +1,6 @@
 // Business outcomes as values: an actor answers with a Result, never by throwing.
 
-/** Every business error code an actor can answer with; the HTTP layer maps each to a status. */
+/** Every error code an actor or the engine can answer with; the HTTP layer maps each to a status. */
 export type ErrorCode =
   | 'NOT_FOUND'
   | 'INVALID_ORDER'
@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'COUPON_ALREADY_USED'
   | 'COUPON_EXPIRED'
   | 'COUPON_NOT_YET_VALID'
+  | 'BAD_CURSOR'
   | 'DATABASE_UNAVAILABLE'
   | 'OVERLOADED'
   | 'MAILBOX_FULL'

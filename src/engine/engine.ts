@@ -5,9 +5,10 @@ import { outsideWindow, type CouponTerms, type CouponView } from '../../actors/c
 import type { OrderCoupon, OrderItem, OrderStatus, OrderView } from '../../actors/order/index.js';
 import type { ProductView } from '../../actors/product/index.js';
 import type { ActorKind } from '../../actors/shared/entity.js';
-import { accept, reject, type Result } from '../../actors/shared/result.js';
+import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
 import type { UserView } from '../../actors/user/index.js';
 import type { Config } from '../config.js';
+import type { Database } from '../db/connect.js';
 import type { Metrics } from '../metrics.js';
 import type { AdminQueries, JournalEntryView, OpenClaim, OrderTimeline, StuckOrder } from '../read/admin-queries.js';
 import type { ReadCache } from '../read/cache.js';
@@ -16,8 +17,8 @@ import type { DeadLetterView, Outbox, RetryOutcome } from '../outbox/outbox.js';
 import type { RelayStatus } from '../outbox/relay.js';
 import type { Inspection } from './entity.js';
 import type { Gauges } from './gauges.js';
-import type { IdempotencyStore, StoredAnswer } from './idempotency.js';
 import type { CommandOf, ViewOf } from './kinds.js';
+import { readFailure } from './read-failure.js';
 import type { LiveActorSummary, Registry } from './registry.js';
 
 export interface NewOrder {
@@ -35,12 +36,13 @@ export interface IssuedCoupon {
 /** What the facade works with; `startEngine` builds them. */
 export interface EngineParts {
   readonly config: Config;
+  /** For stores beside the engine that keep tables of their own (the answers to Idempotency-Key requests). */
+  readonly database: Database;
   readonly registry: Registry;
   readonly reads: ReadQueries;
   /** The admin page's reads over the journal and the read model. */
   readonly admin: AdminQueries;
   readonly cache: ReadCache;
-  readonly idempotency: IdempotencyStore;
   readonly outbox: Outbox;
   readonly metrics: Metrics | undefined;
   readonly gauges: Gauges | undefined;
@@ -62,6 +64,8 @@ export class Engine {
   /** True until interrupted sagas and claims have been resumed at start. */
   recovering = true;
   readonly config: Config;
+  /** For stores beside the engine that keep tables of their own (the answers to Idempotency-Key requests). */
+  readonly database: Database;
   private readonly registry: Registry;
   private readonly reads: ReadQueries;
   private readonly cache: ReadCache;
@@ -69,6 +73,7 @@ export class Engine {
 
   constructor(private readonly parts: EngineParts) {
     this.config = parts.config;
+    this.database = parts.database;
     this.registry = parts.registry;
     this.reads = parts.reads;
     this.cache = parts.cache;
@@ -87,12 +92,12 @@ export class Engine {
     return this.ask('user', id, { type: 'ChargePoints', ref, amount, keyed: idempotencyKey !== undefined });
   }
 
-  listUsers(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<UserView>> {
-    return this.reads.listUsers(opts);
+  listUsers(opts: { cursor?: string; limit: number; name?: string }): Promise<Result<Page<UserView>>> {
+    return this.reads.listUsers(opts).then(accept, readFailure);
   }
 
-  userOrders(opts: { userId: string; cursor?: string; limit: number }): Promise<Page<OrderView>> {
-    return this.reads.userOrders(opts);
+  userOrders(opts: { userId: string; cursor?: string; limit: number }): Promise<Result<Page<OrderView>>> {
+    return this.reads.userOrders(opts).then(accept, readFailure);
   }
 
   createProduct(input: { name: string; price: number; stock: number }): Promise<Result<ProductView>> {
@@ -108,12 +113,12 @@ export class Engine {
     return this.ask('product', id, { type: 'Restock', ref, quantity, keyed: idempotencyKey !== undefined });
   }
 
-  listProducts(opts: { cursor?: string; limit: number; name?: string }): Promise<Page<ProductView>> {
-    return this.reads.listProducts(opts);
+  listProducts(opts: { cursor?: string; limit: number; name?: string }): Promise<Result<Page<ProductView>>> {
+    return this.reads.listProducts(opts).then(accept, readFailure);
   }
 
-  popularProducts(opts: { days: number; limit: number }): Promise<Page<PopularProduct>> {
-    return this.cache.popularProducts(`${opts.days}:${opts.limit}`, () => this.reads.popularProducts({ ...opts, now: Date.now() }));
+  popularProducts(opts: { days: number; limit: number }): Promise<Result<Page<PopularProduct>>> {
+    return this.cache.popularProducts(`${opts.days}:${opts.limit}`, () => this.reads.popularProducts({ ...opts, now: Date.now() })).then(accept, readFailure);
   }
 
   createCoupon(input: CouponTerms & { quantity: number }): Promise<Result<CouponView>> {
@@ -135,7 +140,7 @@ export class Engine {
   async userCoupons(opts: { userId: string; cursor?: string; limit: number }): Promise<Result<Page<HeldCouponView>>> {
     const user = await this.getUser(opts.userId);
     if (!user.ok) return user;
-    return accept(await this.reads.userCoupons(opts));
+    return this.reads.userCoupons(opts).then(accept, readFailure);
   }
 
   /** Captures each product's price and the coupon's discount now; the user, every product and the coupon must exist. */
@@ -173,8 +178,10 @@ export class Engine {
    * user actor, which alone decides: this only spares an order that could never be paid.
    */
   private async orderCoupon(userId: string, couponId: string): Promise<Result<OrderCoupon>> {
-    const [coupon, status] = await Promise.all([this.getCoupon(couponId), this.reads.userCouponStatus(userId, couponId)]);
+    const [coupon, held] = await Promise.all([this.getCoupon(couponId), this.reads.userCouponStatus(userId, couponId).then(accept, readFailure)]);
     if (!coupon.ok) return coupon;
+    if (!held.ok) return held;
+    const status = held.value;
     if (status === 'USED') return reject('COUPON_ALREADY_USED', `coupon ${couponId} was already used by user ${userId}`);
     if (status !== 'ISSUED') return reject('COUPON_NOT_HELD', `user ${userId} does not hold coupon ${couponId}`);
     const outside = outsideWindow(couponId, coupon.value, Date.now());
@@ -200,17 +207,12 @@ export class Engine {
     return result;
   }
 
-  ordersByIds(ids: readonly string[]): Promise<Page<OrderView>> {
-    return this.reads.ordersByIds(ids);
+  ordersByIds(ids: readonly string[]): Promise<Result<Page<OrderView>>> {
+    return this.reads.ordersByIds(ids).then(accept, readFailure);
   }
 
-  ordersByStatus(opts: { status: OrderStatus; days: number; cursor?: string; limit: number }): Promise<Page<OrderView>> {
-    return this.reads.ordersByStatus({ ...opts, now: Date.now() });
-  }
-
-  /** Runs `work` once per Idempotency-Key; a repeat gets the first answer. */
-  once(key: string, work: () => Promise<StoredAnswer>): Promise<StoredAnswer> {
-    return this.parts.idempotency.once(key, work);
+  ordersByStatus(opts: { status: OrderStatus; days: number; cursor?: string; limit: number }): Promise<Result<Page<OrderView>>> {
+    return this.reads.ordersByStatus({ ...opts, now: Date.now() }).then(accept, readFailure);
   }
 
   /** The outbox's sinks are reported, not required: payments go on while a sink is down. */
@@ -223,12 +225,12 @@ export class Engine {
     return this.parts.outbox.status();
   }
 
-  deadLetters(opts: { cursor?: string; limit: number }): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
-    return this.parts.outbox.deadLetters(opts);
+  deadLetters(opts: { cursor?: string; limit: number }): Promise<Result<{ items: DeadLetterView[]; nextCursor: string | null }>> {
+    return this.parts.outbox.deadLetters(opts).then(accept, readFailure);
   }
 
-  retryDeadLetter(id: string): Promise<RetryOutcome> {
-    return this.parts.outbox.retryDeadLetter(id);
+  retryDeadLetter(id: string): Promise<RetryOutcome | Rejection> {
+    return this.parts.outbox.retryDeadLetter(id).catch(readFailure);
   }
 
   liveActors(): LiveActorSummary[] {

@@ -14,7 +14,6 @@ import { ReadQueries } from '../read/queries.js';
 import { StuckWork } from '../read/stuck-work.js';
 import { Engine } from './engine.js';
 import { Gauges } from './gauges.js';
-import { IdempotencyStore } from './idempotency.js';
 import { hostedKinds } from './kinds.js';
 import { startSystem } from './nact.js';
 import { Registry } from './registry.js';
@@ -58,16 +57,15 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
     metrics && { activated: (kind) => metrics.activations.inc({ kind }), passivated: (kind) => metrics.passivations.inc({ kind }) },
   );
   journal.holdBatchesWhile(() => registry.hasQueuedEnvelopes);
-  const idempotency = new IdempotencyStore(database.db, config.idempotencyRetentionMs);
-  const sweeper = new Sweeper(registry, new StuckWork(database.db), { intervalMs: config.sweepIntervalMs, orderTtlMs: config.orderTtlMs }, () => idempotency.purge());
+  const sweeper = new Sweeper(registry, new StuckWork(database.db), { intervalMs: config.sweepIntervalMs, orderTtlMs: config.orderTtlMs });
 
   const engine = new Engine({
     config,
+    database,
     registry,
     reads: new ReadQueries(database.reads, database.traits),
     admin: new AdminQueries(database.reads, database.traits),
     cache,
-    idempotency,
     outbox,
     metrics,
     gauges: metrics && new Gauges(metrics, { registry, journal, cache, outbox }),

@@ -1,4 +1,4 @@
-// The engine's periodic work: resume interrupted sagas and coupon claims, expire unpaid orders, passivate idle actors, purge old answers.
+// The engine's periodic work: resume interrupted sagas and coupon claims, expire unpaid orders, passivate idle actors.
 
 import type { Registry } from './registry.js';
 import type { StuckWork } from '../read/stuck-work.js';
@@ -8,14 +8,11 @@ export interface SweeperOptions {
   readonly orderTtlMs: number;
 }
 
-/** How often expired Idempotency-Key answers are purged: they only need to go eventually. */
-const PURGE_EVERY_MS = 60_000;
-
 /**
  * Pokes the actors whose work was left half done; the actors themselves decide what follows.
  *
  * ```ts
- * const sweeper = new Sweeper(registry, new StuckWork(db), { intervalMs: 1000, orderTtlMs }, purge);
+ * const sweeper = new Sweeper(registry, new StuckWork(db), { intervalMs: 1000, orderTtlMs });
  * await sweeper.resumeAll(); // at start: everything interrupted, however recent
  * sweeper.start();
  * ```
@@ -24,13 +21,11 @@ export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private stopped = false;
-  private lastPurge = 0;
 
   constructor(
     private readonly registry: Registry,
     private readonly stuck: StuckWork,
     private readonly options: SweeperOptions,
-    private readonly purge?: () => Promise<unknown>,
   ) {}
 
   /** Resumes every interrupted saga and claim, whatever its age (after a restart). */
@@ -58,10 +53,6 @@ export class Sweeper {
       await this.resumeSagas(this.options.intervalMs);
       await this.resumeClaims(this.options.intervalMs);
       for (const id of await this.stuck.unpaidOrders(Date.now() - this.options.orderTtlMs)) this.registry.tell({ kind: 'order', id }, { type: 'ExpireOrder' });
-      if (this.purge && Date.now() - this.lastPurge >= PURGE_EVERY_MS) {
-        await this.purge();
-        this.lastPurge = Date.now();
-      }
     } catch {
       // The database is down; readiness reports it and the next sweep tries again.
     } finally {

@@ -1,16 +1,17 @@
-// Builds the Fastify instance: plugins, one error handler, routes. It does not listen.
+// Builds the Fastify instance and registers its plugins in order: the error handler, external ones, the app's own, then routes. It does not listen.
 
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
-import { isUnavailable } from '../db/unavailable.js';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
 import type { Metrics } from '../metrics.js';
-import { BadCursorError } from '../read/queries.js';
 import { sendError } from './errors.js';
-import { admit } from './admission.js';
+import { admissionPlugin } from './plugins/admission.js';
+import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { idempotencyPlugin } from './plugins/idempotency.js';
+import type { IdempotencyStore } from './plugins/idempotency-store.js';
+import { requestMetricsPlugin } from './plugins/request-metrics.js';
+import { swaggerPlugin } from './plugins/swagger.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminUiRoutes } from './routes/admin-ui.js';
 import { couponRoutes } from './routes/coupons.js';
@@ -22,10 +23,15 @@ import { userRoutes } from './routes/users.js';
 export interface AppOptions {
   readonly engine: Engine;
   readonly metrics: Metrics;
+  /** Requests in flight beyond this are refused with 503 OVERLOADED. */
+  readonly maxInFlight: number;
+  /** Unset: the admin API answers 403. */
   readonly adminToken: string | undefined;
   readonly logLevel?: string;
   /** Where log lines go; stdout unless given (tests read them). */
   readonly logStream?: NodeJS.WritableStream;
+  /** Where first answers to Idempotency-Key requests are kept. */
+  readonly idempotencyStore: IdempotencyStore;
 }
 
 // Bodies are JSON: a string where a number belongs is an error, not something to coerce.
@@ -33,7 +39,13 @@ export interface AppOptions {
 const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
 const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
 
-export async function buildApp({ engine, metrics, adminToken, logLevel = 'info', logStream }: AppOptions): Promise<FastifyInstance> {
+/**
+ * ```ts
+ * const app = await buildApp({ engine, metrics, maxInFlight: 4096, adminToken: undefined, idempotencyStore });
+ * const answer = await app.inject({ method: 'GET', url: '/health/live' });
+ * ```
+ */
+export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLevel = 'info', logStream, idempotencyStore }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: logLevel,
@@ -54,40 +66,15 @@ export async function buildApp({ engine, metrics, adminToken, logLevel = 'info',
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation) return sendError(reply, 'BAD_REQUEST', `${error.validationContext ?? 'request'} ${error.message}`.slice(0, 500));
-    if (error instanceof BadCursorError) return sendError(reply, 'BAD_CURSOR', error.message);
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) return sendError(reply, 'MALFORMED_JSON', 'the body is not valid JSON');
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 'PAYLOAD_TOO_LARGE', 'the body is larger than 64 KiB');
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
-    if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return sendError(reply, 'MALFORMED_JSON', 'the body is empty');
-    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendError(reply, 'BAD_REQUEST', error.message.slice(0, 500));
-    }
-    if (isUnavailable(error)) {
-      request.log.warn({ err: error }, 'database unavailable');
-      return sendError(reply, 'DATABASE_UNAVAILABLE', 'the database does not answer; try again');
-    }
-    request.log.error({ err: error }, 'request failed');
-    return sendError(reply, 'INTERNAL', 'internal error');
-  });
-  admit(app, engine.config.http.maxInFlight, metrics);
-  app.setNotFoundHandler((request, reply) => sendError(reply, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
+  // A route keeps the error handler that was set when it was added: this one goes first, so that
+  // the docs' routes answer errors in the contract's shape too.
+  await app.register(errorHandlerPlugin);
 
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
+  await app.register(swaggerPlugin);
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Order engine', version: '0.1.0', description: 'Actor-model order processing: users, products, orders and the payment saga' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(admissionPlugin, { maxInFlight, metrics });
+  await app.register(requestMetricsPlugin, { metrics });
+  await app.register(idempotencyPlugin, { store: idempotencyStore });
 
   await app.register(userRoutes(engine));
   await app.register(productRoutes(engine));

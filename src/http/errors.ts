@@ -7,7 +7,6 @@ export type HttpErrorCode =
   | ErrorCode
   | 'BAD_REQUEST'
   | 'MALFORMED_JSON'
-  | 'BAD_CURSOR'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'PAYLOAD_TOO_LARGE'
   | 'ROUTE_NOT_FOUND'

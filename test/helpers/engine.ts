@@ -5,7 +5,8 @@ import { suite, type Suite } from './suite.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { startEngine, type EngineOptions } from '../../src/engine/start-engine.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp, type AppOptions } from '../../src/http/app.js';
+import { SqlIdempotencyStore } from '../../src/idempotency/sql-idempotency-store.js';
 import { Metrics } from '../../src/metrics.js';
 import type { DatabaseKind, TestDatabase } from './databases.js';
 
@@ -23,12 +24,26 @@ export function startApp(url: string, env: Record<string, string> = {}): Promise
   return startAppWith(url, env);
 }
 
+/** buildApp's options for `engine` as main.ts passes them from the engine's config, with `options` over them. */
+export function appOptions(engine: Engine, metrics: Metrics, options: Partial<AppOptions> = {}): AppOptions {
+  const { config } = engine;
+  return {
+    engine,
+    metrics,
+    maxInFlight: config.http.maxInFlight,
+    adminToken: config.adminToken,
+    logLevel: 'silent',
+    idempotencyStore: new SqlIdempotencyStore(engine.database.db, config.idempotencyRetentionMs),
+    ...options,
+  };
+}
+
 /** Like startApp, with the journal's store replaced (to hold or fail commits). */
 export async function startAppWith(url: string, env: Record<string, string>, journalStore?: EngineOptions['journalStore']): Promise<TestApp> {
   const config = testConfig(url, env);
   const metrics = new Metrics();
   const engine = await startEngine(config, metrics, journalStore ? { journalStore } : {});
-  const app = await buildApp({ engine, metrics, adminToken: config.adminToken, logLevel: 'silent' });
+  const app = await buildApp(appOptions(engine, metrics));
   return {
     engine,
     app,

@@ -7,7 +7,7 @@ import type { AppendEntry } from '../../src/journal/journal.js';
 import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
 import { Metrics } from '../../src/metrics.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
-import { call, startAppWith, type TestApp } from '../helpers/engine.js';
+import { appOptions, call, startAppWith, type TestApp } from '../helpers/engine.js';
 import { suite } from '../helpers/suite.js';
 import { until } from '../helpers/until.js';
 
@@ -56,7 +56,7 @@ for (const kind of databaseKinds()) {
   };
 
   it('every new endpoint answers 401 without the token or with a wrong one, and 403 when the admin API is off', async ({ t }) => {
-    const off = await buildApp({ engine: t.engine, metrics: new Metrics(), adminToken: undefined, logLevel: 'silent' });
+    const off = await buildApp(appOptions(t.engine, new Metrics(), { adminToken: undefined }));
     for (const [method, url] of paths) {
       const none = await call(t.app, method, url);
       assert.is(none.status, 401, `${method} ${url}`);

@@ -13,7 +13,7 @@ import { startEngine } from '../../src/engine/start-engine.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
-import { call } from '../helpers/engine.js';
+import { appOptions, call } from '../helpers/engine.js';
 
 const it = suite<{ db: TestDatabase; engine: Engine; metrics: Metrics }>('operations');
 const [pglite] = databaseKinds();
@@ -39,7 +39,7 @@ const hasPromtool = (() => {
 
 it('with no ADMIN_TOKEN the admin API is off and says so, with or without a token', async ({ engine }) => {
   const metrics = new Metrics();
-  const app = await buildApp({ engine, metrics, adminToken: undefined, logLevel: 'silent' });
+  const app = await buildApp(appOptions(engine, metrics, { adminToken: undefined, logLevel: 'silent' }));
   for (const headers of [{}, { authorization: 'Bearer anything' }] as Array<Record<string, string>>) {
     const r = await call(app, 'GET', '/admin/actors', undefined, headers);
     assert.is(r.status, 403);
@@ -50,7 +50,7 @@ it('with no ADMIN_TOKEN the admin API is off and says so, with or without a toke
 });
 
 it('the metrics page passes promtool check metrics, after traffic', async ({ engine, metrics }) => {
-  const app = await buildApp({ engine, metrics, adminToken: 'x', logLevel: 'silent' });
+  const app = await buildApp(appOptions(engine, metrics, { adminToken: 'x', logLevel: 'silent' }));
   const u = await call(app, 'POST', '/users', { name: 'm', points: 10 });
   const p = await call(app, 'POST', '/products', { name: 'm', price: 1, stock: 1 });
   const o = await call(app, 'POST', '/orders', { userId: u.body.id, items: [{ productId: p.body.id, quantity: 1 }] });
@@ -80,7 +80,7 @@ it('logs carry request ids and never the bearer token or the idempotency key', a
     },
   });
   const metrics = new Metrics();
-  const app = await buildApp({ engine, metrics, adminToken: 'secret-admin-token', logLevel: 'debug', logStream: stream });
+  const app = await buildApp(appOptions(engine, metrics, { adminToken: 'secret-admin-token', logLevel: 'debug', logStream: stream }));
   await call(app, 'GET', '/admin/actors', undefined, { authorization: 'Bearer secret-admin-token', 'x-request-id': 'req-42' });
   await call(app, 'POST', '/users/nobody/points/charge', { amount: 1 }, { 'idempotency-key': 'secret-idem-key' });
   await app.close();
@@ -92,7 +92,7 @@ it('logs carry request ids and never the bearer token or the idempotency key', a
 
 it('readiness is 503 once the database is gone', async () => {
   const engine = await startEngine(loadConfig({ DATABASE_URL: 'memory:', LOG_LEVEL: 'silent' }));
-  const app = await buildApp({ engine, metrics: new Metrics(), adminToken: undefined, logLevel: 'silent' });
+  const app = await buildApp(appOptions(engine, new Metrics(), { adminToken: undefined, logLevel: 'silent' }));
   assert.is((await call(app, 'GET', '/health/ready')).status, 200);
   await engine.close();
   const r = await call(app, 'GET', '/health/ready');

@@ -7,12 +7,14 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
+import { accept } from '../../actors/shared/result.js';
 import type { Engine } from '../../src/engine/engine.js';
+import { readFailure } from '../../src/engine/read-failure.js';
 import { startEngine } from '../../src/engine/start-engine.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
-import { call, testConfig } from '../helpers/engine.js';
+import { appOptions, call, testConfig } from '../helpers/engine.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -31,7 +33,7 @@ it.before(async (ctx) => {
   const stream = new PassThrough();
   ctx.logs = [];
   stream.on('data', (line) => ctx.logs.push(String(line)));
-  ctx.app = await buildApp({ engine: ctx.engine, metrics, adminToken: undefined, logLevel: 'info', logStream: stream });
+  ctx.app = await buildApp(appOptions(ctx.engine, metrics, { adminToken: undefined, logLevel: 'info', logStream: stream }));
   await ctx.app.listen({ port: 0, host: '127.0.0.1' });
 });
 it.after(async (ctx) => {
@@ -61,7 +63,8 @@ it('a bug in a handler answers 500 {error: INTERNAL, message} without its messag
 
 it('a database that cannot be reached answers 503 DATABASE_UNAVAILABLE with Retry-After, not 500', async ({ engine, app }) => {
   const original = engine.listUsers;
-  engine.listUsers = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+  // What the engine's read path answers when its query fails as a lost connection does.
+  engine.listUsers = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })).then(accept, readFailure);
   try {
     const answer = await app.inject({ method: 'GET', url: '/users' });
     assert.is(answer.statusCode, 503);

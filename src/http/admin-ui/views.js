@@ -6,7 +6,8 @@ import { ago, h, json, table, time } from './dom.js';
 
 const enc = encodeURIComponent;
 const HISTORY_MS = 10 * 60_000;
-const KINDS = ['user', 'product', 'order'];
+/** The kinds the engine hosts (src/engine/kinds.ts); the API refuses any other. */
+const KINDS = ['user', 'product', 'order', 'coupon'];
 
 /** Overview samples since the page opened, for the charts; kept across views. */
 const samples = [];

@@ -2,25 +2,29 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import type { Engine } from '../../engine/engine.js';
 import type { Metrics } from '../../metrics.js';
 import { adminOverview } from '../admin-overview.js';
 import { sendError, sendResult } from '../errors.js';
-import { ActorEventsParams, ActorEventsQuery, ClaimsResumed, JournalPage, OpenClaimPage, OrderResumed, OrderTimeline, Overview, StuckOrderPage, StuckQuery } from '../schemas/admin.js';
+import {
+  ActorEventsParams,
+  ActorEventsQuery,
+  ActorList,
+  ActorListQuery,
+  ActorParams,
+  ClaimsResumed,
+  JournalPage,
+  OpenClaimPage,
+  OrderResumed,
+  OrderTimeline,
+  Overview,
+  Passivated,
+  StuckOrderPage,
+  StuckQuery,
+} from '../schemas/admin.js';
 import { Id, IdParams, errors } from '../schemas/common.js';
 import { DeadLetter, DeadLetterPage, DeadLetterParams, DeadLetterQuery } from '../schemas/dead-letters.js';
 
-const Kind = Type.Union([Type.Literal('user'), Type.Literal('product'), Type.Literal('order')]);
-const ActorParams = Type.Object({ kind: Kind, id: Id });
-const ActorList = Type.Object({
-  items: Type.Array(
-    Type.Object({ kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() }),
-  ),
-  total: Type.Integer(),
-  nextCursor: Type.Union([Type.String(), Type.Null()]),
-});
-const Passivated = Type.Object({ kind: Type.String(), id: Type.String(), passivated: Type.Boolean() });
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 export const adminRoutes =
@@ -43,10 +47,7 @@ export const adminRoutes =
           tags: ['admin'],
           summary: 'Live actors, least recently used first',
           security: [{ bearer: [] }],
-          querystring: Type.Object(
-            { offset: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), kind: Type.Optional(Kind) },
-            { additionalProperties: false },
-          ),
+          querystring: ActorListQuery,
           response: { 200: ActorList, ...errors(401, 403) },
         },
       },
@@ -91,7 +92,7 @@ export const adminRoutes =
           response: { 200: DeadLetterPage, ...errors(401, 403) },
         },
       },
-      async (request) => engine.deadLetters(request.query),
+      async (request, reply) => sendResult(reply, await engine.deadLetters(request.query)),
     );
 
     app.post(

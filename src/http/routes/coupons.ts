@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CouponView } from '../../../actors/coupon/index.js';
 import { accept, type Result } from '../../../actors/shared/result.js';
 import type { Engine } from '../../engine/engine.js';
-import type { HeldCouponView, Page } from '../../read/queries.js';
+import type { HeldCouponView, Page } from '../../engine/read-views.js';
 import { sendError, sendResult } from '../errors.js';
 import { IdParams, errors, pageOf } from '../schemas/common.js';
 import { Coupon, CouponPageQuery, CreateCouponBody, HeldCoupon, IssueCouponBody, IssuedCoupon } from '../schemas/coupons.js';

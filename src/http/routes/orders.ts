@@ -2,7 +2,6 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Engine } from '../../engine/engine.js';
-import { answerOnce } from '../answer.js';
 import { sendError, sendResult } from '../errors.js';
 import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
 import { CreateOrderBody, Order, OrderListQuery } from '../schemas/orders.js';
@@ -43,10 +42,10 @@ export const orderRoutes =
           if (list.length > MAX_IDS) return sendError(reply, 'BAD_REQUEST', `at most ${MAX_IDS} ids, got ${list.length}`);
           const bad = list.find((id) => !ID.test(id));
           if (bad !== undefined) return sendError(reply, 'BAD_REQUEST', `not an order id: ${bad.slice(0, 80)}`);
-          return engine.ordersByIds([...new Set(list)]);
+          return sendResult(reply, await engine.ordersByIds([...new Set(list)]));
         }
         if (status === undefined) return sendError(reply, 'BAD_REQUEST', 'give ids=… or status=… (with days=…)');
-        return engine.ordersByStatus({ status, days: days ?? 7, limit, ...(cursor !== undefined ? { cursor } : {}) });
+        return sendResult(reply, await engine.ordersByStatus({ status, days: days ?? 7, limit, ...(cursor !== undefined ? { cursor } : {}) }));
       },
     );
 
@@ -67,7 +66,7 @@ export const orderRoutes =
           response: { 200: Order, ...errors(400, 404, 409, 503) },
         },
       },
-      async (request, reply) => answerOnce(engine, request, reply, 200, () => engine.payOrder(request.params.id)),
+      async (request, reply) => reply.answerOnce(200, () => engine.payOrder(request.params.id)),
     );
 
     app.post(
@@ -81,6 +80,6 @@ export const orderRoutes =
           response: { 200: Order, ...errors(400, 404, 409, 503) },
         },
       },
-      async (request, reply) => answerOnce(engine, request, reply, 200, () => engine.cancelOrder(request.params.id)),
+      async (request, reply) => reply.answerOnce(200, () => engine.cancelOrder(request.params.id)),
     );
   };

@@ -2,7 +2,6 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Engine } from '../../engine/engine.js';
-import { answerOnce } from '../answer.js';
 import { sendResult } from '../errors.js';
 import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
 import { CreateProductBody, PopularProduct, PopularQuery, Product, ProductListQuery, RestockBody, StockAnswer } from '../schemas/products.js';
@@ -21,7 +20,7 @@ export const productRoutes =
       {
         schema: { tags: ['products'], summary: 'List products, or find them by exact name', querystring: ProductListQuery, response: { 200: pageOf(Product), ...errors(400) } },
       },
-      async (request) => engine.listProducts(request.query),
+      async (request, reply) => sendResult(reply, await engine.listProducts(request.query)),
     );
 
     app.get(
@@ -34,7 +33,7 @@ export const productRoutes =
           response: { 200: pageOf(PopularProduct), ...errors(400) },
         },
       },
-      async (request) => engine.popularProducts(request.query),
+      async (request, reply) => sendResult(reply, await engine.popularProducts(request.query)),
     );
 
     app.get(
@@ -56,6 +55,6 @@ export const productRoutes =
         },
       },
       async (request, reply) =>
-        answerOnce(engine, request, reply, 200, (key) => engine.restock(request.params.id, request.body.quantity, key), (p) => ({ id: p.id, stock: p.stock })),
+        reply.answerOnce(200, (key) => engine.restock(request.params.id, request.body.quantity, key), (p) => ({ id: p.id, stock: p.stock })),
     );
   };

@@ -2,7 +2,6 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Engine } from '../../engine/engine.js';
-import { answerOnce } from '../answer.js';
 import { sendResult } from '../errors.js';
 import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
 import { Order, PageOnlyQuery } from '../schemas/orders.js';
@@ -20,7 +19,7 @@ export const userRoutes =
     app.get(
       '/users',
       { schema: { tags: ['users'], summary: 'List users, or find them by exact name', querystring: UserListQuery, response: { 200: pageOf(User), ...errors(400) } } },
-      async (request) => engine.listUsers(request.query),
+      async (request, reply) => sendResult(reply, await engine.listUsers(request.query)),
     );
 
     app.get(
@@ -34,7 +33,7 @@ export const userRoutes =
       {
         schema: { tags: ['users'], summary: "A user's orders, newest first", params: IdParams, querystring: PageOnlyQuery, response: { 200: pageOf(Order), ...errors(400) } },
       },
-      async (request) => engine.userOrders({ userId: request.params.id, ...request.query }),
+      async (request, reply) => sendResult(reply, await engine.userOrders({ userId: request.params.id, ...request.query })),
     );
 
     app.post(
@@ -50,6 +49,6 @@ export const userRoutes =
         },
       },
       async (request, reply) =>
-        answerOnce(engine, request, reply, 200, (key) => engine.chargePoints(request.params.id, request.body.amount, key), (u) => ({ id: u.id, points: u.points })),
+        reply.answerOnce(200, (key) => engine.chargePoints(request.params.id, request.body.amount, key), (u) => ({ id: u.id, points: u.points })),
     );
   };

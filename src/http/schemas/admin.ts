@@ -1,9 +1,12 @@
-// Schemas of the admin API's reads and actions that the admin page uses: overview, an actor's journal, an order's timeline, stuck work.
+// Schemas of the admin API: live actors, an actor's journal, an order's timeline, stuck work, the overview.
 
 import { Type } from 'typebox';
+import type { ActorKind } from '../../../actors/shared/entity.js';
+import { actorKinds } from '../../engine/kinds.js';
 import { Id, pageOf } from './common.js';
 
-export const ActorKindParam = Type.Union([Type.Literal('user'), Type.Literal('product'), Type.Literal('order')]);
+/** Every kind the engine hosts (src/engine/kinds.ts), coupons included. */
+export const ActorKindParam = Type.Unsafe<ActorKind>({ type: 'string', enum: [...actorKinds] });
 
 const Cursor = Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the page before' }));
 
@@ -117,3 +120,20 @@ export const Overview = Type.Object(
   },
   { description: "the engine's live state at a glance" },
 );
+
+export const ActorParams = Type.Object({ kind: ActorKindParam, id: Id });
+
+export const ActorListQuery = Type.Object(
+  { offset: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), kind: Type.Optional(ActorKindParam) },
+  { additionalProperties: false },
+);
+
+export const ActorList = Type.Object({
+  items: Type.Array(
+    Type.Object({ kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() }),
+  ),
+  total: Type.Integer(),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const Passivated = Type.Object({ kind: Type.String(), id: Type.String(), passivated: Type.Boolean() });

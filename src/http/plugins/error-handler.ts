@@ -1,0 +1,25 @@
+// The one error handler: every error a request raises becomes an answer in the contract's shape, and 5xx details stay in the log.
+
+import type { FastifyError } from 'fastify';
+import fp from 'fastify-plugin';
+import { sendError } from '../errors.js';
+
+/** Also answers unknown routes, so that a 404 has the same shape as every other error. */
+export const errorHandlerPlugin = fp(
+  async (app) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error.validation) return sendError(reply, 'BAD_REQUEST', `${error.validationContext ?? 'request'} ${error.message}`.slice(0, 500));
+      if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) return sendError(reply, 'MALFORMED_JSON', 'the body is not valid JSON');
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 'PAYLOAD_TOO_LARGE', 'the body is larger than 64 KiB');
+      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
+      if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return sendError(reply, 'MALFORMED_JSON', 'the body is empty');
+      if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+        return sendError(reply, 'BAD_REQUEST', error.message.slice(0, 500));
+      }
+      request.log.error({ err: error }, 'request failed');
+      return sendError(reply, 'INTERNAL', 'internal error');
+    });
+    app.setNotFoundHandler((request, reply) => sendError(reply, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
+  },
+  { name: 'error-handler' },
+);
