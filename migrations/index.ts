@@ -9,6 +9,7 @@ import { productSalesDaily } from './0004_product_sales_daily.js';
 import { coupons } from './0005_coupons.js';
 import { outbox } from './0006_outbox.js';
 import { writePath } from './0007_write_path.js';
+import { engineHolder } from './0008_engine_holder.js';
 
 export const migrations = (traits: DialectTraits): Record<string, Migration> => ({
   '0001_journal': journal(traits),
@@ -18,4 +19,5 @@ export const migrations = (traits: DialectTraits): Record<string, Migration> => 
   '0005_coupons': coupons(traits),
   '0006_outbox': outbox(traits),
   '0007_write_path': writePath(traits),
+  '0008_engine_holder': engineHolder(traits),
 });

@@ -1,6 +1,8 @@
 // Wires the engine and the HTTP app, listens, and shuts down cleanly on SIGTERM/SIGINT.
 
 import { loadConfig } from './config.js';
+import { DatabaseHeldError } from './engine/database-held-error.js';
+import type { Engine } from './engine/engine.js';
 import { startEngine } from './engine/start-engine.js';
 import { buildApp } from './http/app.js';
 import { SqlIdempotencyStore } from './idempotency/sql-idempotency-store.js';
@@ -8,7 +10,7 @@ import { Metrics } from './metrics.js';
 
 const config = loadConfig();
 const metrics = new Metrics();
-const engine = await startEngine(config, metrics);
+const engine = await start();
 const app = await buildApp({
   engine,
   metrics,
@@ -18,11 +20,27 @@ const app = await buildApp({
   idempotencyStore: new SqlIdempotencyStore(engine.database.db, config.idempotencyRetentionMs),
 });
 
+/** The engine, or exit 1 with one line when another process already serves the database. */
+async function start(): Promise<Engine> {
+  try {
+    return await startEngine(config, metrics, {
+      onDatabaseTaken: (holder) => {
+        app.log.fatal({ holder }, 'another engine process took this database while the connection holding its lock was lost; stopping');
+        void shutdown('database taken', 1);
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof DatabaseHeldError)) throw error;
+    process.stderr.write(`order-engine: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
 /** Below Kubernetes' default grace period (30 s), so the engine exits on its own terms. */
 const SHUTDOWN_DEADLINE_MS = 25_000;
 
 let stopping = false;
-async function shutdown(signal: string): Promise<void> {
+async function shutdown(signal: string, exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   app.log.info({ signal }, 'shutting down: draining requests and flushing the journal');
@@ -40,7 +58,7 @@ async function shutdown(signal: string): Promise<void> {
     app.log.error({ err: error }, 'shutdown failed');
     process.exit(1);
   }
-  process.exit(0);
+  process.exit(exitCode);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -7,6 +7,7 @@ import type { OpenedDialect } from './opened-dialect.js';
 import { openPglite } from './pglite/open-pglite.js';
 import { openPostgres } from './postgres/open-postgres.js';
 import type { Schema } from './schema.js';
+import type { SoleWriterLock } from './sole-writer-lock.js';
 import { withTimeout } from './with-timeout.js';
 
 export interface Database {
@@ -34,6 +35,11 @@ export interface Database {
    * behind them. PostgreSQL only; elsewhere batches go one at a time.
    */
   readonly transactInOrder?: (queries: readonly CompiledQuery[], chain: number) => Promise<void>;
+  /**
+   * The lock that keeps a second engine process off this database. Absent on PGlite, which
+   * runs inside the one process that opened it.
+   */
+  readonly soleWriterLock?: () => SoleWriterLock;
   close(): Promise<void>;
 }
 
@@ -57,7 +63,7 @@ const PING_TIMEOUT_MS = 2000;
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<Database> {
-  const { dialect, traits, transact, transactInOrder, end, readDialect } = await open(options);
+  const { dialect, traits, transact, transactInOrder, end, readDialect, soleWriterLock } = await open(options);
   const db = new Kysely<Schema>({ dialect });
   const reads = readDialect ? new Kysely<Schema>({ dialect: readDialect }) : db;
   return {
@@ -65,6 +71,7 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     reads,
     traits,
     ...(transactInOrder ? { transactInOrder } : {}),
+    ...(soleWriterLock ? { soleWriterLock } : {}),
     transact:
       transact ??
       ((queries) =>

@@ -2,6 +2,7 @@
 
 import type { CompiledQuery, Dialect } from 'kysely';
 import type { DialectTraits } from './dialect-traits.js';
+import type { SoleWriterLock } from './sole-writer-lock.js';
 
 export interface OpenedDialect {
   readonly dialect: Dialect;
@@ -14,4 +15,6 @@ export interface OpenedDialect {
   readonly end?: () => Promise<void>;
   /** The dialect of `Database.reads`, when reads have a pool of their own. */
   readonly readDialect?: Dialect;
+  /** See `Database.soleWriterLock`. */
+  readonly soleWriterLock?: () => SoleWriterLock;
 }

@@ -288,8 +288,9 @@ export class Engine {
 
   /** An actor's journal, newest first, live or not; NOT_FOUND when it holds nothing for the actor. */
   async actorEvents(kind: ActorKind, id: string, opts: { cursor?: string; limit: number }): Promise<Result<Page<JournalEntryView>>> {
-    const page = await this.parts.admin.actorEvents(kind, id, opts);
-    return page ? accept(page) : reject('NOT_FOUND', `${kind} ${id} has no events in the journal`);
+    const page = await this.parts.admin.actorEvents(kind, id, opts).then(accept, readFailure);
+    if (!page.ok) return page;
+    return page.value ? accept(page.value) : reject('NOT_FOUND', `${kind} ${id} has no events in the journal`);
   }
 
   async orderTimeline(id: string): Promise<Result<OrderTimeline>> {
@@ -297,12 +298,16 @@ export class Engine {
     return timeline ? accept(timeline) : reject('NOT_FOUND', `order ${id} not found`);
   }
 
-  stuckOrders(opts: { olderThanMs: number; cursor?: string; limit: number }): Promise<Page<StuckOrder>> {
-    return this.parts.admin.stuckOrders({ cutoff: Date.now() - opts.olderThanMs, limit: opts.limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
+  stuckOrders(opts: { olderThanMs: number; cursor?: string; limit: number }): Promise<Result<Page<StuckOrder>>> {
+    return this.parts.admin
+      .stuckOrders({ cutoff: Date.now() - opts.olderThanMs, limit: opts.limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) })
+      .then(accept, readFailure);
   }
 
-  openClaims(opts: { olderThanMs: number; cursor?: string; limit: number }): Promise<Page<OpenClaim>> {
-    return this.parts.admin.openClaims({ cutoff: Date.now() - opts.olderThanMs, limit: opts.limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) });
+  openClaims(opts: { olderThanMs: number; cursor?: string; limit: number }): Promise<Result<Page<OpenClaim>>> {
+    return this.parts.admin
+      .openClaims({ cutoff: Date.now() - opts.olderThanMs, limit: opts.limit, ...(opts.cursor === undefined ? {} : { cursor: opts.cursor }) })
+      .then(accept, readFailure);
   }
 
   /** Pokes an order left mid-saga now, with the sweeper's message; `resumed` is false when it is not mid-saga. */

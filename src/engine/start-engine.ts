@@ -1,5 +1,6 @@
 // Start-up wiring: database and migrations, journal, outbox, actors, read side and sweeper, put together into the engine.
 
+import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import { connect, type Database } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -12,6 +13,7 @@ import { AdminQueries } from '../read/admin-queries.js';
 import { ReadCache } from '../read/cache.js';
 import { ReadQueries } from '../read/queries.js';
 import { StuckWork } from '../read/stuck-work.js';
+import { DatabaseHeldError } from './database-held-error.js';
 import { Engine } from './engine.js';
 import { Gauges } from './gauges.js';
 import { hostedKinds } from './kinds.js';
@@ -22,6 +24,8 @@ import { Sweeper } from './sweeper.js';
 export interface EngineOptions {
   /** Replaces the journal's SQL store, e.g. to inject failing commits in tests. */
   readonly journalStore?: (database: Database) => JournalStore;
+  /** Hears that the one-writer lock was lost and another process holds the database now (after a reconnect). */
+  readonly onDatabaseTaken?: (holder: string | undefined) => void;
 }
 
 /**
@@ -34,7 +38,21 @@ export interface EngineOptions {
  */
 export async function startEngine(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
   const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, readPoolSize: config.dbReadPoolSize });
+  // Taken before the migrations: two processes must not migrate one database at once either.
+  const lock = database.soleWriterLock?.();
+  if (lock) {
+    const outcome = await lock.acquire(`${hostname()} pid ${process.pid} since ${new Date().toISOString()}`).catch(async (error: unknown) => {
+      await database.close();
+      throw error;
+    });
+    if (!outcome.ok) {
+      await database.close();
+      throw new DatabaseHeldError(outcome.holder);
+    }
+    if (options.onDatabaseTaken) lock.onLost(options.onDatabaseTaken);
+  }
   await migrateToLatest(database);
+  await lock?.recordHolder();
   const outbox = await Outbox.open(database, config.outbox, { logLevel: config.logLevel, ...(metrics ? { metrics } : {}) });
   const journal = new BatchWriter(options.journalStore?.(database) ?? new SqlJournalStore(database), {
     outbox,
@@ -77,6 +95,7 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
       registry.close();
       system.stop();
       await database.close();
+      await lock?.release();
     },
   });
   outbox.start();

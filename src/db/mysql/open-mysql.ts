@@ -3,6 +3,7 @@
 import { MysqlDialect } from 'kysely';
 import { createPool } from 'mysql2';
 import type { OpenedDialect } from '../opened-dialect.js';
+import { mysqlSoleWriterLock } from './mysql-sole-writer-lock.js';
 
 /**
  * Opens a pool of `poolSize` connections; a `mariadb://` URL is read as `mysql://`.
@@ -23,5 +24,6 @@ export function openMysql(url: string, poolSize: number): OpenedDialect {
   return {
     dialect: new MysqlDialect({ pool }),
     traits: { dialect: 'mysql', documentType: 'mediumtext', arrayParameters: false, upsert: 'on-duplicate-key', jsonAgg: false },
+    soleWriterLock: () => mysqlSoleWriterLock(url),
   };
 }

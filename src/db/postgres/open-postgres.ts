@@ -8,6 +8,7 @@ import { guardReservations } from './guard-reservations.js';
 import { PipelinedReadDialect } from './pipelined-read-dialect.js';
 import { postgresPipeline } from './postgres-pipeline.js';
 import { postgresSocket } from './postgres-socket.js';
+import { postgresSoleWriterLock } from './postgres-sole-writer-lock.js';
 
 /** Seconds that queries still running at close get before their connections are cut. */
 const CLOSE_TIMEOUT_S = 5;
@@ -50,5 +51,6 @@ export function openPostgres(url: string, { poolSize, readPoolSize }: { poolSize
       await Promise.all([client.end({ timeout: CLOSE_TIMEOUT_S }), readClient?.end({ timeout: CLOSE_TIMEOUT_S })]);
     },
     ...(readClient ? { readDialect: new PipelinedReadDialect(readClient) } : {}),
+    soleWriterLock: () => postgresSoleWriterLock(url),
   };
 }

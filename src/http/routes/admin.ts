@@ -157,10 +157,10 @@ export const adminRoutes =
           summary: 'Orders left PAYING or cancelling for longer than olderThanSeconds, oldest first',
           security: [{ bearer: [] }],
           querystring: StuckQuery,
-          response: { 200: StuckOrderPage, ...errors(400, 401, 403) },
+          response: { 200: StuckOrderPage, ...errors(400, 401, 403, 503) },
         },
       },
-      async (request) => engine.stuckOrders({ ...request.query, olderThanMs: request.query.olderThanSeconds * 1000 }),
+      async (request, reply) => sendResult(reply, await engine.stuckOrders({ ...request.query, olderThanMs: request.query.olderThanSeconds * 1000 })),
     );
 
     app.get(
@@ -171,10 +171,10 @@ export const adminRoutes =
           summary: 'Coupon claims left open for longer than olderThanSeconds, oldest first',
           security: [{ bearer: [] }],
           querystring: StuckQuery,
-          response: { 200: OpenClaimPage, ...errors(400, 401, 403) },
+          response: { 200: OpenClaimPage, ...errors(400, 401, 403, 503) },
         },
       },
-      async (request) => engine.openClaims({ ...request.query, olderThanMs: request.query.olderThanSeconds * 1000 }),
+      async (request, reply) => sendResult(reply, await engine.openClaims({ ...request.query, olderThanMs: request.query.olderThanSeconds * 1000 })),
     );
 
     app.post(

@@ -1,0 +1,69 @@
+// Without a cluster one engine process serves a database: a second one on it refuses to start, naming the holder, and starts once the first is gone.
+
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
+import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { suite } from '../helpers/suite.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/** Runs `npm start`'s entry point until it exits on its own, answering its exit code and what it printed. */
+function runToExit(databaseUrl: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    // A second engine that does start would serve until killed: the test's own deadline ends it.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      done({ code, stderr });
+    });
+  });
+}
+
+for (const kind of databaseKinds().filter((k) => k.name !== 'pglite')) {
+  const it = suite<{ db: TestDatabase; first?: EngineProcess; second?: EngineProcess }>(`one process per database on ${kind.name}`, { needs: kind.needs });
+  it.before(async (ctx) => {
+    ctx.db = await kind.create();
+  });
+  it.after(async (ctx) => {
+    await ctx.first?.kill().catch(() => undefined);
+    await ctx.second?.kill().catch(() => undefined);
+    await ctx.db?.drop();
+  });
+
+  it('a second process refuses to start with one line naming the holder; after the first stops, it starts', async (ctx) => {
+    const first = (ctx.first = await startEngineProcess(ctx.db.url));
+    const user = (await http(first.url, 'POST', '/users', { name: 'ada', points: 5 })).body;
+
+    const refused = await runToExit(ctx.db.url);
+    assert.is(refused.code, 1, refused.stderr);
+    const lines = refused.stderr.trim().split('\n');
+    assert.is(lines.length, 1, `one line: ${refused.stderr}`);
+    assert.match(lines[0]!, /^order-engine: another engine process serves this database \(.+ pid \d+ since /);
+    assert.match(lines[0]!, new RegExp(`pid ${first.child.pid} `), 'the line names the holder’s pid');
+    // The refused process changed nothing: the first one goes on serving.
+    assert.is((await http(first.url, 'GET', `/users/${user.id}`)).body.points, 5);
+
+    assert.is(await first.stop(), 0);
+    ctx.first = undefined;
+    const second = (ctx.second = await startEngineProcess(ctx.db.url));
+    assert.is((await http(second.url, 'GET', `/users/${user.id}`)).body.points, 5);
+  });
+
+  it('a process that dies frees the database at once', async (ctx) => {
+    await ctx.second?.kill();
+    ctx.second = undefined;
+    const next = (ctx.second = await startEngineProcess(ctx.db.url));
+    assert.is((await http(next.url, 'GET', '/health/ready')).status, 200);
+  });
+
+  it.run();
+}
