@@ -10,6 +10,7 @@ import { coupons } from './0005_coupons.js';
 import { outbox } from './0006_outbox.js';
 import { writePath } from './0007_write_path.js';
 import { engineHolder } from './0008_engine_holder.js';
+import { shardFences } from './0009_shard_fences.js';
 
 export const migrations = (traits: DialectTraits): Record<string, Migration> => ({
   '0001_journal': journal(traits),
@@ -20,4 +21,5 @@ export const migrations = (traits: DialectTraits): Record<string, Migration> => 
   '0006_outbox': outbox(traits),
   '0007_write_path': writePath(traits),
   '0008_engine_holder': engineHolder(traits),
+  '0009_shard_fences': shardFences(traits),
 });

@@ -113,6 +113,17 @@ export interface OutboxDeadLettersTable extends OutboxTable {
   failed_at: number;
 }
 
+/** The epoch each shard's writer must hold (cluster mode): raised by every batch that writes the shard. */
+export interface ShardEpochsTable {
+  shard: number;
+  epoch: number;
+}
+
+/** Never holds a row: a fenced batch's insert into it fails (see `src/journal/shard-fence.ts`). */
+export interface StaleEpochGuardTable {
+  stale: number;
+}
+
 export interface Schema {
   journal: JournalTable;
   snapshots: SnapshotsTable;
@@ -126,4 +137,6 @@ export interface Schema {
   user_coupons: UserCouponsTable;
   outbox: OutboxTable;
   outbox_dead_letters: OutboxDeadLettersTable;
+  shard_epochs: ShardEpochsTable;
+  stale_epoch_guard: StaleEpochGuardTable;
 }

@@ -2,6 +2,7 @@
 
 import type { OutboxTable } from '../db/schema.js';
 import type { AppendEntry, Snapshot, StoredEvent } from './journal.js';
+import type { Fence } from './shard-fence.js';
 
 /**
  * Where the journal keeps events, snapshots, read-model rows and outbox rows. `SqlJournalStore`
@@ -17,9 +18,11 @@ export interface JournalStore {
   /**
    * One transaction: the batch's events, the latest snapshot per actor, the read-model rows and
    * the outbox rows. `inOrder` (where `commitsInOrder`): it commits after, and only if, every
-   * batch written before it in the same chain that is still on its way.
+   * batch written before it in the same chain that is still on its way. `fences` (cluster mode):
+   * the shards it writes and the epochs its writer holds them at; it fails whole if another
+   * writer has raised one of them since.
    */
-  writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }): Promise<void>;
+  writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }, fences?: readonly Fence[]): Promise<void>;
   /** The actor's latest snapshot, if it has one. */
   loadSnapshot(key: string): Promise<Snapshot | undefined>;
   /** Up to `limit` of the actor's events after `afterSequenceNr`, in sequence order. */

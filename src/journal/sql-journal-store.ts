@@ -8,6 +8,7 @@ import { planBatch } from './batch-plan.js';
 import type { AppendEntry, Snapshot, StoredEvent } from './journal.js';
 import type { JournalStore } from './journal-store.js';
 import { rowStatements } from './row-statements.js';
+import { fenceStatements, type Fence } from './shard-fence.js';
 
 /**
  * The journal over SQL. Batches are written as portable row statements, or on PostgreSQL as
@@ -24,10 +25,11 @@ export class SqlJournalStore implements JournalStore {
     return this.database.transactInOrder !== undefined;
   }
 
-  async writeBatch(entries: readonly AppendEntry[], outbox: readonly OutboxTable[] = [], inOrder?: { chain: number }): Promise<void> {
+  async writeBatch(entries: readonly AppendEntry[], outbox: readonly OutboxTable[] = [], inOrder?: { chain: number }, fences: readonly Fence[] = []): Promise<void> {
     const plan = planBatch(entries, Date.now(), outbox);
     const { traits, transactInOrder } = this.database;
-    const statements = traits.arrayParameters ? arrayStatements(this.db, plan) : rowStatements(this.db, traits, plan);
+    const rows = traits.arrayParameters ? arrayStatements(this.db, plan) : rowStatements(this.db, traits, plan);
+    const statements = fences.length === 0 ? rows : [...fenceStatements(this.db, traits, fences), ...rows];
     await (inOrder && transactInOrder ? transactInOrder(statements, inOrder.chain) : this.database.transact(statements));
   }
 

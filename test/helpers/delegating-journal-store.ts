@@ -2,6 +2,7 @@
 
 import type { OutboxTable } from '../../src/db/schema.js';
 import type { AppendEntry, Snapshot, StoredEvent } from '../../src/journal/journal.js';
+import type { Fence } from '../../src/journal/shard-fence.js';
 import type { JournalStore } from '../../src/journal/journal-store.js';
 
 /**
@@ -19,8 +20,8 @@ export class DelegatingJournalStore implements JournalStore {
     return this.inner.commitsInOrder;
   }
 
-  writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }): Promise<void> {
-    return this.inner.writeBatch(entries, outbox, inOrder);
+  writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }, fences?: readonly Fence[]): Promise<void> {
+    return this.inner.writeBatch(entries, outbox, inOrder, fences);
   }
 
   loadSnapshot(key: string): Promise<Snapshot | undefined> {

@@ -1,0 +1,68 @@
+// Fencing where the data lives: a batch from a writer whose shard epoch another writer has raised rolls back whole, on each database.
+
+import * as assert from 'uvu/assert';
+import { connect, type Database } from '../../src/db/connect.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import type { AppendEntry } from '../../src/journal/journal.js';
+import { isStaleEpoch } from '../../src/journal/shard-fence.js';
+import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
+import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { suite } from '../helpers/suite.js';
+
+const entry = (key: string, sequenceNr: number): AppendEntry => ({
+  key,
+  events: [{ sequenceNr, type: 'Noted', ref: null, payload: '{}', at: Date.now() }],
+  creates: false,
+});
+
+for (const kind of databaseKinds()) {
+  const it = suite<{ tdb: TestDatabase; database: Database; store: SqlJournalStore }>(`shard fences on ${kind.name}`, { needs: kind.needs });
+  it.before(async (ctx) => {
+    ctx.tdb = await kind.create();
+    ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 2 });
+    await migrateToLatest(ctx.database);
+    ctx.store = new SqlJournalStore(ctx.database);
+  });
+  it.after(async (ctx) => {
+    await ctx.database?.close();
+    await ctx.tdb?.drop();
+  });
+
+  const stored = async (database: Database, key: string) => (await database.db.selectFrom('journal').select('sequence_nr').where('persistence_key', '=', key).execute()).length;
+
+  it('the first writer sets the epoch; a later epoch takes over; the old writer’s next batch is refused and leaves nothing', async ({ database, store }) => {
+    await store.writeBatch([entry('a-1', 1)], [], undefined, [{ shard: 1, epoch: 5 }]);
+    await store.writeBatch([entry('b-1', 1)], [], undefined, [{ shard: 1, epoch: 9 }]);
+    const refused = await store.writeBatch([entry('a-2', 1), entry('other-shard', 1)], [], undefined, [{ shard: 1, epoch: 5 }, { shard: 2, epoch: 5 }]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(refused, 'the stale batch is refused');
+    assert.ok(isStaleEpoch(refused), String(refused));
+    assert.is(await stored(database, 'a-2'), 0, 'none of its events');
+    assert.is(await stored(database, 'other-shard'), 0, 'not even those of a shard it still held');
+    const epochs = await database.db.selectFrom('shard_epochs').select(['shard', 'epoch']).orderBy('shard').execute();
+    assert.equal(epochs.map((e) => [Number(e.shard), Number(e.epoch)]), [[1, 9]], 'the refused batch raised nothing');
+    // The current owner goes on, and so does a batch with no fences (a single process).
+    await store.writeBatch([entry('b-2', 1)], [], undefined, [{ shard: 1, epoch: 9 }]);
+    await store.writeBatch([entry('single', 1)]);
+    assert.is(await stored(database, 'b-2'), 1);
+    assert.is(await stored(database, 'single'), 1);
+  });
+
+  if (kind.name === 'postgres') {
+    it('pipelined batches in order: a fenced one fails and so does everything sent behind it', async ({ database, store }) => {
+      await store.writeBatch([entry('p-0', 1)], [], undefined, [{ shard: 7, epoch: 20 }]);
+      const outcomes = await Promise.allSettled([
+        store.writeBatch([entry('p-1', 1)], [], { chain: 1 }, [{ shard: 7, epoch: 20 }]),
+        store.writeBatch([entry('p-2', 1)], [], { chain: 1 }, [{ shard: 7, epoch: 3 }]),
+        store.writeBatch([entry('p-3', 1)], [], { chain: 1 }, [{ shard: 7, epoch: 20 }]),
+      ]);
+      assert.equal(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'rejected']);
+      assert.is(await stored(database, 'p-1'), 1);
+      assert.is(await stored(database, 'p-2') + (await stored(database, 'p-3')), 0);
+    });
+  }
+
+  it.run();
+}
