@@ -3,6 +3,7 @@
 import type { OutboxTable } from '../db/schema.js';
 import type { Dependency } from './dependency.js';
 import type { AppendEntry, Journal, Snapshot, StoredEvent } from './journal.js';
+import type { Fence } from './shard-fence.js';
 import { JournalUnavailableError } from './journal.js';
 import { withTimeout } from '../db/with-timeout.js';
 import type { JournalStore } from './journal-store.js';
@@ -24,6 +25,15 @@ export interface OutboxHandoff {
   uncertain(rows: readonly OutboxTable[]): void;
 }
 
+/**
+ * The cluster's leases as the journal sees them: which shards (at which epochs) a batch writes,
+ * and whether they are all still held once it has committed.
+ */
+export interface BatchFencing {
+  fencesFor(entries: readonly AppendEntry[]): readonly Fence[];
+  holds(fences: readonly Fence[]): boolean;
+}
+
 export interface BatchWriterOptions {
   readonly maxBatchEvents: number;
   readonly maxQueuedEvents: number;
@@ -34,6 +44,8 @@ export interface BatchWriterOptions {
   readonly timeoutMs?: number;
   readonly observer?: BatchObserver;
   readonly outbox?: OutboxHandoff;
+  /** Cluster mode: each batch proves its writer's epochs in its transaction (see `fenceStatements`). */
+  readonly fencing?: BatchFencing;
   /**
    * How long a batch may wait, once the writer is free, for work still moving through the
    * actors (see `holdBatchesWhile`): a payment whose saga is half done when a batch is cut would wait
@@ -203,7 +215,11 @@ export class BatchWriter implements Journal {
       // After a failure (or time-out) the next batches start a new chain: they need not, and
       // must not, wait behind batches the writer has given up on.
       const inOrder = this.maxInFlight > 1 ? { chain: failuresBefore } : undefined;
-      await this.bounded(this.store.writeBatch(entries, outbox, inOrder), 'a journal commit');
+      const fences = this.options.fencing?.fencesFor(entries) ?? [];
+      await this.bounded(this.store.writeBatch(entries, outbox, inOrder, fences), 'a journal commit');
+      // A lease lost while the batch was on its way: the database took it, but nobody hears of it
+      // from here, since another process may already serve these shards.
+      if (fences.length > 0 && !this.options.fencing?.holds(fences)) throw new Error('a shard this batch writes changed owner while it committed');
       // A batch sent before a failure that was behind it in order was failed with it (and the
       // store did not commit it, or a time-out left the outcome unknown): it stays failed.
       if (this.failures !== failuresBefore) throw new Error('a batch before this one failed');

@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import type { AppendEntry } from '../../src/journal/journal.js';
-import { isStaleEpoch } from '../../src/journal/shard-fence.js';
+import { BatchWriter } from '../../src/journal/batch-writer.js';
+import { isStaleEpoch, type Fence } from '../../src/journal/shard-fence.js';
 import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { suite } from '../helpers/suite.js';
@@ -48,6 +49,32 @@ for (const kind of databaseKinds()) {
     await store.writeBatch([entry('single', 1)]);
     assert.is(await stored(database, 'b-2'), 1);
     assert.is(await stored(database, 'single'), 1);
+  });
+
+  it('the batch writer fences each batch; an append committed after its lease was lost is not acknowledged', async ({ database, store }) => {
+    let held = true;
+    const written: Fence[][] = [];
+    const journal = new BatchWriter(store, {
+      maxBatchEvents: 100,
+      maxQueuedEvents: 1000,
+      fencing: {
+        fencesFor: (entries) => {
+          const fences = [...new Set(entries.map((e) => Number(e.key.split('-')[1])))].map((shard) => ({ shard, epoch: 50 }));
+          written.push(fences);
+          return fences;
+        },
+        holds: () => held,
+      },
+    });
+    await journal.append(entry('w-11', 1));
+    assert.equal(written.at(-1), [{ shard: 11, epoch: 50 }]);
+    held = false;
+    const lost = await journal.append(entry('w-12', 1)).then(
+      () => 'acknowledged',
+      () => 'refused',
+    );
+    assert.is(lost, 'refused', 'no acknowledgement once the lease is gone');
+    assert.is(await stored(database, 'w-12'), 1, 'the database took it: the next owner reads it from the journal');
   });
 
   if (kind.name === 'postgres') {
