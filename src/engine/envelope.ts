@@ -4,9 +4,9 @@ import type { Address } from '../../actors/shared/entity.js';
 import type { Result } from '../../actors/shared/result.js';
 import type { Dependency } from '../journal/dependency.js';
 
-/** Where an answer goes: a waiting caller (the engine's own correlation id) or a saga's actor. */
+/** Where an answer goes: a waiting caller (the engine's own correlation id, and its process in a cluster) or a saga's actor. */
 export type ReplyTo =
-  | { readonly correlationId: number }
+  | { readonly correlationId: number; readonly node?: string }
   | { readonly actor: Address; readonly step: unknown; readonly incarnation: number };
 
 export type Envelope =

@@ -22,13 +22,16 @@ export interface RegistryOptions extends EntityOptions {
   readonly remote?: Remote;
 }
 
-/** Carries envelopes to actors that live in another process, as plain data; answers come back through `deliver` there. */
+/** Carries envelopes to actors that live in another process, and answers to callers waiting in another process, as plain data. */
 export interface Transport {
   post(to: Address, envelope: Envelope): void;
+  reply(node: string, correlationId: number, result: Result<unknown>): void;
 }
 
 /** Which actors this process hosts, and how the others are reached. */
 export interface Remote {
+  /** This process's name: answers for its callers come back to it. */
+  readonly node: string;
   hosts(to: Address): boolean;
   readonly transport: Transport;
 }
@@ -90,7 +93,8 @@ export class Registry implements Postman {
   }
 
   post(to: Address, envelope: Envelope): void {
-    if (this.options.remote && !this.options.remote.hosts(to)) return this.options.remote.transport.post(to, envelope);
+    const remote = this.options.remote;
+    if (remote && !remote.hosts(to)) return this.postRemote(remote, to, envelope);
     const live = this.activate(to);
     this.queued++;
     if (live.entity.enqueue(envelope)) dispatch(live.ref, 'wake');
@@ -140,6 +144,12 @@ export class Registry implements Postman {
   deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency): void {
     if (!replyTo) return;
     if ('correlationId' in replyTo) {
+      const remote = this.options.remote;
+      if (remote && replyTo.node !== undefined && replyTo.node !== remote.node) {
+        // The caller waits in another process, which knows nothing of this journal: answer once what the answer rests on is durable.
+        void this.resolved(after).then((committed) => remote.transport.reply(replyTo.node!, replyTo.correlationId, committed ? result : unavailableStep));
+        return;
+      }
       const waiting = this.waiting.get(replyTo.correlationId);
       if (!waiting) return;
       this.waiting.delete(replyTo.correlationId);
@@ -214,8 +224,30 @@ export class Registry implements Postman {
     const correlationId = this.nextCorrelationId++;
     return new Promise<Result<T>>((resolve) => {
       this.waiting.set(correlationId, { resolve: resolve as (result: Result<unknown>) => void, to, deadline: Date.now() + this.options.askTimeoutMs });
-      this.post(to, envelope({ correlationId }));
+      this.post(to, envelope(this.options.remote ? { correlationId, node: this.options.remote.node } : { correlationId }));
     });
+  }
+
+  /**
+   * Hands an envelope to another process. Positions in this journal mean nothing there, so an
+   * envelope that rests on uncommitted appends waits until they commit and goes without them;
+   * if they fail, the step it carries counts as not done.
+   */
+  private postRemote(remote: Remote, to: Address, envelope: Envelope): void {
+    const after = envelope.type === 'command' || envelope.type === 'reply' ? envelope.after : undefined;
+    if (after === undefined) return remote.transport.post(to, envelope);
+    void this.resolved(after).then((committed) => {
+      if (envelope.type === 'reply') remote.transport.post(to, { type: 'reply', step: envelope.step, incarnation: envelope.incarnation, result: committed ? envelope.result : unavailableStep });
+      else if (envelope.type === 'command' && committed) {
+        const { after: _local, ...rest } = envelope;
+        remote.transport.post(to, rest);
+      }
+      else if (envelope.type === 'command') this.deliver(envelope.replyTo, unavailableStep);
+    });
+  }
+
+  private resolved(after: Dependency | undefined): Promise<boolean> {
+    return after === undefined ? Promise.resolve(true) : this.journal.whenResolved(after);
   }
 
   /** Answers TIMEOUT to callers past their deadline; the map is in ask order, so it stops at the first one still in time. */
@@ -278,3 +310,5 @@ export class Registry implements Postman {
 }
 
 const keyOf = (address: Address): string => `${address.kind}-${address.id}`;
+
+const unavailableStep = reject('DATABASE_UNAVAILABLE', 'work this depends on was not committed; try again');

@@ -84,6 +84,7 @@ export class BatchWriter implements Journal {
   private failures = 0;
   private scheduled = false;
   private idleWaiters: Array<() => void> = [];
+  private resolveWaiters: Array<{ readonly dependency: Dependency; resolve(committed: boolean): void }> = [];
   private position = 0;
   /** Every position up to here has committed or failed. */
   private decidedThrough = 0;
@@ -130,6 +131,13 @@ export class BatchWriter implements Journal {
     if (dependency.to <= this.decidedThrough) return undefined;
     if (dependency.from <= this.decidedThrough) return { from: this.decidedThrough + 1, to: dependency.to };
     return dependency;
+  }
+
+  whenResolved(dependency: Dependency): Promise<boolean> {
+    const now = this.outstanding(dependency);
+    if (now === undefined) return Promise.resolve(true);
+    if (now === 'failed') return Promise.resolve(false);
+    return new Promise((resolve) => this.resolveWaiters.push({ dependency: now, resolve }));
   }
 
   hasCapacity(): boolean {
@@ -245,9 +253,23 @@ export class BatchWriter implements Journal {
       if (outbox.length > 0) this.options.outbox?.uncertain(outbox);
     } finally {
       this.inFlight--;
+      this.notifyResolved();
     }
     if (this.queue.length > 0) this.schedule();
     else this.notifyIdle();
+  }
+
+  /** Answers `whenResolved` callers whose appends are now all committed, or some failed. */
+  private notifyResolved(): void {
+    if (this.resolveWaiters.length === 0) return;
+    const waiting = this.resolveWaiters;
+    this.resolveWaiters = [];
+    for (const w of waiting) {
+      const now = this.outstanding(w.dependency);
+      if (now === undefined) w.resolve(true);
+      else if (now === 'failed') w.resolve(false);
+      else this.resolveWaiters.push(w);
+    }
   }
 
   /** The rows are committed whatever the relay makes of them: it reads the table again if this fails. */

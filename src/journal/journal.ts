@@ -83,6 +83,8 @@ export interface Journal {
    * the range) failed.
    */
   outstanding(dependency: Dependency): Dependency | undefined | 'failed';
+  /** True once every append of the dependency has committed; false as soon as one has failed. */
+  whenResolved(dependency: Dependency): Promise<boolean>;
   /** False when the queue is full: callers refuse new work instead of queueing without end. */
   hasCapacity(): boolean;
   loadSnapshot(key: string): Promise<Snapshot | undefined>;

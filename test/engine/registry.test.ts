@@ -81,7 +81,11 @@ it('a full mailbox refuses requests from outside at once', async (ctx) => {
 it('an actor hosted elsewhere is reached through the transport, as plain data, and its answer comes back through deliver', async (ctx) => {
   const sent: Array<{ to: Address; envelope: Envelope }> = [];
   const registry = make(ctx, new FakeJournal(), {
-    remote: { hosts: (to) => to.kind !== 'order', transport: { post: (to, envelope) => sent.push(JSON.parse(JSON.stringify({ to, envelope }))) } },
+    remote: {
+      node: 'here',
+      hosts: (to) => to.kind !== 'order',
+      transport: { post: (to, envelope) => sent.push(JSON.parse(JSON.stringify({ to, envelope }))), reply: () => assert.unreachable('no caller waits elsewhere') },
+    },
   });
   const asked = registry.ask({ kind: 'order', id: 'o1' }, { type: 'PayOrder' });
   assert.is(sent.length, 1);

@@ -47,6 +47,15 @@ export class FakeJournal implements Journal {
     return open.length === 0 ? undefined : { from: Math.min(...open), to: Math.max(...open) };
   }
 
+  async whenResolved(dependency: Dependency): Promise<boolean> {
+    for (;;) {
+      const now = this.outstanding(dependency);
+      if (now === undefined) return true;
+      if (now === 'failed') return false;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   hasCapacity(): boolean {
     return true;
   }
