@@ -1,5 +1,6 @@
 // Environment variables → one typed, validated configuration object.
 
+import { hostname } from 'node:os';
 import { cleanEnv, makeValidator, str } from 'envalid';
 
 const int = makeValidator<number>((input) => {
@@ -40,6 +41,19 @@ export interface OutboxConfig {
   /** Rows per sink held in memory at most; beyond it the relay reads them back from the table. */
   readonly window: number;
 }
+
+export interface ClusterConfig {
+  readonly natsUrl: string;
+  /** Prefix of the cluster's KV buckets and subjects. */
+  readonly name: string;
+  /** This process's name (a NATS subject token). */
+  readonly node: string;
+  readonly shards: number;
+  readonly leaseMs: number;
+}
+
+/** Names used inside NATS subjects and bucket names: letters, digits, `_` and `-` only. */
+const subjectToken = (name: string): string => name.replace(/[^A-Za-z0-9_-]/g, '_');
 
 export interface Config {
   readonly port: number;
@@ -89,6 +103,8 @@ export interface Config {
   readonly dbReadPoolSize: number;
   /** How often the sweeper resumes stuck sagas and expires unpaid orders. */
   readonly sweepIntervalMs: number;
+  /** Several processes as one engine on NATS JetStream; undefined: one process. */
+  readonly cluster: ClusterConfig | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -131,6 +147,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       DB_POOL_SIZE: int({ default: 8 }),
       DB_READ_POOL_SIZE: int({ default: 2, desc: 'connections of the PostgreSQL read pool (pipelined); 0: reads share DB_POOL_SIZE' }),
       SWEEP_INTERVAL_MS: int({ default: 2000 }),
+      CLUSTER_NATS_URL: str({ default: '', desc: 'NATS with JetStream the processes of a cluster share; unset: one process' }),
+      CLUSTER_NAME: str({ default: 'orderengine', desc: 'prefix of the cluster’s buckets and subjects' }),
+      NODE_NAME: str({ default: '', desc: 'this process’s name in the cluster; default host-pid' }),
+      CLUSTER_SHARDS: int({ default: 256, desc: 'shards the actors are spread over; fixed on first start' }),
+      CLUSTER_LEASE_MS: int({ default: 10_000, desc: 'a shard lease’s time to live: bounds failover' }),
     },
     {
       reporter: ({ errors }) => {
@@ -184,5 +205,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: Math.max(1, e.DB_POOL_SIZE),
     dbReadPoolSize: e.DB_READ_POOL_SIZE,
     sweepIntervalMs: Math.max(10, e.SWEEP_INTERVAL_MS),
+    cluster: e.CLUSTER_NATS_URL
+      ? {
+          natsUrl: e.CLUSTER_NATS_URL,
+          name: subjectToken(e.CLUSTER_NAME),
+          node: subjectToken(e.NODE_NAME || `${hostname()}-${process.pid}`),
+          shards: Math.max(1, Math.min(4096, e.CLUSTER_SHARDS)),
+          leaseMs: Math.max(500, e.CLUSTER_LEASE_MS),
+        }
+      : undefined,
   };
 }

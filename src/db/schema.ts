@@ -113,6 +113,12 @@ export interface OutboxDeadLettersTable extends OutboxTable {
   failed_at: number;
 }
 
+/** Settings a cluster fixes on its first start (`shards`). */
+export interface ClusterSettingsTable {
+  name: string;
+  value: string;
+}
+
 /** The epoch each shard's writer must hold (cluster mode): raised by every batch that writes the shard. */
 export interface ShardEpochsTable {
   shard: number;
@@ -137,6 +143,7 @@ export interface Schema {
   user_coupons: UserCouponsTable;
   outbox: OutboxTable;
   outbox_dead_letters: OutboxDeadLettersTable;
+  cluster_settings: ClusterSettingsTable;
   shard_epochs: ShardEpochsTable;
   stale_epoch_guard: StaleEpochGuardTable;
 }

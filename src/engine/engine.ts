@@ -7,6 +7,7 @@ import type { ProductView } from '../../actors/product/index.js';
 import type { ActorKind } from '../../actors/shared/entity.js';
 import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
 import type { UserView } from '../../actors/user/index.js';
+import type { Cluster, ClusterStatus } from '../cluster/cluster.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/connect.js';
 import type { Metrics } from '../metrics.js';
@@ -46,6 +47,10 @@ export interface EngineParts {
   readonly outbox: Outbox;
   readonly metrics: Metrics | undefined;
   readonly gauges: Gauges | undefined;
+  /** In a cluster: this process's membership, for the admin. */
+  readonly cluster?: Cluster;
+  /** In a cluster: a new order's id, placed in its user's shard so a payment crosses processes only for its products. */
+  readonly orderId?: (userId: string, id: string) => string;
   /** Whether the database answers, for readiness. */
   ping(): Promise<boolean>;
   /** Stops the sweeper, commits what the journal holds, closes the outbox, the actors and the database. */
@@ -164,13 +169,18 @@ export class Engine {
       if (!product.ok) return product;
       items.push({ productId: item.productId, quantity: item.quantity, unitPrice: product.value.price });
     }
-    return this.create('order', {
-      type: 'CreateOrder',
-      userId: input.userId,
-      items,
-      ttlMs: this.config.orderTtlMs,
-      ...(coupon?.ok ? { coupon: coupon.value } : {}),
-    });
+    const id = this.parts.orderId?.(input.userId, uuidv7()) ?? uuidv7();
+    return this.create(
+      'order',
+      {
+        type: 'CreateOrder',
+        userId: input.userId,
+        items,
+        ttlMs: this.config.orderTtlMs,
+        ...(coupon?.ok ? { coupon: coupon.value } : {}),
+      },
+      id,
+    );
   }
 
   /**
@@ -233,6 +243,11 @@ export class Engine {
     return this.parts.outbox.retryDeadLetter(id).catch(readFailure);
   }
 
+  /** Members and shard owners; NOT_FOUND when this process runs alone. */
+  clusterStatus(): Result<ClusterStatus> {
+    return this.parts.cluster ? accept(this.parts.cluster.status()) : reject('NOT_FOUND', 'this engine is one process: CLUSTER_NATS_URL is not set');
+  }
+
   liveActors(): LiveActorSummary[] {
     return this.registry.liveActors();
   }
@@ -266,8 +281,8 @@ export class Engine {
   }
 
   /** A new entity under a fresh time-ordered id. */
-  private create<K extends ActorKind>(kind: K, command: CommandOf<K>): Promise<Result<ViewOf<K>>> {
-    return this.registry.create({ kind, id: uuidv7() }, command);
+  private create<K extends ActorKind>(kind: K, command: CommandOf<K>, id = uuidv7()): Promise<Result<ViewOf<K>>> {
+    return this.registry.create({ kind, id }, command);
   }
 
   /** The committed view: from the read cache, or from the actor (which fills the cache). */

@@ -380,6 +380,11 @@ export class Entity {
     return commit;
   }
 
+  /** This process no longer hosts the actor (its shard moved): callers waiting for a saga hear 503 now. */
+  abandon(): void {
+    this.markStale();
+  }
+
   private markStale(): void {
     if (this.stale) return;
     this.stale = true;

@@ -168,6 +168,26 @@ export class Registry implements Postman {
     return true;
   }
 
+  /**
+   * Stops every live actor `leaving` picks, busy or not (its shard has moved): callers waiting
+   * for them are answered 503 at once; what they had committed is in the journal for the next owner.
+   */
+  drop(leaving: (to: Address) => boolean): number {
+    const dropped = new Set<string>();
+    for (const [key, live] of this.live) {
+      if (!leaving(live.entity.address)) continue;
+      live.entity.abandon();
+      this.stop(key, live);
+      dropped.add(key);
+    }
+    for (const [id, waiting] of this.waiting) {
+      if (!dropped.has(keyOf(waiting.to))) continue;
+      this.waiting.delete(id);
+      waiting.resolve(reject('DATABASE_UNAVAILABLE', `${waiting.to.kind} ${waiting.to.id} moved to another process; try again`));
+    }
+    return dropped.size;
+  }
+
   /** Passivates actors idle for longer than the idle time. */
   sweepIdle(now = Date.now()): number {
     let stopped = 0;

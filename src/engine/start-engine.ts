@@ -1,6 +1,8 @@
 // Start-up wiring: database and migrations, journal, outbox, actors, read side and sweeper, put together into the engine.
 
 import { hostname } from 'node:os';
+import { Cluster } from '../cluster/cluster.js';
+import { idInShard } from '../cluster/shard-of.js';
 import type { Config } from '../config.js';
 import { connect, type Database } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -39,7 +41,8 @@ export interface EngineOptions {
 export async function startEngine(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
   const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, readPoolSize: config.dbReadPoolSize });
   // Taken before the migrations: two processes must not migrate one database at once either.
-  const lock = database.soleWriterLock?.();
+  // A cluster's processes share the database by design; its leases and fences keep them apart.
+  const lock = config.cluster ? undefined : database.soleWriterLock?.();
   if (lock) {
     const outcome = await lock.acquire(`${hostname()} pid ${process.pid} since ${new Date().toISOString()}`).catch(async (error: unknown) => {
       await database.close();
@@ -54,8 +57,15 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
   await migrateToLatest(database);
   await lock?.recordHolder();
   const outbox = await Outbox.open(database, config.outbox, { logLevel: config.logLevel, ...(metrics ? { metrics } : {}) });
-  const journal = new BatchWriter(options.journalStore?.(database) ?? new SqlJournalStore(database), {
+  if (config.cluster && outbox.relaying) {
+    await database.close();
+    throw new Error('outbox sinks (NATS_URL, DATA_PLATFORM_URL) cannot be used with CLUSTER_NATS_URL in this version: each process would deliver every row');
+  }
+  const store = options.journalStore?.(database) ?? new SqlJournalStore(database);
+  const cluster = config.cluster ? await Cluster.join(config.cluster, database, store, config.requestTimeoutMs) : undefined;
+  const journal = new BatchWriter(store, {
     outbox,
+    ...(cluster ? { fencing: cluster.fencing } : {}),
     ...config.journal,
     observer: metrics && {
       batchCommitted: (_entries, events, seconds) => {
@@ -66,16 +76,30 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
     },
   });
   const system = startSystem();
-  const cache = new ReadCache(config.cacheMaxEntries, metrics && { lookup: (name, hit) => metrics.cacheLookups.inc({ cache: name, result: hit ? 'hit' : 'miss' }) });
+  // A cluster's processes write the same read model: a view cached here could be older than a write made through another one.
+  const cache = new ReadCache(cluster ? 0 : config.cacheMaxEntries, metrics && { lookup: (name, hit) => metrics.cacheLookups.inc({ cache: name, result: hit ? 'hit' : 'miss' }) });
   const registry = new Registry(
     system,
     hostedKinds,
     journal,
-    { ...config.actors, snapshotEvery: config.snapshotEvery, replayPageSize: 1000, askTimeoutMs: config.requestTimeoutMs, views: cache, publishing: outbox.publishing },
+    {
+      ...config.actors,
+      snapshotEvery: config.snapshotEvery,
+      replayPageSize: 1000,
+      askTimeoutMs: config.requestTimeoutMs,
+      views: cache,
+      publishing: outbox.publishing,
+      ...(cluster ? { remote: cluster.remote } : {}),
+    },
     metrics && { activated: (kind) => metrics.activations.inc({ kind }), passivated: (kind) => metrics.passivations.inc({ kind }) },
   );
   journal.holdBatchesWhile(() => registry.hasQueuedEnvelopes);
-  const sweeper = new Sweeper(registry, new StuckWork(database.db), { intervalMs: config.sweepIntervalMs, orderTtlMs: config.orderTtlMs });
+  const sweeper = new Sweeper(registry, new StuckWork(database.db), {
+    intervalMs: config.sweepIntervalMs,
+    orderTtlMs: config.orderTtlMs,
+    // Each process resumes what its own shards left half done; a shard's next owner picks up the rest.
+    ...(cluster ? { hosts: (to) => cluster.hosts(to) } : {}),
+  });
 
   const engine = new Engine({
     config,
@@ -87,9 +111,12 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
     outbox,
     metrics,
     gauges: metrics && new Gauges(metrics, { registry, journal, cache, outbox }),
+    ...(cluster ? { cluster, orderId: (userId: string, id: string) => idInShard(cluster.shardOf(userId), id) } : {}),
     ping: () => database.ping(),
     async shutdown() {
       sweeper.stop();
+      // Hands every shard to the other processes once what the journal holds has committed.
+      await cluster?.leave();
       await journal.untilIdle();
       await outbox.close();
       registry.close();
@@ -99,6 +126,7 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
     },
   });
   outbox.start();
+  cluster?.start(registry, () => journal.untilIdle());
   await sweeper.resumeAll();
   engine.recovering = false;
   sweeper.start();

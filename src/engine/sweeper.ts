@@ -1,11 +1,15 @@
 // The engine's periodic work: resume interrupted sagas and coupon claims, expire unpaid orders, passivate idle actors.
 
+import type { Address } from '../../actors/shared/entity.js';
+import type { CommandOf } from './kinds.js';
 import type { Registry } from './registry.js';
 import type { StuckWork } from '../read/stuck-work.js';
 
 export interface SweeperOptions {
   readonly intervalMs: number;
   readonly orderTtlMs: number;
+  /** In a cluster: the actors this process serves; the others' owners sweep them. */
+  readonly hosts?: (to: Address) => boolean;
 }
 
 /**
@@ -52,7 +56,7 @@ export class Sweeper {
       this.registry.sweepIdle();
       await this.resumeSagas(this.options.intervalMs);
       await this.resumeClaims(this.options.intervalMs);
-      for (const id of await this.stuck.unpaidOrders(Date.now() - this.options.orderTtlMs)) this.registry.tell({ kind: 'order', id }, { type: 'ExpireOrder' });
+      for (const id of await this.stuck.unpaidOrders(Date.now() - this.options.orderTtlMs)) this.poke('order', id, { type: 'ExpireOrder' });
     } catch {
       // The database is down; readiness reports it and the next sweep tries again.
     } finally {
@@ -63,11 +67,16 @@ export class Sweeper {
   private async resumeSagas(olderThanMs: number): Promise<void> {
     const cutoff = Date.now() - olderThanMs;
     for (const status of ['PAYING', 'CANCELLING'] as const) {
-      for (const id of await this.stuck.sagas(status, cutoff)) this.registry.tell({ kind: 'order', id }, { type: 'ResumeSaga' });
+      for (const id of await this.stuck.sagas(status, cutoff)) this.poke('order', id, { type: 'ResumeSaga' });
     }
   }
 
   private async resumeClaims(olderThanMs: number): Promise<void> {
-    for (const id of await this.stuck.claims(Date.now() - olderThanMs)) this.registry.tell({ kind: 'user', id }, { type: 'ResumeClaims' });
+    for (const id of await this.stuck.claims(Date.now() - olderThanMs)) this.poke('user', id, { type: 'ResumeClaims' });
+  }
+
+  private poke<K extends 'order' | 'user'>(kind: K, id: string, command: CommandOf<K>): void {
+    if (this.options.hosts && !this.options.hosts({ kind, id })) return;
+    this.registry.tell({ kind, id }, command);
   }
 }

@@ -109,6 +109,11 @@ export class Outbox implements OutboxHandoff {
     return this.relays.size > 0 || (this.logSink?.enabled ?? false);
   }
 
+  /** Whether a sink (NATS, the webhook) takes the rows, rather than the log. */
+  get relaying(): boolean {
+    return this.relays.size > 0;
+  }
+
   /** Starts every relay on what its table holds. */
   start(): void {
     for (const relay of this.relays.values()) relay.start(this.waitingAtOpen.get(relay.sink.name)?.oldest);

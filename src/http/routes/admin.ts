@@ -13,6 +13,7 @@ import {
   ActorListQuery,
   ActorParams,
   ClaimsResumed,
+  ClusterStatus,
   JournalPage,
   OpenClaimPage,
   OrderResumed,
@@ -39,6 +40,19 @@ export const adminRoutes =
       if (!given || !timingSafeEqual(digest(given), expected)) return sendError(reply, 'UNAUTHORIZED', 'a valid bearer token is required');
       return undefined;
     });
+
+    app.get(
+      '/admin/cluster',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'The cluster: this process, the members with the shards each owns, and the shard → owner map; 404 when the engine runs alone',
+          security: [{ bearer: [] }],
+          response: { 200: ClusterStatus, ...errors(401, 403, 404) },
+        },
+      },
+      async (_request, reply) => sendResult(reply, engine.clusterStatus()),
+    );
 
     app.get(
       '/admin/actors',

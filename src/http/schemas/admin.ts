@@ -137,3 +137,14 @@ export const ActorList = Type.Object({
 });
 
 export const Passivated = Type.Object({ kind: Type.String(), id: Type.String(), passivated: Type.Boolean() });
+
+export const ClusterStatus = Type.Object(
+  {
+    node: Type.String({ description: 'the process that answered' }),
+    shards: Type.Integer(),
+    members: Type.Array(Type.Object({ node: Type.String(), shardsOwned: Type.Integer() })),
+    owners: Type.Record(Type.String(), Type.String(), { description: 'shard → the process that holds its lease' }),
+    served: Type.Array(Type.Integer(), { description: 'the shards this process serves now' }),
+  },
+  { description: 'members and shard owners, as the leases say now' },
+);

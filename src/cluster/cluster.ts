@@ -1,0 +1,227 @@
+// This process's membership of a cluster: the shards it serves, a fair share of them, leases kept and handed off, and where every other actor lives.
+
+import { Kvm, type KV } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Address } from '../../actors/shared/entity.js';
+import type { ClusterConfig } from '../config.js';
+import type { Database } from '../db/connect.js';
+import type { BatchFencing } from '../journal/batch-writer.js';
+import type { AppendEntry } from '../journal/journal.js';
+import type { JournalStore } from '../journal/journal-store.js';
+import type { Fence } from '../journal/shard-fence.js';
+import { NatsTransport, type LocalDelivery } from './nats-transport.js';
+import { ShardCountMismatchError } from './shard-count-mismatch-error.js';
+import { ShardLeases, type LeaseHolder } from './shard-leases.js';
+import { shardOf } from './shard-of.js';
+
+/** The engine around a cluster member: it takes the envelopes that arrive, and stops a shard's actors when the shard leaves. */
+export interface ShardHost extends LocalDelivery {
+  /** Stops the actors of the shards `leaving` picks; their waiting callers hear 503. */
+  drop(leaving: (to: Address) => boolean): number;
+}
+
+export interface ClusterStatus {
+  readonly node: string;
+  readonly shards: number;
+  readonly members: ReadonlyArray<{ readonly node: string; readonly shardsOwned: number }>;
+  /** Shard → owning process, as the leases say now. */
+  readonly owners: Record<string, string>;
+  readonly served: number[];
+}
+
+/**
+ * ```ts
+ * const cluster = await Cluster.join(config.cluster, database, store);
+ * registry = new Registry(…, { remote: cluster.remote });
+ * cluster.start(registry);
+ * ```
+ */
+export class Cluster {
+  /** Shards leased and fenced in the database: only these are served. */
+  private readonly serving = new Set<number>();
+  private owners = new Map<number, LeaseHolder>();
+  private memberCount = 1;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private leaving = false;
+  private host: ShardHost | undefined;
+  private drain: () => Promise<void> = async () => undefined;
+  readonly transport: NatsTransport;
+
+  private constructor(
+    private readonly config: ClusterConfig,
+    private readonly nc: NatsConnection,
+    private readonly leases: ShardLeases,
+    private readonly members: KV,
+    private readonly store: JournalStore,
+    waitForOwnerMs: number,
+  ) {
+    this.transport = new NatsTransport(nc, { prefix: config.name, node: config.node, ownerOf: (to) => this.ownerOf(to), waitForOwnerMs });
+    leases.onLost((shard) => this.lose(shard));
+  }
+
+  /** Connects to NATS and checks the database's shard count; serves nothing until `start`. */
+  static async join(config: ClusterConfig, database: Database, store: JournalStore, waitForOwnerMs: number): Promise<Cluster> {
+    await fixShardCount(database, config.shards);
+    const nc = await connect({ servers: config.natsUrl, name: config.node });
+    const leases = await ShardLeases.open(nc, { bucket: `${config.name}_shards`, node: config.node, leaseMs: config.leaseMs });
+    const members = await new Kvm(nc).create(`${config.name}_members`, { history: 1, ttl: config.leaseMs });
+    return new Cluster(config, nc, leases, members, store, waitForOwnerMs);
+  }
+
+  get node(): string {
+    return this.config.node;
+  }
+
+  /** For the registry: which actors are served here, how the others are reached. */
+  get remote() {
+    return { node: this.config.node, hosts: (to: Address) => this.hosts(to), transport: this.transport };
+  }
+
+  /** For the journal: the shards each batch writes and the epochs this process holds them at. */
+  get fencing(): BatchFencing {
+    return {
+      fencesFor: (entries) => this.fencesFor(entries),
+      holds: (fences) => fences.every((f) => this.leases.holds(f.shard) && this.leases.owned.get(f.shard)?.epoch === f.epoch),
+    };
+  }
+
+  shardOf(id: string): number {
+    return shardOf(id, this.config.shards);
+  }
+
+  hosts(to: Address): boolean {
+    const shard = this.shardOf(to.id);
+    return this.serving.has(shard) && this.leases.holds(shard);
+  }
+
+  /**
+   * Starts taking a fair share of the shards, and keeps it fair as processes come and go.
+   * `drain` resolves once what the journal holds has committed: a shard is released only after.
+   */
+  start(host: ShardHost, drain: () => Promise<void>): void {
+    this.host = host;
+    this.drain = drain;
+    this.transport.listen(host);
+    const every = Math.max(50, Math.floor(this.config.leaseMs / 3));
+    this.timer = setInterval(() => void this.tick(), every);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  status(): ClusterStatus {
+    const counts = new Map<string, number>();
+    const owners: Record<string, string> = {};
+    for (const [shard, holder] of this.owners) {
+      owners[String(shard)] = holder.node;
+      counts.set(holder.node, (counts.get(holder.node) ?? 0) + 1);
+    }
+    return {
+      node: this.config.node,
+      shards: this.config.shards,
+      members: [...counts].map(([node, shardsOwned]) => ({ node, shardsOwned })).sort((a, b) => a.node.localeCompare(b.node)),
+      owners,
+      served: [...this.serving].sort((a, b) => a - b),
+    };
+  }
+
+  /** Hands every shard off, once in-flight work has committed, and leaves the cluster. */
+  async leave(): Promise<void> {
+    this.leaving = true;
+    clearInterval(this.timer);
+    const shards = [...this.serving];
+    this.serving.clear();
+    await this.drain();
+    this.host?.drop((to) => shards.includes(this.shardOf(to.id)));
+    await this.leases.close();
+    await this.members.delete(this.config.node).catch(() => undefined);
+    await this.transport.close();
+    await this.nc.close();
+  }
+
+  private ownerOf(to: Address): string | undefined {
+    const shard = this.shardOf(to.id);
+    if (this.serving.has(shard) && this.leases.holds(shard)) return this.config.node;
+    const holder = this.owners.get(shard);
+    return holder && holder.node !== this.config.node ? holder.node : undefined;
+  }
+
+  private fencesFor(entries: readonly AppendEntry[]): Fence[] {
+    const shards = new Set<number>();
+    for (const entry of entries) shards.add(this.shardOf(entry.key.slice(entry.key.indexOf('-') + 1)));
+    const fences: Fence[] = [];
+    for (const shard of shards) {
+      const lease = this.leases.owned.get(shard);
+      // A batch for a shard this process does not hold carries an epoch no owner has: it is refused.
+      fences.push({ shard, epoch: lease?.epoch ?? 0 });
+    }
+    return fences;
+  }
+
+  private lose(shard: number): void {
+    this.serving.delete(shard);
+    this.host?.drop((to) => this.shardOf(to.id) === shard);
+  }
+
+  /** One round: say we are here, learn who holds what, take free shards up to a fair share, hand off the excess. */
+  private async tick(): Promise<void> {
+    if (this.ticking || this.leaving) return;
+    this.ticking = true;
+    try {
+      await this.members.put(this.config.node, JSON.stringify({ at: Date.now() }));
+      let count = 0;
+      for await (const _ of await this.members.keys()) count++;
+      this.memberCount = Math.max(1, count);
+      this.owners = await this.leases.holders();
+      const fair = Math.ceil(this.config.shards / this.memberCount);
+      const mine = [...this.leases.owned.keys()];
+      if (mine.length > fair) await this.handOff(mine.slice(fair));
+      else if (mine.length < fair) await this.takeFree(fair - mine.length);
+    } catch {
+      // NATS is away: leases lapse on their own deadline; the next round tries again.
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async takeFree(wanted: number): Promise<void> {
+    const free: number[] = [];
+    for (let shard = 0; shard < this.config.shards; shard++) if (!this.owners.has(shard) && !this.leases.owned.has(shard)) free.push(shard);
+    // Processes joining at once start at different shards.
+    for (let i = free.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [free[i], free[j]] = [free[j]!, free[i]!];
+    }
+    for (const shard of free.slice(0, wanted)) {
+      const lease = await this.leases.tryAcquire(shard);
+      if (!lease) continue;
+      // Fenced before served: a batch still on its way from the last owner is refused from here on.
+      await this.store.writeBatch([], [], undefined, [{ shard, epoch: lease.epoch }]);
+      if (this.leases.holds(shard)) {
+        this.serving.add(shard);
+        this.owners.set(shard, { node: this.config.node, epoch: lease.epoch });
+      }
+    }
+  }
+
+  /** A graceful handoff: stop taking messages for the shards, let what is in flight commit, stop their actors, release the leases. */
+  private async handOff(shards: readonly number[]): Promise<void> {
+    for (const shard of shards) this.serving.delete(shard);
+    await this.drain();
+    this.host?.drop((to) => shards.includes(this.shardOf(to.id)));
+    for (const shard of shards) await this.leases.release(shard);
+  }
+}
+
+/** Records the shard count on a database's first clustered start; a different one later refuses to start. */
+async function fixShardCount(database: Database, shards: number): Promise<void> {
+  const { db } = database;
+  const read = () => db.selectFrom('cluster_settings').select('value').where('name', '=', 'shards').executeTakeFirst();
+  let row = await read();
+  if (!row) {
+    // Two processes starting at once: one insert wins, the other's fails and both read the winner's.
+    await db.insertInto('cluster_settings').values({ name: 'shards', value: String(shards) }).execute().catch(() => undefined);
+    row = await read();
+  }
+  if (!row || Number(row.value) !== shards) throw new ShardCountMismatchError(Number(row?.value), shards);
+}
