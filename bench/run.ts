@@ -6,13 +6,23 @@ import { dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { CpuSampler, databaseProcesses, pidListeningOn, withDescendants } from './lib/cpu.js';
 import { analyze, checkInvariants, createSideDatabase, openReader, type InvariantReport, type Seeded } from './lib/database.js';
-import { cacheHitRate, engineStats, scrape } from './lib/engine-metrics.js';
+import {
+  clusterUnavailable,
+  messageRoutes,
+  messagesDuring,
+  remoteRequestsDuring,
+  startEngineCluster,
+  startNats,
+  untilSettled,
+  type ClusterStatus,
+} from './lib/cluster.js';
+import { cacheHitRate, combineStats, engineStats, scrape, sumScrapes, type Scrape } from './lib/engine-metrics.js';
 import { htmlReport } from './lib/html.js';
 import { JsonClient } from './lib/http.js';
 import type { FromLoad, LoadPlan, LoadResult, ToLoad } from './lib/load-protocol.js';
 import { benchStream, OutboxWatch } from './lib/outbox.js';
 import { parseOptions, USAGE, type Options, type Side } from './lib/options.js';
-import { benchJson, redact, sideTable, summaryTable, targetLabel, type SideRun } from './lib/report.js';
+import { benchJson, redact, sideTable, summaryTable, targetLabel, type ProcessRun, type SideRun } from './lib/report.js';
 import { seed } from './lib/seed.js';
 import { ROOT, startServer } from './lib/server.js';
 
@@ -44,6 +54,14 @@ process.once('SIGINT', () => {
 });
 
 const say = (line: string) => console.log(`  · ${line}`);
+
+if (options.processes > 1 && options.sides.includes('engine')) {
+  const missing = clusterUnavailable();
+  if (missing) {
+    console.error(`skipped: ${missing}`);
+    process.exit(0);
+  }
+}
 
 function runLoad(plan: LoadPlan, side: Side, onChild: (child: ChildProcess) => void): Promise<LoadResult> {
   const child = fork(join(ROOT, 'bench/lib/load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -98,40 +116,69 @@ async function readInvariants(url: string, seeded: Seeded): Promise<InvariantRep
   }
 }
 
+/** GET /metrics of every process; undefined entries for a process without them. */
+const scrapeAll = (clients: readonly JsonClient[]) => Promise.all(clients.map((c) => scrape(c)));
+
 async function runSide(side: Side): Promise<SideRun> {
   const depth = cleanups.length;
-  let url: string;
-  let serverPid: number | undefined;
+  // --processes applies to the engine; the baselines are one process each.
+  const processes = side === 'engine' ? options.processes : 1;
+  let urls: string[];
+  let serverPids: number[] = [];
+  let natsPid: number | undefined;
+  let cluster: { token: string; statuses: ClusterStatus[] } | undefined;
   let stopServer = async () => {};
   let databaseUrl: string | undefined;
   if (options.url) {
-    url = options.url;
+    urls = [options.url];
     // With --url, --db names the running engine's own database, read back for the invariants.
     databaseUrl = options.dbKind === 'pglite' ? undefined : options.db;
-    const target = new URL(url);
-    serverPid = ['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname) ? pidListeningOn(Number(target.port || 80)) : undefined;
-    console.log(`\n▶ ${side}: ${url}${serverPid ? ` (pid ${serverPid})` : ''}`);
+    const target = new URL(options.url);
+    const pid = ['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname) ? pidListeningOn(Number(target.port || 80)) : undefined;
+    if (pid) serverPids = [pid];
+    console.log(`\n▶ ${side}: ${options.url}${pid ? ` (pid ${pid})` : ''}`);
   } else {
     const database = await createSideDatabase(options.dbKind, options.db, side);
     cleanups.push(() => database.drop());
     databaseUrl = database.url;
     console.log(`\n▶ ${side}: fresh database ${redact(database.url)}`);
-    let env: Record<string, string> = {};
-    if (side === 'engine' && options.nats) {
-      const stream = benchStream(options.nats);
-      cleanups.push(() => stream.drop());
-      env = stream.env;
-      say(`outbox to NATS ${options.nats}, stream ${stream.env.NATS_STREAM}`);
+    if (processes > 1) {
+      const nats = await startNats();
+      cleanups.push(() => nats.stop());
+      natsPid = nats.pid;
+      say(`nats-server pid ${nats.pid} on ${nats.url}`);
+      const engines = await startEngineCluster(processes, database.url, nats.url, (i) => join(ROOT, 'bench/out', `${options.scenario}-${side}-${i}.log`));
+      cleanups.push(() => engines.stop());
+      urls = engines.processes.map((p) => p.url);
+      serverPids = engines.processes.map((p) => p.pid);
+      stopServer = () => engines.stop();
+      say(`${processes} engine processes (cluster ${engines.name}): ${engines.processes.map((p) => `pid ${p.pid} on ${p.url}`).join(', ')}`);
+      const started = performance.now();
+      const statuses = await untilSettled(urls, engines.adminToken);
+      cluster = { token: engines.adminToken, statuses };
+      say(`all ${statuses[0]?.shards} shards served after ${((performance.now() - started) / 1000).toFixed(1)} s: ${statuses.map((st) => `${st.node} ${st.served.length}`).join(', ')}`);
+    } else {
+      let env: Record<string, string> = {};
+      if (side === 'engine' && options.nats) {
+        const stream = benchStream(options.nats);
+        cleanups.push(() => stream.drop());
+        env = stream.env;
+        say(`outbox to NATS ${options.nats}, stream ${stream.env.NATS_STREAM}`);
+      }
+      // The engine alone, even if the harness's own environment names a cluster.
+      if (side === 'engine') env = { CLUSTER_NATS_URL: '', ...env };
+      const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`), env);
+      cleanups.push(() => server.stop());
+      urls = [server.url];
+      serverPids = [server.pid];
+      stopServer = () => server.stop();
+      say(`${side} server pid ${server.pid} on ${server.url}`);
     }
-    const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`), env);
-    cleanups.push(() => server.stop());
-    url = server.url;
-    serverPid = server.pid;
-    stopServer = () => server.stop();
-    say(`${side} server pid ${server.pid} on ${url}`);
   }
 
-  const client = new JsonClient(url);
+  const clients = urls.map((url) => new JsonClient(url));
+  // Seeding goes through the first process; in a cluster it routes to each actor's owner.
+  const client = clients[0] as JsonClient;
   const seeded = await seed(client, options, say);
   if (!options.url && databaseUrl && options.dbKind !== 'pglite') {
     // The fresh tables' statistics still describe them empty: refresh them, as a running service's database would have.
@@ -139,20 +186,28 @@ async function runSide(side: Side): Promise<SideRun> {
     await analyze(databaseUrl);
     say(`analyzed the tables in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
+  if (cluster) {
+    // Seeding must not have moved a shard; if it did, wait again, so the load meets a settled cluster.
+    cluster.statuses = await untilSettled(urls, cluster.token);
+  }
 
   let loadPid: number | undefined;
   let loadChild: ChildProcess | undefined;
   const dbKind = options.dbKind;
   const dbName = databaseUrl && dbKind !== 'pglite' ? new URL(databaseUrl).pathname.slice(1) : '';
+  const processGroups = serverPids.length > 1 ? Object.fromEntries(serverPids.map((pid, i) => [`process${i}`, () => withDescendants(pid)])) : {};
   const sampler = new CpuSampler({
-    ...(serverPid ? { server: () => withDescendants(serverPid) } : {}),
+    // Every engine process and its descendants, summed.
+    ...(serverPids.length > 0 ? { server: () => serverPids.flatMap((pid) => withDescendants(pid)) } : {}),
+    ...processGroups,
+    ...(natsPid ? { nats: () => [natsPid as number] } : {}),
     // PGlite runs inside the engine's process, so its share is the server's.
     ...(dbKind === 'pglite' ? {} : { database: () => databaseProcesses(dbKind, dbName) }),
     loadGenerator: () => (loadPid ? withDescendants(loadPid) : []),
     harness: () => [process.pid],
   });
   const plan: LoadPlan = {
-    url,
+    urls,
     scenario: options.scenario,
     stages: options.stages,
     orderIds: seeded.orderIds,
@@ -160,7 +215,7 @@ async function runSide(side: Side): Promise<SideRun> {
     productIds: seeded.productIds,
     reads: seeded.reads,
   };
-  const metricsBefore = side === 'engine' ? await scrape(client) : undefined;
+  const metricsBefore: Array<Scrape | undefined> = side === 'engine' ? await scrapeAll(clients) : [];
   const outboxWatch = side === 'engine' && options.nats ? new OutboxWatch(client) : undefined;
   await outboxWatch?.start();
   sampler.start();
@@ -174,32 +229,57 @@ async function runSide(side: Side): Promise<SideRun> {
     loadChild?.kill();
   }
   const sampled = sampler.stop();
-  const metricsAfter = side === 'engine' ? await scrape(client) : undefined;
-  const engine = engineStats(metricsBefore, metricsAfter, load.elapsedMs);
-  const cache = cacheHitRate(metricsBefore, metricsAfter);
+  const metricsAfter: Array<Scrape | undefined> = side === 'engine' ? await scrapeAll(clients) : [];
+  const perProcess = metricsAfter.map((after, i) => engineStats(metricsBefore[i], after, load.elapsedMs));
+  const engine = combineStats(perProcess);
+  const cache = cacheHitRate(sumScrapes(metricsBefore), sumScrapes(metricsAfter));
+  const messages = side === 'engine' ? messagesDuring(metricsBefore, metricsAfter) : undefined;
+  const remoteRequests = side === 'engine' ? remoteRequestsDuring(metricsBefore, metricsAfter) : undefined;
   if (outboxWatch) say('waiting for the outbox relay to catch up');
   const outbox = await outboxWatch?.finish();
 
   if (side === 'engine') await settle(client);
-  client.close();
+  for (const c of clients) c.close();
   await stopServer();
   const invariants = databaseUrl ? await readInvariants(databaseUrl, seeded.seeded) : undefined;
   while (cleanups.length > depth) await (cleanups.pop() as () => Promise<void>)();
 
+  const byProcess: ProcessRun[] | undefined = cluster?.statuses.map((status, i) => {
+    const url = urls[i] as string;
+    const before = messageRoutes(metricsBefore[i]) ?? { local: 0, remote: 0 };
+    const after = messageRoutes(metricsAfter[i]);
+    const stats = perProcess[i];
+    const cpu = sampled[`process${i}`];
+    return {
+      url,
+      node: status.node,
+      shards: status.served.length,
+      answers: load.byTarget[url] ?? 0,
+      ...(cpu ? { cpu } : {}),
+      ...(stats ? { engine: stats } : {}),
+      ...(after ? { messages: { local: after.local - before.local, remote: after.remote - before.remote } } : {}),
+    };
+  });
+
   return {
     side,
+    processes,
     load,
     cpu: {
       server: sampled.server,
       database: sampled.database,
       loadGenerator: sampled.loadGenerator,
+      ...(sampled.nats ? { nats: sampled.nats } : {}),
       // What else kept the (shared) machine busy meanwhile: a large share makes the numbers suspect.
       otherPercent: Math.max(
         0,
         (sampled.machine?.avgPercent ?? 0) -
-          ['server', 'database', 'loadGenerator', 'harness'].reduce((sum, group) => sum + (sampled[group]?.avgPercent ?? 0), 0),
+          ['server', 'nats', 'database', 'loadGenerator', 'harness'].reduce((sum, group) => sum + (sampled[group]?.avgPercent ?? 0), 0),
       ),
     },
+    ...(messages ? { messages } : {}),
+    ...(remoteRequests ? { remoteRequests } : {}),
+    ...(byProcess ? { byProcess } : {}),
     invariants,
     ...(engine ? { engine } : {}),
     ...(cache ? { cache } : {}),

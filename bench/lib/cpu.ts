@@ -128,6 +128,8 @@ export interface CpuUse {
   readonly avgPercent: number;
   /** The busiest one-second sample. */
   readonly peakPercent: number;
+  /** CPU time used over the window, user + system, in seconds (for the cost per payment). */
+  readonly seconds: number;
 }
 
 /**
@@ -166,10 +168,14 @@ export class CpuSampler {
     const percent = (ticks: number) => Math.round((ticks / TICKS_PER_SECOND / seconds) * 100);
     // A run shorter than a sample still has a peak: at least its average.
     const use = Object.fromEntries(
-      [...this.totals].map(([name, t]) => [name, { avgPercent: percent(t.ticks), peakPercent: Math.max(percent(t.ticks), Math.round(t.peak)) }]),
+      [...this.totals].map(([name, t]) => [
+        name,
+        { avgPercent: percent(t.ticks), peakPercent: Math.max(percent(t.ticks), Math.round(t.peak)), seconds: t.ticks / TICKS_PER_SECOND },
+      ]),
     );
-    const machine = percent(machineEnd - this.machineStart);
-    return { ...use, machine: { avgPercent: machine, peakPercent: machine } };
+    const machineTicksUsed = machineEnd - this.machineStart;
+    const machine = percent(machineTicksUsed);
+    return { ...use, machine: { avgPercent: machine, peakPercent: machine, seconds: machineTicksUsed / TICKS_PER_SECOND } };
   }
 
   private sample(): void {

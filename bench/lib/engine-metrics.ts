@@ -94,3 +94,37 @@ export function cacheHitRate(before: Scrape | undefined, after: Scrape | undefin
   }
   return { overall: rate(hits, misses), lookups: hits + misses, byCache };
 }
+
+/** Several processes' scrapes as one, each sample summed (counters and histograms; not gauges). Undefined when any is missing. */
+export function sumScrapes(scrapes: ReadonlyArray<Scrape | undefined>): Scrape | undefined {
+  if (scrapes.length === 0 || scrapes.some((s) => s === undefined)) return undefined;
+  const sum = new Map<string, number>();
+  for (const scrape of scrapes as Scrape[]) for (const [name, value] of scrape) sum.set(name, (sum.get(name) ?? 0) + value);
+  return sum;
+}
+
+/**
+ * The journals of several processes as one line: batches and failures summed, events per batch
+ * and the mean commit over all their batches; the share of time committing and the event-loop
+ * lag are those of the busiest process (each process commits, and loops, on its own).
+ */
+export function combineStats(stats: ReadonlyArray<EngineStats | undefined>): EngineStats | undefined {
+  const known = stats.filter((s): s is EngineStats => s !== undefined);
+  if (known.length === 0) return undefined;
+  if (known.length === 1) return known[0];
+  const batches = known.reduce((n, s) => n + s.batches, 0);
+  const weighted = (f: (s: EngineStats) => number) => known.reduce((n, s) => n + f(s) * s.batches, 0) / Math.max(1, batches);
+  const max = (f: (s: EngineStats) => number | undefined) => {
+    const values = known.map(f).filter((v): v is number => v !== undefined);
+    return values.length ? Math.max(...values) : undefined;
+  };
+  return {
+    batches,
+    batchFailures: known.reduce((n, s) => n + s.batchFailures, 0),
+    eventsPerBatch: Math.round(weighted((s) => s.eventsPerBatch)),
+    commitMeanMs: Math.round(weighted((s) => s.commitMeanMs) * 10) / 10,
+    commitBusyPercent: max((s) => s.commitBusyPercent) ?? 0,
+    loopLagP99Ms: max((s) => s.loopLagP99Ms),
+    loopLagMaxMs: max((s) => s.loopLagMaxMs),
+  };
+}

@@ -4,7 +4,12 @@ import type { Scenario, Stage } from './options.js';
 
 /** What the load generator drives; the ids come from seeding. */
 export interface LoadPlan {
-  readonly url: string;
+  /**
+   * The servers to load: one, or every engine process of --processes. One autocannon drives
+   * them all, its connections dealt to them in turn (connection i to urls[i mod n]), as a
+   * round-robin balancer deals connections; they draw from the one pool of orders.
+   */
+  readonly urls: readonly string[];
   readonly scenario: Scenario;
   readonly stages: readonly Stage[];
   /** Orders to pay, each once, in this order (hot-product, uniform-pay, flash-sale). */
@@ -74,6 +79,10 @@ export interface LoadResult {
   readonly unsent: number;
   /** When the last order of the pool was sent, if it ran out before the time did. */
   readonly poolEmptyAtMs: number | undefined;
+  /** Up to three distinct error messages per key of `errors`, as the server wrote them. */
+  readonly errorMessages: Record<string, readonly string[]>;
+  /** Answers by the server (origin) that gave them, to show how the load was spread. */
+  readonly byTarget: Record<string, number>;
 }
 
 export type ToLoad = { readonly type: 'start'; readonly plan: LoadPlan };

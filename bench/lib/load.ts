@@ -38,6 +38,8 @@ interface Outcome {
   kind: Kind;
   status: number;
   code: string | undefined;
+  /** The error's message, for the report's examples. */
+  message: string | undefined;
   paid: boolean;
 }
 
@@ -47,6 +49,8 @@ class Recorder {
   private readonly seconds: Array<{ count: number; paid: number; latency: hdr.Histogram }> = [];
   private readonly bins = new Array<number>(BIN_EDGES_MS.length + 1).fill(0);
   readonly errors: Record<string, number> = {};
+  readonly byTarget: Record<string, number> = {};
+  readonly errorMessages: Record<string, string[]> = {};
   sent = 0;
   unanswered = 0;
   responses = 0;
@@ -62,10 +66,11 @@ class Recorder {
    * `expectedIntervalUs` is set when the rate is paced: a slow answer then also delayed the
    * requests that connection should have sent meanwhile, and HDR adds those (coordinated omission).
    */
-  record(outcome: Outcome, latencyMs: number, expectedIntervalUs: number | undefined): void {
+  record(outcome: Outcome, latencyMs: number, expectedIntervalUs: number | undefined, target: string): void {
     const us = Math.max(1, Math.min(MAX_US, Math.round(latencyMs * US_PER_MS)));
     const at = this.elapsedMs();
     this.responses++;
+    this.byTarget[target] = (this.byTarget[target] ?? 0) + 1;
     let byKind = this.kinds.get(outcome.kind);
     if (!byKind) this.kinds.set(outcome.kind, (byKind = histogram(3)));
     for (const h of [this.all, byKind]) {
@@ -87,7 +92,12 @@ class Recorder {
       this.paid++;
       this.lastPaidMs = at;
     }
-    if (outcome.status < 200 || outcome.status >= 300) this.countError(`${outcome.status} ${outcome.code ?? ''}`.trim());
+    if (outcome.status < 200 || outcome.status >= 300) {
+      const key = `${outcome.status} ${outcome.code ?? ''}`.trim();
+      this.countError(key);
+      const seen = (this.errorMessages[key] ??= []);
+      if (outcome.message !== undefined && seen.length < 3 && !seen.includes(outcome.message)) seen.push(outcome.message);
+    }
   }
 
   countError(key: string): void {
@@ -124,11 +134,14 @@ class Recorder {
       lastPaidMs: this.lastPaidMs === undefined ? undefined : Math.round(this.lastPaidMs),
       unsent,
       poolEmptyAtMs: poolEmptyAtMs === undefined ? undefined : Math.round(poolEmptyAtMs),
+      errorMessages: this.errorMessages,
+      byTarget: this.byTarget,
     };
   }
 }
 
 const ERROR_CODE = /"error"\s*:\s*"([A-Z_]+)"/;
+const ERROR_MESSAGE = /"message"\s*:\s*"((?:[^"\\]|\\.){0,300})/;
 
 function outcomeOf(kind: Kind, status: number, body: string): Outcome {
   const ok = status >= 200 && status < 300;
@@ -136,6 +149,7 @@ function outcomeOf(kind: Kind, status: number, body: string): Outcome {
     kind,
     status,
     code: ok ? undefined : ERROR_CODE.exec(body)?.[1],
+    message: ok ? undefined : ERROR_MESSAGE.exec(body)?.[1],
     paid: kind === 'pay' && status === 200 && body.includes('"status":"PAID"'),
   };
 }
@@ -144,7 +158,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 async function run(plan: LoadPlan): Promise<LoadResult> {
   const recorder = new Recorder();
-  let last: Outcome = { kind: 'pay', status: 0, code: undefined, paid: false };
+  let last: Outcome = { kind: 'pay', status: 0, code: undefined, message: undefined, paid: false };
   const remember = (kind: Kind) => (status: number, body: string) => {
     last = outcomeOf(kind, status, body);
   };
@@ -281,7 +295,11 @@ function runStage(
     let timer: NodeJS.Timeout | undefined;
     const instance = autocannon(
       {
-        url: plan.url,
+        // Several URLs: autocannon gives connection i to url i mod n, so the connections (and,
+        // each sending as fast as it is answered, the requests) are spread as a round-robin
+        // balancer would; the pool and `amount` are shared by all of them.
+        // (The typings say string; autocannon takes an array too.)
+        url: (plan.urls.length === 1 ? plan.urls[0] : [...plan.urls]) as string,
         connections,
         duration: stage.seconds,
         ...(poolLeft === undefined ? {} : { amount: poolLeft }),
@@ -298,8 +316,9 @@ function runStage(
       },
     );
     if (poolLeft !== undefined) timer = setTimeout(() => instance.stop(), stage.seconds * 1000);
-    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) =>
-      recorder.record(lastOutcome(), responseTime, expectedIntervalUs),
+    // The client's options carry its target (autocannon's own, untyped).
+    instance.on('response', (client: autocannon.Client, _status: number, _bytes: number, responseTime: number) =>
+      recorder.record(lastOutcome(), responseTime, expectedIntervalUs, (client as unknown as { opts?: { origin?: string } }).opts?.origin ?? (plan.urls[0] as string)),
     );
     instance.on('reqError', (error: Error) => recorder.countUnanswered(/timed out/.test(error.message) ? 'timeout' : 'connection error'));
   });

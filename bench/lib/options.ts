@@ -41,6 +41,8 @@ export interface Options {
   readonly url: string | undefined;
   /** NATS with JetStream for the engine's outbox (a stream of the run's own); undefined: events go to the log. */
   readonly nats: string | undefined;
+  /** Engine processes: 1 is the engine alone (no cluster); 2 or more run as cluster members on a private nats-server. */
+  readonly processes: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -61,7 +63,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --url URL             load an already-running engine instead of starting one (engine side only);
                         --db then names that engine's own database, read back for the invariants
   --nats URL            the engine publishes its outbox to this NATS JetStream (a stream of its own,
-                        deleted afterwards) and the run reports the relay's rate and the outbox lag`;
+                        deleted afterwards) and the run reports the relay's rate and the outbox lag
+  --processes N         engine processes (default 1: one process, no cluster); 2 or more run as
+                        cluster members on one database and a private nats-server, the load spread
+                        over them evenly; reports CPU per payment summed over them and the share of
+                        actor messages that crossed processes (PostgreSQL or MySQL, engine side)`;
 
 /**
  * Each profile as fractions of the duration and of the connections (or rate). `load` ramps up,
@@ -145,6 +151,7 @@ export function parseOptions(argv: readonly string[]): Options {
       html: { type: 'string' },
       url: { type: 'string' },
       nats: { type: 'string' },
+      processes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -161,6 +168,16 @@ export function parseOptions(argv: readonly string[]): Options {
   const url = values.url;
   if (values.nats !== undefined && !/^(nats|tls):\/\//.test(values.nats)) throw new Error(`--nats must be nats://host:port, got "${values.nats}"`);
   if (values.nats !== undefined && url !== undefined) throw new Error('--nats configures the engine the harness starts: it does not go with --url');
+
+  const processesText = values.processes ?? '1';
+  const processes = Number(processesText);
+  if (!/^\d+$/.test(processesText) || processes < 1 || processes > 16) throw new Error(`--processes must be a whole number from 1 to 16, got "${processesText}"`);
+  if (processes > 1) {
+    if (url !== undefined) throw new Error('--processes starts engine processes of its own: it does not go with --url');
+    if (dbKind === 'pglite') throw new Error('--processes 2 or more needs a database server (PostgreSQL or MySQL): PGlite is one process by nature');
+    // A clustered engine refuses an outbox sink (see docs/cluster.md).
+    if (values.nats !== undefined) throw new Error('--nats (the outbox) does not go with --processes 2 or more: a cluster refuses an outbox sink');
+  }
 
   const requested = values.sides === undefined ? undefined : values.sides.split(',').map((s) => oneOf('sides', s.trim(), SIDES));
   let sides: Side[];
@@ -191,5 +208,6 @@ export function parseOptions(argv: readonly string[]): Options {
     html: values.html ?? `bench/out/report-${scenario}.html`,
     url,
     nats: values.nats,
+    processes,
   };
 }

@@ -1,6 +1,7 @@
 // A side's measurements as numbers: the stdout tables, and the JSON document of --json.
 
 import { availableParallelism } from 'node:os';
+import { crossedShare, type MessageRoutes, type RemoteRequests } from './cluster.js';
 import type { CpuUse } from './cpu.js';
 import type { InvariantReport } from './database.js';
 import type { CacheHitRate, EngineStats } from './engine-metrics.js';
@@ -8,10 +9,37 @@ import type { LatencySummary, LoadResult } from './load-protocol.js';
 import type { Options, Side } from './options.js';
 import type { OutboxStats } from './outbox.js';
 
+/** One engine process of --processes N, over the load. */
+export interface ProcessRun {
+  readonly url: string;
+  readonly node: string;
+  /** Shards it served when the load began. */
+  readonly shards: number;
+  readonly answers: number;
+  readonly cpu?: CpuUse;
+  readonly engine?: EngineStats;
+  readonly messages?: MessageRoutes;
+}
+
 export interface SideRun {
   readonly side: Side;
+  /** Server processes of this side: N for the engine with --processes N, else 1. */
+  readonly processes: number;
   readonly load: LoadResult;
-  readonly cpu: { readonly server?: CpuUse; readonly database?: CpuUse; readonly loadGenerator?: CpuUse; readonly otherPercent: number };
+  /** `server` sums every process of the side; `nats` is the cluster's nats-server (--processes 2 or more). */
+  readonly cpu: {
+    readonly server?: CpuUse;
+    readonly database?: CpuUse;
+    readonly loadGenerator?: CpuUse;
+    readonly nats?: CpuUse;
+    readonly otherPercent: number;
+  };
+  /** Actor messages over the load, summed over the processes; undefined when the engine has no such counter. */
+  readonly messages?: MessageRoutes;
+  /** Requests to actors in another process and their mean answer time, over the load. */
+  readonly remoteRequests?: RemoteRequests;
+  /** Each engine process, with --processes 2 or more. */
+  readonly byProcess?: readonly ProcessRun[];
   /** Undefined when the database could not be read (--url without --db). */
   readonly invariants: InvariantReport | undefined;
   /** The engine's journal and event loop over the load, from its /metrics. */
@@ -33,14 +61,45 @@ export interface SideJson {
   readonly p99Ms: number;
   readonly maxMs: number;
   readonly errors: Record<string, number>;
+  /** Up to three distinct messages per error key, as the server wrote them. */
+  readonly errorMessages: Record<string, readonly string[]>;
   /** Latency per request kind: create, pay, read, and each read query of mix and read-heavy. */
   readonly byKind: Record<string, LatencySummary>;
   readonly oversold: number | null;
   readonly invariantsOk: boolean | null;
   readonly soldOutMs?: number | null;
   readonly sold?: number;
-  /** Average CPU over the load, in percent of one core. */
-  readonly cpuPercent: { readonly server: number | null; readonly database: number | null; readonly loadGenerator: number | null; readonly otherProcesses: number };
+  /** Server processes: N for the engine with --processes N, else 1. */
+  readonly processes: number;
+  /** Average CPU over the load, in percent of one core; `server` is summed over the side's processes. */
+  readonly cpuPercent: {
+    readonly server: number | null;
+    readonly database: number | null;
+    readonly loadGenerator: number | null;
+    readonly nats?: number | null;
+    readonly otherProcesses: number;
+  };
+  /** CPU time over the load per paid order, in ms: the server's (all its processes), the database's, the cluster's nats-server's. */
+  readonly cpuMsPerPaid: { readonly server: number | null; readonly database: number | null; readonly nats?: number | null };
+  /**
+   * Share (0–1) of the engine's actor messages that went to another process, from
+   * `order_engine_cluster_messages_total{route}` over the load, summed over the processes;
+   * null when the engine has no such counter (or counted nothing).
+   */
+  readonly crossedShare: number | null;
+  readonly clusterMessages: MessageRoutes | null;
+  readonly remoteRequests?: RemoteRequests;
+  /** Each engine process, with --processes 2 or more. */
+  readonly byProcess?: ReadonlyArray<{
+    readonly node: string;
+    readonly url: string;
+    readonly shards: number;
+    readonly answers: number;
+    readonly cpuPercent: number | null;
+    readonly cpuMsPerPaid: number | null;
+    readonly crossedShare: number | null;
+    readonly engineStats?: EngineStats;
+  }>;
   readonly responses: number;
   /** Requests in flight when the load stopped, never answered (see LoadResult.cutOff). */
   readonly cutOff: number;
@@ -57,6 +116,8 @@ export interface BenchJson {
   readonly durationS: number;
   readonly profile: string;
   readonly rate: number | null;
+  /** Engine processes (--processes): 1 is the engine alone, more are cluster members. */
+  readonly processes: number;
   readonly invariantsOk: boolean;
   readonly sides: Partial<Record<Side, SideJson>>;
   readonly ratios: Partial<Record<'locks' | 'sql', { readonly throughput: number; readonly p99: number }>>;
@@ -64,7 +125,7 @@ export interface BenchJson {
 
 /** What was measured, for titles: the scenario and the database (or the running engine's URL). */
 export const targetLabel = (options: Options) =>
-  `${options.scenario} · ${options.url ?? (options.db === 'pglite' ? 'pglite' : redact(options.db))}`;
+  `${options.scenario} · ${options.url ?? (options.db === 'pglite' ? 'pglite' : redact(options.db))}${options.processes > 1 ? ` · ${options.processes} engine processes` : ''}`;
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -74,6 +135,9 @@ export const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$
 function perSecond(count: number, elapsedMs: number): number {
   return elapsedMs > 0 ? round((count * 1000) / elapsedMs) : 0;
 }
+
+/** CPU ms per paid order, or null when nothing was measured or paid. */
+const msPerPaid = (cpu: CpuUse | undefined, paid: number): number | null => (cpu && paid > 0 ? round((cpu.seconds * 1000) / paid, 3) : null);
 
 /** A flash sale is sold out when exactly its stock was sold; the time is that of the last successful pay. */
 function soldOutMs(run: SideRun, options: Options): number | null | undefined {
@@ -92,16 +156,42 @@ export function sideJson(run: SideRun, options: Options): SideJson {
     p99Ms: load.latency.p99Ms,
     maxMs: load.latency.maxMs,
     errors: load.errors,
+    errorMessages: load.errorMessages ?? {},
     byKind: load.byKind,
     oversold: run.invariants ? run.invariants.oversold : null,
     invariantsOk: run.invariants ? run.invariants.ok : null,
     ...(soldOut === undefined ? {} : { soldOutMs: soldOut, sold: run.sold ?? 0 }),
+    processes: run.processes,
     cpuPercent: {
       server: run.cpu.server?.avgPercent ?? null,
       database: run.cpu.database?.avgPercent ?? null,
       loadGenerator: run.cpu.loadGenerator?.avgPercent ?? null,
+      ...(run.cpu.nats ? { nats: run.cpu.nats.avgPercent } : {}),
       otherProcesses: run.cpu.otherPercent,
     },
+    cpuMsPerPaid: {
+      server: msPerPaid(run.cpu.server, load.paid),
+      database: msPerPaid(run.cpu.database, load.paid),
+      ...(run.cpu.nats ? { nats: msPerPaid(run.cpu.nats, load.paid) } : {}),
+    },
+    crossedShare: crossedShare(run.messages),
+    clusterMessages: run.messages ?? null,
+    ...(run.remoteRequests ? { remoteRequests: run.remoteRequests } : {}),
+    ...(run.byProcess
+      ? {
+          byProcess: run.byProcess.map((p) => ({
+            node: p.node,
+            url: p.url,
+            shards: p.shards,
+            answers: p.answers,
+            cpuPercent: p.cpu?.avgPercent ?? null,
+            // Each process's CPU over all the payments: what it spent on its share of them.
+            cpuMsPerPaid: msPerPaid(p.cpu, load.paid),
+            crossedShare: crossedShare(p.messages),
+            ...(p.engine ? { engineStats: p.engine } : {}),
+          })),
+        }
+      : {}),
     responses: load.responses,
     cutOff: load.cutOff,
     elapsedMs: load.elapsedMs,
@@ -130,6 +220,7 @@ export function benchJson(runs: readonly SideRun[], options: Options): BenchJson
     durationS: options.durationS,
     profile: options.profile,
     rate: options.rate ?? null,
+    processes: options.processes,
     invariantsOk: runs.length > 0 && runs.every((r) => r.invariants?.ok === true),
     sides,
     ratios,
@@ -147,6 +238,15 @@ const errorsText = (errors: Record<string, number>) =>
 const cpuText = (c: CpuUse | undefined) => (c ? `${c.avgPercent}% (peak ${c.peakPercent}%)` : 'n/a');
 
 const percent = (rate: number | null) => (rate === null ? '-' : `${round(rate * 100)}%`);
+
+/** The share of actor messages that crossed processes, or n/a when the engine does not count them. */
+export function crossedText(messages: MessageRoutes | undefined): string {
+  if (!messages) return 'n/a';
+  const share = crossedShare(messages);
+  return share === null ? 'none counted' : percent(share);
+}
+
+const msText = (ms: number | null) => (ms === null ? '-' : String(ms));
 
 /** Whether the scenario reads the read side (so the tables show the cache hit rate). */
 const reads = (options: Options) => options.scenario === 'mix' || options.scenario === 'read-heavy';
@@ -174,6 +274,7 @@ export function sideTable(run: SideRun, options: Options): string {
     for (const [kind, l] of Object.entries(load.byKind)) rows.push([`  ${kind}`, `${l.count} answers, p50 ${l.p50Ms}   p99 ${l.p99Ms}   max ${l.maxMs}`]);
   }
   rows.push(['errors', errorsText(load.errors)]);
+  for (const [key, messages] of Object.entries(load.errorMessages ?? {})) for (const m of messages) rows.push([`  ${key}`, m]);
   if (reads(options) || run.cache) rows.push(['cache hit rate', cacheText(run)]);
   if (j.soldOutMs !== undefined) {
     rows.push([
@@ -186,10 +287,31 @@ export function sideTable(run: SideRun, options: Options): string {
   }
   if (load.cutOff > 0) rows.push(['note', `${load.cutOff} requests were in flight when the load (or a stage) stopped: no answer recorded`]);
   if (options.scenario === 'flash-sale' && load.unsent > 0) rows.push(['note', `${load.unsent} orders not sent before the time ran out`]);
+  const serverLabel = run.processes > 1 ? `server (${run.processes} processes)` : 'server';
   rows.push([
     `CPU (100% = 1 of ${availableParallelism()} cores)`,
-    `server ${cpuText(run.cpu.server)} · database ${cpuText(run.cpu.database)} · load generator ${cpuText(run.cpu.loadGenerator)} · other processes ${run.cpu.otherPercent}%`,
+    `${serverLabel} ${cpuText(run.cpu.server)} · database ${cpuText(run.cpu.database)}${run.cpu.nats ? ` · nats-server ${cpuText(run.cpu.nats)}` : ''} · load generator ${cpuText(run.cpu.loadGenerator)} · other processes ${run.cpu.otherPercent}%`,
   ]);
+  rows.push([
+    'CPU ms per payment',
+    `${serverLabel} ${msText(j.cpuMsPerPaid.server)} · database ${msText(j.cpuMsPerPaid.database)}${j.cpuMsPerPaid.nats === undefined ? '' : ` · nats-server ${msText(j.cpuMsPerPaid.nats)}`}`,
+  ]);
+  if (run.side === 'engine') {
+    const m = run.messages;
+    rows.push([
+      'crossed processes',
+      m
+        ? `${crossedText(m)} of actor messages (${m.remote} remote, ${m.local} local)${
+            run.remoteRequests && run.remoteRequests.count > 0 ? ` · ${run.remoteRequests.count} remote requests, ${run.remoteRequests.meanMs} ms mean to the answer` : ''
+          }`
+        : 'n/a (the engine exports no order_engine_cluster_messages_total)',
+    ]);
+  }
+  for (const p of run.byProcess ?? []) {
+    const share = p.messages ? ` · crossed ${crossedText(p.messages)}` : '';
+    const journal = p.engine ? ` · ${p.engine.batches} batches, commit ${p.engine.commitMeanMs} ms mean, loop lag p99 ${p.engine.loopLagP99Ms ?? '-'} ms` : '';
+    rows.push([`  ${p.node}`, `${p.shards} shards · ${p.answers} answers · CPU ${cpuText(p.cpu)}${share}${journal}`]);
+  }
   const e = run.engine;
   if (e) {
     const lag = e.loopLagP99Ms === undefined ? '' : ` · event-loop lag p99 ${e.loopLagP99Ms} ms, max ${e.loopLagMaxMs} ms`;
@@ -238,6 +360,9 @@ export function summaryTable(runs: readonly SideRun[], options: Options): string
     ...(options.scenario === 'flash-sale' ? ['sold out ms'] : []),
     'non-2xx',
     ...(cacheColumn ? ['cache hit'] : []),
+    'procs',
+    'srv ms/paid',
+    'crossed',
     'srv cpu',
     'db cpu',
     'gen cpu',
@@ -258,6 +383,9 @@ export function summaryTable(runs: readonly SideRun[], options: Options): string
       ...(options.scenario === 'flash-sale' ? [j.soldOutMs === null || j.soldOutMs === undefined ? '-' : String(j.soldOutMs)] : []),
       String(non2xx),
       ...(cacheColumn ? [run.cache ? percent(run.cache.overall) : '-'] : []),
+      String(run.processes),
+      msText(j.cpuMsPerPaid.server),
+      run.side === 'engine' ? crossedText(run.messages) : '-',
       j.cpuPercent.server === null ? '-' : `${j.cpuPercent.server}%`,
       j.cpuPercent.database === null ? '-' : `${j.cpuPercent.database}%`,
       j.cpuPercent.loadGenerator === null ? '-' : `${j.cpuPercent.loadGenerator}%`,

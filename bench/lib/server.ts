@@ -53,7 +53,8 @@ export async function startServer(side: Side, databaseUrl: string, logFile: stri
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl,
-      LOG_LEVEL: 'warn',
+      // BENCH_LOG_LEVEL (e.g. info) for a closer look at what a server did under the load.
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       ...(side === 'engine' ? {} : { BASELINE_MODE: side }),
       ...env,
     },
