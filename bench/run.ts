@@ -11,6 +11,7 @@ import {
   messageRoutes,
   messagesDuring,
   remoteRequestsDuring,
+  shardMovesDuring,
   startEngineCluster,
   startNats,
   untilSettled,
@@ -154,7 +155,8 @@ async function runSide(side: Side): Promise<SideRun> {
       stopServer = () => engines.stop();
       say(`${processes} engine processes (cluster ${engines.name}): ${engines.processes.map((p) => `pid ${p.pid} on ${p.url}`).join(', ')}`);
       const started = performance.now();
-      const statuses = await untilSettled(urls, engines.adminToken);
+      const dump = join(ROOT, 'bench/out', `${options.scenario}-cluster-status.json`);
+      const statuses = await untilSettled(urls, engines.adminToken, dump);
       cluster = { token: engines.adminToken, statuses };
       say(`all ${statuses[0]?.shards} shards served after ${((performance.now() - started) / 1000).toFixed(1)} s: ${statuses.map((st) => `${st.node} ${st.served.length}`).join(', ')}`);
     } else {
@@ -188,7 +190,7 @@ async function runSide(side: Side): Promise<SideRun> {
   }
   if (cluster) {
     // Seeding must not have moved a shard; if it did, wait again, so the load meets a settled cluster.
-    cluster.statuses = await untilSettled(urls, cluster.token);
+    cluster.statuses = await untilSettled(urls, cluster.token, join(ROOT, 'bench/out', `${options.scenario}-cluster-status.json`));
   }
 
   let loadPid: number | undefined;
@@ -235,6 +237,7 @@ async function runSide(side: Side): Promise<SideRun> {
   const cache = cacheHitRate(sumScrapes(metricsBefore), sumScrapes(metricsAfter));
   const messages = side === 'engine' ? messagesDuring(metricsBefore, metricsAfter) : undefined;
   const remoteRequests = side === 'engine' ? remoteRequestsDuring(metricsBefore, metricsAfter) : undefined;
+  const shardMoves = cluster ? shardMovesDuring(metricsBefore, metricsAfter) : undefined;
   if (outboxWatch) say('waiting for the outbox relay to catch up');
   const outbox = await outboxWatch?.finish();
 
@@ -279,6 +282,7 @@ async function runSide(side: Side): Promise<SideRun> {
     },
     ...(messages ? { messages } : {}),
     ...(remoteRequests ? { remoteRequests } : {}),
+    ...(shardMoves ? { shardMoves } : {}),
     ...(byProcess ? { byProcess } : {}),
     invariants,
     ...(engine ? { engine } : {}),

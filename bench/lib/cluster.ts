@@ -2,9 +2,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Scrape } from './engine-metrics.js';
@@ -150,15 +150,35 @@ export function unsettled(statuses: ReadonlyArray<ClusterStatus | string>): stri
   return served.size === shards ? undefined : `${served.size} of ${shards} shards served`;
 }
 
-/** Waits until every process reports all shards served (see `unsettled`); returns each process's share. */
-export async function untilSettled(urls: readonly string[], token: string, timeoutMs = 120_000): Promise<ClusterStatus[]> {
+/** One line per process: the members it sees, the shards it sees owned, and those it serves. */
+export function describeStatuses(statuses: ReadonlyArray<ClusterStatus | string>): string {
+  return statuses
+    .map((s) => {
+      if (typeof s === 'string') return `  ${s}`;
+      const unowned = Array.from({ length: s.shards }, (_, i) => i).filter((i) => s.owners[String(i)] === undefined);
+      const members = s.members.map((m) => `${m.node} ${m.shardsOwned}`).join(', ');
+      return `  ${s.node}: members ${members || 'none'}; owners for ${s.shards - unowned.length} of ${s.shards} shards${
+        unowned.length ? ` (none for ${unowned.slice(0, 24).join(' ')}${unowned.length > 24 ? ' …' : ''})` : ''
+      }; serves ${s.served.length}`;
+    })
+    .join('\n');
+}
+
+/**
+ * Waits until every process reports all shards served (see `unsettled`); returns each process's
+ * share. On a time-out it writes every process's last answer to `dumpFile` and says what each saw.
+ */
+export async function untilSettled(urls: readonly string[], token: string, dumpFile: string, timeoutMs = 120_000): Promise<ClusterStatus[]> {
   const deadline = Date.now() + timeoutMs;
-  let why: string | undefined = 'not asked yet';
   for (;;) {
     const statuses = await Promise.all(urls.map((url) => clusterStatus(url, token)));
-    why = unsettled(statuses);
+    const why = unsettled(statuses);
     if (why === undefined) return statuses as ClusterStatus[];
-    if (Date.now() > deadline) throw new Error(`the ${urls.length} engine processes did not settle within ${timeoutMs / 1000} s: ${why}`);
+    if (Date.now() > deadline) {
+      mkdirSync(dirname(dumpFile), { recursive: true });
+      writeFileSync(dumpFile, `${JSON.stringify({ at: new Date().toISOString(), urls, statuses }, null, 2)}\n`);
+      throw new Error(`the ${urls.length} engine processes did not settle within ${timeoutMs / 1000} s: ${why}\n${describeStatuses(statuses)}\n(GET /admin/cluster of each: ${dumpFile})`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -233,4 +253,56 @@ export function remoteRequestsDuring(before: ReadonlyArray<Scrape | undefined>, 
   });
   if (!found) return undefined;
   return { count, meanMs: count > 0 ? Math.round((seconds / count) * 10_000) / 10 : null };
+}
+
+/** Shards taken, handed off and lost with their lease, and lease renewals NATS did not confirm, summed over the processes. */
+export interface ShardMoves {
+  readonly taken: number;
+  readonly handedOff: number;
+  readonly lost: number;
+  readonly renewalFailures: number;
+}
+
+const SHARD_MOVES = /^(?:order_engine|orderengine)_cluster_shard_moves_total\{(.*)\}$/;
+const RENEWAL_FAILURES = ['order_engine_cluster_lease_renewal_failures_total', 'orderengine_cluster_lease_renewal_failures_total'];
+
+function shardMovesIn(scrape: Scrape | undefined): ShardMoves | undefined {
+  if (!scrape) return undefined;
+  const moves = { taken: 0, handedOff: 0, lost: 0, renewalFailures: 0 };
+  let found = false;
+  for (const [series, value] of scrape) {
+    const labels = SHARD_MOVES.exec(series)?.[1];
+    if (labels === undefined) continue;
+    found = true;
+    const move = /(?:^|,)move="([^"]*)"/.exec(labels)?.[1];
+    if (move === 'taken') moves.taken += value;
+    else if (move === 'handed_off') moves.handedOff += value;
+    else if (move === 'lost') moves.lost += value;
+  }
+  for (const name of RENEWAL_FAILURES) {
+    const v = scrape.get(name);
+    if (v !== undefined) {
+      found = true;
+      moves.renewalFailures += v;
+    }
+  }
+  return found ? moves : undefined;
+}
+
+/** Over the load (each process scraped before and after); undefined when no process has these metrics. */
+export function shardMovesDuring(before: ReadonlyArray<Scrape | undefined>, after: ReadonlyArray<Scrape | undefined>): ShardMoves | undefined {
+  let total: ShardMoves | undefined;
+  after.forEach((scrape, i) => {
+    const end = shardMovesIn(scrape);
+    if (!end) return;
+    const start = shardMovesIn(before[i]) ?? { taken: 0, handedOff: 0, lost: 0, renewalFailures: 0 };
+    const t = total ?? { taken: 0, handedOff: 0, lost: 0, renewalFailures: 0 };
+    total = {
+      taken: t.taken + end.taken - start.taken,
+      handedOff: t.handedOff + end.handedOff - start.handedOff,
+      lost: t.lost + end.lost - start.lost,
+      renewalFailures: t.renewalFailures + end.renewalFailures - start.renewalFailures,
+    };
+  });
+  return total;
 }

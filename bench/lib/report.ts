@@ -1,7 +1,7 @@
 // A side's measurements as numbers: the stdout tables, and the JSON document of --json.
 
 import { availableParallelism } from 'node:os';
-import { crossedShare, type MessageRoutes, type RemoteRequests } from './cluster.js';
+import { crossedShare, type MessageRoutes, type RemoteRequests, type ShardMoves } from './cluster.js';
 import type { CpuUse } from './cpu.js';
 import type { InvariantReport } from './database.js';
 import type { CacheHitRate, EngineStats } from './engine-metrics.js';
@@ -38,6 +38,8 @@ export interface SideRun {
   readonly messages?: MessageRoutes;
   /** Requests to actors in another process and their mean answer time, over the load. */
   readonly remoteRequests?: RemoteRequests;
+  /** Shards that moved between processes over the load (none, in a settled cluster), with --processes 2 or more. */
+  readonly shardMoves?: ShardMoves;
   /** Each engine process, with --processes 2 or more. */
   readonly byProcess?: readonly ProcessRun[];
   /** Undefined when the database could not be read (--url without --db). */
@@ -89,6 +91,7 @@ export interface SideJson {
   readonly crossedShare: number | null;
   readonly clusterMessages: MessageRoutes | null;
   readonly remoteRequests?: RemoteRequests;
+  readonly shardMoves?: ShardMoves;
   /** Each engine process, with --processes 2 or more. */
   readonly byProcess?: ReadonlyArray<{
     readonly node: string;
@@ -177,6 +180,7 @@ export function sideJson(run: SideRun, options: Options): SideJson {
     crossedShare: crossedShare(run.messages),
     clusterMessages: run.messages ?? null,
     ...(run.remoteRequests ? { remoteRequests: run.remoteRequests } : {}),
+    ...(run.shardMoves ? { shardMoves: run.shardMoves } : {}),
     ...(run.byProcess
       ? {
           byProcess: run.byProcess.map((p) => ({
@@ -307,9 +311,17 @@ export function sideTable(run: SideRun, options: Options): string {
         : 'n/a (the engine exports no order_engine_cluster_messages_total)',
     ]);
   }
+  const moves = run.shardMoves;
+  if (moves && run.processes > 1) {
+    const any = moves.taken + moves.handedOff + moves.lost + moves.renewalFailures > 0;
+    rows.push([
+      'shard moves',
+      `${any ? '' : 'none: '}taken ${moves.taken}, handed off ${moves.handedOff}, lost with the lease ${moves.lost} · lease renewals unconfirmed ${moves.renewalFailures} (over the load)`,
+    ]);
+  }
   for (const p of run.byProcess ?? []) {
     const share = p.messages ? ` · crossed ${crossedText(p.messages)}` : '';
-    const journal = p.engine ? ` · ${p.engine.batches} batches, commit ${p.engine.commitMeanMs} ms mean, loop lag p99 ${p.engine.loopLagP99Ms ?? '-'} ms` : '';
+    const journal = p.engine ? ` · ${p.engine.batches} batches${p.engine.batchFailures > 0 ? ` (${p.engine.batchFailures} FAILED)` : ''}, commit ${p.engine.commitMeanMs} ms mean, loop lag p99 ${p.engine.loopLagP99Ms ?? '-'} ms` : '';
     rows.push([`  ${p.node}`, `${p.shards} shards · ${p.answers} answers · CPU ${cpuText(p.cpu)}${share}${journal}`]);
   }
   const e = run.engine;
