@@ -73,7 +73,12 @@ export function planBatch(entries: readonly AppendEntry[], now = Date.now(), out
     orderItems: [],
     coupons: { inserts: [], updates: [] },
     userCoupons: [...userCoupons.values()],
-    sales: [...sales.values()].filter((s) => s.units !== 0),
+    // In key order: in a cluster several processes add to one product's day, and batches that
+    // lock those rows in different orders would deadlock one another.
+    sales: [...sales.entries()]
+      .filter(([, s]) => s.units !== 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, s]) => s),
     outbox,
   };
   for (const { row, creates } of rows.values()) {
