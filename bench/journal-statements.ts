@@ -104,6 +104,7 @@ function payBatch(now: number): BatchPlan {
       created_at: now,
       attempts: 0,
       last_error: null,
+      shard: 0,
     });
   }
   return planBatch(entries, now, outbox);

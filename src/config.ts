@@ -38,6 +38,8 @@ export interface OutboxConfig {
   readonly breakerFailures: number;
   /** How long an open circuit waits before one probe. */
   readonly breakerHalfOpenMs: number;
+  /** In a cluster, how often a relay reads the table for rows of the shards its process serves. */
+  readonly pollMs: number;
   /** Rows per sink held in memory at most; beyond it the relay reads them back from the table. */
   readonly window: number;
 }
@@ -129,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       OUTBOX_BREAKER_FAILURES: int({ default: 5 }),
       OUTBOX_BREAKER_HALF_OPEN_MS: int({ default: 5000 }),
       OUTBOX_WINDOW: int({ default: 10_000 }),
+      OUTBOX_POLL_MS: int({ default: 100 }),
       LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
       JOURNAL_MAX_BATCH: int({ default: 2000 }),
       JOURNAL_MAX_QUEUED: int({ default: 100_000 }),
@@ -182,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       breakerFailures: Math.max(1, e.OUTBOX_BREAKER_FAILURES),
       breakerHalfOpenMs: Math.max(1, e.OUTBOX_BREAKER_HALF_OPEN_MS),
       window: Math.max(100, e.OUTBOX_WINDOW),
+      pollMs: Math.max(10, e.OUTBOX_POLL_MS),
     },
     logLevel: e.LOG_LEVEL,
     journal: {

@@ -140,6 +140,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly clusterShardsOwned = new client.Gauge({
+    name: 'orderengine_cluster_shards_owned',
+    help: 'Shards this process serves (cluster mode)',
+    registers: [this.registry],
+  });
+
+  readonly clusterShardMoves = new client.Counter({
+    name: 'orderengine_cluster_shard_moves_total',
+    help: 'Shards this process took, handed off gracefully, or lost with its lease (cluster mode)',
+    labelNames: ['move'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clusterRenewalFailures = new client.Counter({
+    name: 'orderengine_cluster_lease_renewal_failures_total',
+    help: 'Lease renewals NATS did not confirm (a lease is dropped once its renewal is late)',
+    registers: [this.registry],
+  });
+
+  readonly clusterMessages = new client.Counter({
+    name: 'orderengine_cluster_messages_total',
+    help: 'Messages to actors, by whether the actor lives in this process or another (cluster mode)',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clusterRemoteRequests = new client.Histogram({
+    name: 'orderengine_cluster_remote_request_seconds',
+    help: 'From a request to an actor in another process to its answer (cluster mode)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'orderengine_' });
     // prom-client names these gauges with `_total`, which Prometheus reserves for counters

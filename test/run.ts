@@ -59,7 +59,7 @@ let finished = false;
 process.on('exit', (code) => {
   if (finished) return;
   const current = book.suites.find((s) => s.ran && s.passed + s.failed < s.registered.length);
-  console.log(`\nthe run fails:\n  ✘ the process ran out of work before the run ended, in ${current ? `${current.file} › ${current.title} › ${current.registered[current.passed + current.failed]}` : book.file} (a promise that never settles?)`);
+  console.log(`\nthe run fails:\n  ✘ the process ran out of work before the run ended, in ${current ? `${current.file} › ${current.title} › ${current.registered[current.passed + current.failed]}` : book.file} (a promise that never settles? still open: ${process.getActiveResourcesInfo().join(', ') || 'nothing'})`);
   console.log(`\n${book.suites.reduce((n, s) => n + s.passed, 0)} passed, ${book.suites.reduce((n, s) => n + s.failed, 0) + 1} failed, ${book.suites.reduce((n, s) => n + s.skipped.length, 0)} skipped`);
   process.exitCode = code || 1;
 });

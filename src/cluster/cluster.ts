@@ -9,10 +9,26 @@ import type { BatchFencing } from '../journal/batch-writer.js';
 import type { AppendEntry } from '../journal/journal.js';
 import type { JournalStore } from '../journal/journal-store.js';
 import type { Fence } from '../journal/shard-fence.js';
+import { POSITION_SLOTS } from '../outbox/outbox.js';
 import { NatsTransport, type LocalDelivery } from './nats-transport.js';
 import { ShardCountMismatchError } from './shard-count-mismatch-error.js';
 import { ShardLeases, type LeaseHolder } from './shard-leases.js';
 import { shardOf } from './shard-of.js';
+
+/** The outbox of a cluster member: its positions follow the messages between processes, and its relays follow the shards. */
+export interface ShardOutbox {
+  readonly lamport: number;
+  observe(clock: number): void;
+  /** Before shards taken from another process are served: rows from here on number past theirs. */
+  passRowsWaiting(): Promise<void>;
+  forget(leaving: (shard: number) => boolean): void;
+}
+
+/** What a member reports, for the metrics. */
+export interface ClusterObserver {
+  moved(move: 'taken' | 'handed_off' | 'lost', shards: number): void;
+  renewalFailed(): void;
+}
 
 /** The engine around a cluster member: it takes the envelopes that arrive, and stops a shard's actors when the shard leaves. */
 export interface ShardHost extends LocalDelivery {
@@ -46,6 +62,7 @@ export class Cluster {
   private leaving = false;
   private host: ShardHost | undefined;
   private drain: () => Promise<void> = async () => undefined;
+  private outbox: ShardOutbox | undefined;
   readonly transport: NatsTransport;
 
   private constructor(
@@ -55,19 +72,53 @@ export class Cluster {
     private readonly members: KV,
     private readonly store: JournalStore,
     waitForOwnerMs: number,
+    /** This member's slot among the live ones: the low part of its outbox positions. */
+    readonly slot: number,
+    private readonly observer: ClusterObserver | undefined,
   ) {
-    this.transport = new NatsTransport(nc, { prefix: config.name, node: config.node, ownerOf: (to) => this.ownerOf(to), waitForOwnerMs });
-    leases.onLost((shard) => this.lose(shard));
+    this.transport = new NatsTransport(nc, {
+      prefix: config.name,
+      node: config.node,
+      ownerOf: (to) => this.ownerOf(to),
+      waitForOwnerMs,
+      clock: { read: () => this.outbox?.lamport ?? 0, observe: (clock) => this.outbox?.observe(clock) },
+    });
+    leases.onLost((shard) => {
+      observer?.moved('lost', 1);
+      this.lose(shard);
+    });
   }
 
-  /** Connects to NATS and checks the database's shard count; serves nothing until `start`. */
-  static async join(config: ClusterConfig, database: Database, store: JournalStore, waitForOwnerMs: number): Promise<Cluster> {
+  /** Connects to NATS, checks the database's shard count and takes a slot; serves nothing until `start`. */
+  static async join(config: ClusterConfig, database: Database, store: JournalStore, waitForOwnerMs: number, observer?: ClusterObserver): Promise<Cluster> {
     await fixShardCount(database, config.shards);
+    const slot = await takeSlot(database);
     const nc = await connect({ servers: config.natsUrl, name: config.node });
-    const leases = await ShardLeases.open(nc, { bucket: `${config.name}_shards`, node: config.node, leaseMs: config.leaseMs });
+    const leases = await ShardLeases.open(nc, {
+      bucket: `${config.name}_shards`,
+      node: config.node,
+      leaseMs: config.leaseMs,
+      ...(observer ? { renewalFailed: () => observer.renewalFailed() } : {}),
+    });
     const members = await new Kvm(nc).create(`${config.name}_members`, { history: 1, ttl: config.leaseMs });
-    return new Cluster(config, nc, leases, members, store, waitForOwnerMs);
+    return new Cluster(config, nc, leases, members, store, waitForOwnerMs, slot, observer);
   }
+
+  /** For the outbox: where an order's rows belong, this member's slot, the shards it serves. */
+  get placement() {
+    return {
+      slot: this.slot,
+      shardOf: (orderId: string) => this.shardOf(orderId),
+      served: () => [...this.serving].filter((shard) => this.leases.holds(shard)),
+      serves: (shard: number) => this.serving.has(shard) && this.leases.holds(shard),
+    };
+  }
+
+  /** Whether NATS is reachable now: without it no lease is renewed, and the shards lapse. */
+  get connected(): boolean {
+    return !this.nc.isClosed() && this.reachable;
+  }
+  private reachable = true;
 
   get node(): string {
     return this.config.node;
@@ -99,9 +150,11 @@ export class Cluster {
    * Starts taking a fair share of the shards, and keeps it fair as processes come and go.
    * `drain` resolves once what the journal holds has committed: a shard is released only after.
    */
-  start(host: ShardHost, drain: () => Promise<void>): void {
+  start(host: ShardHost, drain: () => Promise<void>, outbox?: ShardOutbox): void {
     this.host = host;
     this.drain = drain;
+    this.outbox = outbox;
+    void this.watchConnection();
     this.transport.listen(host);
     const every = Math.max(50, Math.floor(this.config.leaseMs / 3));
     this.timer = setInterval(() => void this.tick(), every);
@@ -133,6 +186,8 @@ export class Cluster {
     this.serving.clear();
     await this.drain();
     this.host?.drop((to) => shards.includes(this.shardOf(to.id)));
+    this.outbox?.forget(() => true);
+    this.observer?.moved('handed_off', shards.length);
     await this.leases.close();
     await this.members.delete(this.config.node).catch(() => undefined);
     await this.transport.close();
@@ -161,6 +216,15 @@ export class Cluster {
   private lose(shard: number): void {
     this.serving.delete(shard);
     this.host?.drop((to) => this.shardOf(to.id) === shard);
+    this.outbox?.forget((s) => s === shard);
+  }
+
+  /** Follows the connection's state, for readiness. */
+  private async watchConnection(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'staleConnection') this.reachable = false;
+      else if (s.type === 'reconnect') this.reachable = true;
+    }
   }
 
   /** One round: say we are here, learn who holds what, take free shards up to a fair share, hand off the excess. */
@@ -192,16 +256,30 @@ export class Cluster {
       const j = Math.floor(Math.random() * (i + 1));
       [free[i], free[j]] = [free[j]!, free[i]!];
     }
-    for (const shard of free.slice(0, wanted)) {
-      const lease = await this.leases.tryAcquire(shard);
-      if (!lease) continue;
-      // Fenced before served: a batch still on its way from the last owner is refused from here on.
-      await this.store.writeBatch([], [], undefined, [{ shard, epoch: lease.epoch }]);
-      if (this.leases.holds(shard)) {
-        this.serving.add(shard);
-        this.owners.set(shard, { node: this.config.node, epoch: lease.epoch });
+    const taken: Array<{ shard: number; epoch: number }> = [];
+    try {
+      for (const shard of free.slice(0, wanted)) {
+        const lease = await this.leases.tryAcquire(shard);
+        if (!lease) continue;
+        taken.push({ shard, epoch: lease.epoch });
+        // Fenced before served: a batch still on its way from the last owner is refused from here on.
+        await this.store.writeBatch([], [], undefined, [{ shard, epoch: lease.epoch }]);
       }
+      // The last owners can write no more: rows from here on number past all of theirs.
+      if (taken.length > 0) await this.outbox?.passRowsWaiting();
+    } catch (error) {
+      // Not served, so not kept: another process (or the next round) takes them.
+      for (const { shard } of taken) await this.leases.release(shard).catch(() => undefined);
+      throw error;
     }
+    let served = 0;
+    for (const { shard, epoch } of taken) {
+      if (!this.leases.holds(shard)) continue;
+      this.serving.add(shard);
+      this.owners.set(shard, { node: this.config.node, epoch });
+      served++;
+    }
+    if (served > 0) this.observer?.moved('taken', served);
   }
 
   /** A graceful handoff: stop taking messages for the shards, let what is in flight commit, stop their actors, release the leases. */
@@ -209,7 +287,25 @@ export class Cluster {
     for (const shard of shards) this.serving.delete(shard);
     await this.drain();
     this.host?.drop((to) => shards.includes(this.shardOf(to.id)));
+    this.outbox?.forget((shard) => shards.includes(shard));
     for (const shard of shards) await this.leases.release(shard);
+    this.observer?.moved('handed_off', shards.length);
+  }
+}
+
+/** Slots are handed out in turn from a counter in the database: unique among the last `POSITION_SLOTS` members to join. */
+async function takeSlot(database: Database): Promise<number> {
+  const { db } = database;
+  for (;;) {
+    const taken = await db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('cluster_settings').select('value').where('name', '=', 'next_slot').forUpdate().executeTakeFirst();
+      if (!row) return undefined;
+      await trx.updateTable('cluster_settings').set({ value: String(Number(row.value) + 1) }).where('name', '=', 'next_slot').execute();
+      return Number(row.value);
+    });
+    if (taken !== undefined) return taken % POSITION_SLOTS;
+    // The first member ever: one insert wins, the loser's fails and it takes the next slot.
+    await db.insertInto('cluster_settings').values({ name: 'next_slot', value: '0' }).execute().catch(() => undefined);
   }
 }
 

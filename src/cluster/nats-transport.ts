@@ -7,9 +7,16 @@ import type { Envelope, ReplyTo } from '../engine/envelope.js';
 import type { Transport } from '../engine/registry.js';
 
 /** What travels on a process's subject. `hops` stops an envelope that two processes both think the other hosts. */
-type Wire =
+type Wire = (
   | { readonly kind: 'post'; readonly to: Address; readonly envelope: Envelope; readonly hops: number }
-  | { readonly kind: 'reply'; readonly correlationId: number; readonly result: Result<unknown> };
+  | { readonly kind: 'reply'; readonly correlationId: number; readonly result: Result<unknown> }
+) & { readonly clock?: number };
+
+/** A Lamport clock every message carries (the outbox's positions follow it across processes). */
+export interface MessageClock {
+  read(): number;
+  observe(clock: number): void;
+}
 
 /** What the transport hands to the registry of the process it runs in. */
 export interface LocalDelivery {
@@ -25,6 +32,7 @@ export interface NatsTransportOptions {
   ownerOf(to: Address): string | undefined;
   /** How long an envelope waits for an owner to appear before it is dropped (its caller then times out). */
   readonly waitForOwnerMs: number;
+  readonly clock?: MessageClock;
 }
 
 const MAX_HOPS = 4;
@@ -53,6 +61,7 @@ export class NatsTransport implements Transport {
       callback: (error, message) => {
         if (error) return;
         const wire = message.json<Wire>();
+        if (wire.clock !== undefined) this.options.clock?.observe(wire.clock);
         if (wire.kind === 'reply') return local.deliver({ correlationId: wire.correlationId }, wire.result);
         // Should this process no longer host the actor, the registry posts it on, one hop further.
         this.hops.set(wire.envelope, wire.hops);
@@ -84,7 +93,8 @@ export class NatsTransport implements Transport {
       this.hops.set(wire.envelope, wire.hops);
       return this.local.post(wire.to, wire.envelope);
     }
-    this.nc.publish(this.subject(node), JSON.stringify(wire));
+    const clock = this.options.clock?.read();
+    this.nc.publish(this.subject(node), JSON.stringify(clock === undefined ? wire : { ...wire, clock }));
   }
 
   /** A shard being handed over: wait (within the request time-out) for its next owner rather than fail. */

@@ -13,6 +13,8 @@ export interface ShardLeasesOptions {
    * shard. Renewals go out every third of it.
    */
   readonly leaseMs: number;
+  /** A renewal NATS did not confirm (for the metrics). */
+  renewalFailed?(): void;
 }
 
 export interface Lease {
@@ -156,6 +158,7 @@ export class ShardLeases {
       if (isWrongRevision(error)) this.drop(lease.shard, 'another process holds the lease');
       // Otherwise NATS did not answer: the deadline decides.
       else this.holds(lease.shard);
+      this.options.renewalFailed?.();
     }
   }
 }

@@ -49,6 +49,11 @@ export interface ConnectOptions {
   readonly poolSize: number;
   /** Connections of the PostgreSQL read pool (`reads`); 0 sends reads through `db`. */
   readonly readPoolSize?: number;
+  /**
+   * PostgreSQL: the server ends a session left idle inside a transaction this long (a cluster
+   * member paused mid-batch would otherwise keep its row locks, and the shard's next owner waits).
+   */
+  readonly idleInTransactionMs?: number;
 }
 
 /** Readiness asks the database this long at most, so a probe never hangs on a dead network. */
@@ -94,11 +99,11 @@ export async function connect(options: ConnectOptions): Promise<Database> {
   };
 }
 
-async function open({ url, dataDir, poolSize, readPoolSize = 0 }: ConnectOptions): Promise<OpenedDialect> {
+async function open({ url, dataDir, poolSize, readPoolSize = 0, idleInTransactionMs }: ConnectOptions): Promise<OpenedDialect> {
   if (!url) return openPglite(dataDir);
   if (url.startsWith('memory:')) return openPglite(undefined);
   if (url.startsWith('pglite:')) return openPglite(url.slice('pglite:'.length));
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, { poolSize, readPoolSize });
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, { poolSize, readPoolSize, idleInTransactionMs });
   if (url.startsWith('mysql://') || url.startsWith('mariadb://')) return openMysql(url, poolSize);
   throw new Error(`DATABASE_URL must start with postgres://, mysql:// or be unset for PGlite; got ${url.split(':')[0]}:`);
 }

@@ -106,6 +106,8 @@ export interface OutboxTable {
   /** Failed delivery attempts so far, kept across restarts. */
   attempts: number;
   last_error: string | null;
+  /** The shard of `order_key` in a cluster (the process serving it delivers the row); 0 in one process. */
+  shard: number;
 }
 
 /** A row the relay gave up on after its last attempt, kept with the error until an admin retries it. */

@@ -226,8 +226,10 @@ export class Engine {
   }
 
   /** The outbox's sinks are reported, not required: payments go on while a sink is down. */
-  async ready(): Promise<{ database: boolean; recovering: boolean; outbox: RelayStatus[] }> {
-    return { database: await this.parts.ping(), recovering: this.recovering, outbox: this.parts.outbox.status() };
+  /** `nats` only in a cluster: whether this member reaches NATS (and so can keep its leases and route). */
+  async ready(): Promise<{ database: boolean; recovering: boolean; outbox: RelayStatus[]; nats?: boolean }> {
+    const nats = this.parts.cluster?.connected;
+    return { database: await this.parts.ping(), recovering: this.recovering, outbox: this.parts.outbox.status(), ...(nats === undefined ? {} : { nats }) };
   }
 
   /** Each outbox sink's connection, circuit breaker and lag. */

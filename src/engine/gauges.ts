@@ -1,5 +1,6 @@
 // The gauges read off live state (actors, mailboxes, journal backlog, cache, outbox lag), refreshed when Prometheus scrapes.
 
+import type { Cluster } from '../cluster/cluster.js';
 import type { BatchWriter } from '../journal/batch-writer.js';
 import type { Metrics } from '../metrics.js';
 import type { Outbox } from '../outbox/outbox.js';
@@ -9,7 +10,7 @@ import type { Registry } from './registry.js';
 export class Gauges {
   constructor(
     private readonly metrics: Metrics,
-    private readonly sources: { readonly registry: Registry; readonly journal: BatchWriter; readonly cache: ReadCache; readonly outbox: Outbox },
+    private readonly sources: { readonly registry: Registry; readonly journal: BatchWriter; readonly cache: ReadCache; readonly outbox: Outbox; readonly cluster?: Cluster },
   ) {}
 
   collect(): void {
@@ -21,5 +22,6 @@ export class Gauges {
     this.metrics.journalBacklog.set(journal.backlog);
     this.metrics.cacheEntries.set(cache.size);
     outbox.collectGauges();
+    if (this.sources.cluster) this.metrics.clusterShardsOwned.set(this.sources.cluster.status().served.length);
   }
 }

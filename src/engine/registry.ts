@@ -39,6 +39,10 @@ export interface Remote {
 export interface RegistryObserver {
   activated(kind: ActorKind): void;
   passivated(kind: ActorKind): void;
+  /** Cluster mode: a message to an actor here (`false`) or in another process (`true`). */
+  posted?(remote: boolean): void;
+  /** Cluster mode: a request to an actor in another process was answered after `seconds`. */
+  answeredFromAfar?(seconds: number): void;
 }
 
 interface Live {
@@ -75,6 +79,8 @@ export interface LiveActorSummary {
 export class Registry implements Postman {
   private readonly live = new Map<string, Live>();
   private readonly waiting = new Map<number, Waiting>();
+  /** Steps of sagas here sent to actors in other processes, awaiting their answers (in send order). */
+  private readonly farSteps = new Map<string, { replyTo: { readonly actor: Address; readonly step: unknown; readonly incarnation: number }; deadline: number }>();
   private nextCorrelationId = 1;
   /** Envelopes sent and not yet taken from an inbox. */
   private queued = 0;
@@ -94,7 +100,15 @@ export class Registry implements Postman {
 
   post(to: Address, envelope: Envelope): void {
     const remote = this.options.remote;
-    if (remote && !remote.hosts(to)) return this.postRemote(remote, to, envelope);
+    if (remote) {
+      const far = !remote.hosts(to);
+      this.observer?.posted?.(far);
+      if (far) {
+        if (envelope.type === 'command' && envelope.replyTo && 'actor' in envelope.replyTo) this.awaitFarStep(envelope.replyTo);
+        return this.postRemote(remote, to, envelope);
+      }
+      if (envelope.type === 'reply' && this.farSteps.size > 0) this.farSteps.delete(farStepKey(to, envelope.step, envelope.incarnation));
+    }
     const live = this.activate(to);
     this.queued++;
     if (live.entity.enqueue(envelope)) dispatch(live.ref, 'wake');
@@ -242,8 +256,17 @@ export class Registry implements Postman {
       return Promise.resolve(reject('MAILBOX_FULL', `${to.kind} ${to.id} has ${live.entity.mailboxDepth} messages waiting; try again shortly`));
     }
     const correlationId = this.nextCorrelationId++;
+    const remote = this.options.remote;
+    const timed = remote && this.observer?.answeredFromAfar && !remote.hosts(to) ? performance.now() : undefined;
     return new Promise<Result<T>>((resolve) => {
-      this.waiting.set(correlationId, { resolve: resolve as (result: Result<unknown>) => void, to, deadline: Date.now() + this.options.askTimeoutMs });
+      const answered =
+        timed === undefined
+          ? (resolve as (result: Result<unknown>) => void)
+          : (result: Result<unknown>) => {
+              this.observer?.answeredFromAfar?.((performance.now() - timed) / 1000);
+              resolve(result as Result<T>);
+            };
+      this.waiting.set(correlationId, { resolve: answered, to, deadline: Date.now() + this.options.askTimeoutMs });
       this.post(to, envelope(this.options.remote ? { correlationId, node: this.options.remote.node } : { correlationId }));
     });
   }
@@ -270,8 +293,26 @@ export class Registry implements Postman {
     return after === undefined ? Promise.resolve(true) : this.journal.whenResolved(after);
   }
 
+  /**
+   * A saga's step sent to another process can be lost with it (killed before it answered). Its
+   * answer is awaited until the ask time-out; then the step counts as not done, the saga stalls,
+   * and the sweeper resumes it, asking again (every step is idempotent by its ref).
+   */
+  private awaitFarStep(replyTo: { readonly actor: Address; readonly step: unknown; readonly incarnation: number }): void {
+    this.farSteps.set(farStepKey(replyTo.actor, replyTo.step, replyTo.incarnation), { replyTo, deadline: Date.now() + this.options.askTimeoutMs });
+  }
+
+  private expireFarSteps(now: number): void {
+    for (const [key, { replyTo, deadline }] of this.farSteps) {
+      if (deadline > now) return;
+      this.farSteps.delete(key);
+      this.post(replyTo.actor, { type: 'reply', step: replyTo.step, incarnation: replyTo.incarnation, result: lostStep });
+    }
+  }
+
   /** Answers TIMEOUT to callers past their deadline; the map is in ask order, so it stops at the first one still in time. */
   private expire(now: number): void {
+    if (this.farSteps.size > 0) this.expireFarSteps(now);
     for (const [id, waiting] of this.waiting) {
       if (waiting.deadline > now) return;
       this.waiting.delete(id);
@@ -331,4 +372,6 @@ export class Registry implements Postman {
 
 const keyOf = (address: Address): string => `${address.kind}-${address.id}`;
 
+const lostStep = reject('TIMEOUT', 'a step sent to another process was not answered in time; the saga asks again');
+const farStepKey = (actor: Address, step: unknown, incarnation: number) => `${keyOf(actor)}|${incarnation}|${JSON.stringify(step)}`;
 const unavailableStep = reject('DATABASE_UNAVAILABLE', 'work this depends on was not committed; try again');

@@ -1,7 +1,7 @@
 // Start-up wiring: database and migrations, journal, outbox, actors, read side and sweeper, put together into the engine.
 
 import { hostname } from 'node:os';
-import { Cluster } from '../cluster/cluster.js';
+import { Cluster, type ClusterObserver } from '../cluster/cluster.js';
 import { idInShard } from '../cluster/shard-of.js';
 import type { Config } from '../config.js';
 import { connect, type Database } from '../db/connect.js';
@@ -20,7 +20,7 @@ import { Engine } from './engine.js';
 import { Gauges } from './gauges.js';
 import { hostedKinds } from './kinds.js';
 import { startSystem } from './nact.js';
-import { Registry } from './registry.js';
+import { Registry, type RegistryObserver } from './registry.js';
 import { Sweeper } from './sweeper.js';
 
 export interface EngineOptions {
@@ -39,7 +39,14 @@ export interface EngineOptions {
  * ```
  */
 export async function startEngine(config: Config, metrics?: Metrics, options: EngineOptions = {}): Promise<Engine> {
-  const database = await connect({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, readPoolSize: config.dbReadPoolSize });
+  const database = await connect({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.dbPoolSize,
+    readPoolSize: config.dbReadPoolSize,
+    // A member paused mid-batch past its lease loses its session, and with it the row locks the shard's next owner waits for.
+    ...(config.cluster ? { idleInTransactionMs: config.cluster.leaseMs } : {}),
+  });
   // Taken before the migrations: two processes must not migrate one database at once either.
   // A cluster's processes share the database by design; its leases and fences keep them apart.
   const lock = config.cluster ? undefined : database.soleWriterLock?.();
@@ -56,13 +63,9 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
   }
   await migrateToLatest(database);
   await lock?.recordHolder();
-  const outbox = await Outbox.open(database, config.outbox, { logLevel: config.logLevel, ...(metrics ? { metrics } : {}) });
-  if (config.cluster && outbox.relaying) {
-    await database.close();
-    throw new Error('outbox sinks (NATS_URL, DATA_PLATFORM_URL) cannot be used with CLUSTER_NATS_URL in this version: each process would deliver every row');
-  }
   const store = options.journalStore?.(database) ?? new SqlJournalStore(database);
-  const cluster = config.cluster ? await Cluster.join(config.cluster, database, store, config.requestTimeoutMs) : undefined;
+  const cluster = config.cluster ? await Cluster.join(config.cluster, database, store, config.requestTimeoutMs, metrics && clusterObserver(metrics)) : undefined;
+  const outbox = await Outbox.open(database, config.outbox, { logLevel: config.logLevel, ...(metrics ? { metrics } : {}), ...(cluster ? { cluster: cluster.placement } : {}) });
   const journal = new BatchWriter(store, {
     outbox,
     ...(cluster ? { fencing: cluster.fencing } : {}),
@@ -91,7 +94,7 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
       publishing: outbox.publishing,
       ...(cluster ? { remote: cluster.remote } : {}),
     },
-    metrics && { activated: (kind) => metrics.activations.inc({ kind }), passivated: (kind) => metrics.passivations.inc({ kind }) },
+    metrics && registryObserver(metrics, cluster !== undefined),
   );
   journal.holdBatchesWhile(() => registry.hasQueuedEnvelopes);
   const sweeper = new Sweeper(registry, new StuckWork(database.db), {
@@ -110,7 +113,7 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
     cache,
     outbox,
     metrics,
-    gauges: metrics && new Gauges(metrics, { registry, journal, cache, outbox }),
+    gauges: metrics && new Gauges(metrics, { registry, journal, cache, outbox, ...(cluster ? { cluster } : {}) }),
     ...(cluster ? { cluster, orderId: (userId: string, id: string) => idInShard(cluster.shardOf(userId), id) } : {}),
     ping: () => database.ping(),
     async shutdown() {
@@ -126,9 +129,31 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
     },
   });
   outbox.start();
-  cluster?.start(registry, () => journal.untilIdle());
+  cluster?.start(registry, () => journal.untilIdle(), outbox);
   await sweeper.resumeAll();
   engine.recovering = false;
   sweeper.start();
   return engine;
+}
+
+function registryObserver(metrics: Metrics, clustered: boolean): RegistryObserver {
+  const local = metrics.clusterMessages.labels({ route: 'local' });
+  const remote = metrics.clusterMessages.labels({ route: 'remote' });
+  return {
+    activated: (kind) => metrics.activations.inc({ kind }),
+    passivated: (kind) => metrics.passivations.inc({ kind }),
+    ...(clustered
+      ? {
+          posted: (far: boolean) => (far ? remote : local).inc(),
+          answeredFromAfar: (seconds: number) => metrics.clusterRemoteRequests.observe(seconds),
+        }
+      : {}),
+  };
+}
+
+function clusterObserver(metrics: Metrics): ClusterObserver {
+  return {
+    moved: (move, shards) => metrics.clusterShardMoves.inc({ move }, shards),
+    renewalFailed: () => metrics.clusterRenewalFailures.inc(),
+  };
 }

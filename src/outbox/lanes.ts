@@ -103,6 +103,20 @@ export class Lanes {
     this.ready.push(key);
   }
 
+  /**
+   * Lets go of the rows of the lanes `leaving` picks (a shard this process no longer serves): a
+   * lane whose head is out keeps only its head, the rest go at once.
+   */
+  drop(leaving: (row: OutboxTable) => boolean): void {
+    for (const [key, lane] of this.lanes) {
+      if (!leaving(lane[0]!.row)) continue;
+      const kept = this.busy.has(key) ? lane.splice(0, 1) : [];
+      for (const d of lane) this.rows.delete(d.row.position);
+      if (kept.length > 0) this.lanes.set(key, kept);
+      else this.lanes.delete(key);
+    }
+  }
+
   /** The row held longest (the lowest position): what the lag is measured on. */
   oldest(): Delivery | undefined {
     for (const delivery of this.rows.values()) return delivery;

@@ -17,7 +17,7 @@ export interface AttemptNote {
   readonly lastError: string | null;
 }
 
-const COLUMNS = ['position', 'sink', 'event_id', 'order_key', 'event_type', 'payload', 'created_at', 'attempts', 'last_error'] as const;
+const COLUMNS = ['position', 'sink', 'event_id', 'order_key', 'event_type', 'payload', 'created_at', 'attempts', 'last_error', 'shard'] as const;
 
 /** Errors are kept short: they go into a varchar(1000) column and the admin API. */
 export const clip = (error: string | null): string | null => (error === null ? null : error.slice(0, 1000));
@@ -52,6 +52,13 @@ export class OutboxStore {
       .orderBy('position')
       .limit(limit)
       .execute();
+    return rows.map(normalize);
+  }
+
+  /** A sink's rows of `shards` (a cluster member's), in position order. */
+  async pendingIn(sink: string, shards: readonly number[], limit: number): Promise<OutboxTable[]> {
+    if (shards.length === 0) return [];
+    const rows = await this.db.selectFrom('outbox').select(COLUMNS).where('sink', '=', sink).where('shard', 'in', [...shards]).orderBy('position').limit(limit).execute();
     return rows.map(normalize);
   }
 
@@ -141,5 +148,5 @@ export class OutboxStore {
 
 /** MySQL and PGlite can answer bigint columns as strings or numbers; the relay wants numbers. */
 function normalize(r: OutboxTable): OutboxTable {
-  return { ...r, position: Number(r.position), created_at: Number(r.created_at), attempts: Number(r.attempts) };
+  return { ...r, position: Number(r.position), created_at: Number(r.created_at), attempts: Number(r.attempts), shard: Number(r.shard) };
 }

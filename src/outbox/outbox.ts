@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics.js';
 import { LogSink } from './log-sink.js';
 import { NatsSink } from './nats-sink.js';
 import { OutboxStore } from './outbox-store.js';
-import { Relay, type BreakerState, type RelayObserver, type RelayStatus } from './relay.js';
+import { Relay, type BreakerState, type RelayObserver, type RelayStatus, type ServedShards } from './relay.js';
 import type { Sink } from './sink.js';
 import { WebhookSink } from './webhook-sink.js';
 
@@ -38,7 +38,26 @@ export interface OutboxOptions {
   readonly metrics?: Metrics;
   /** Sinks to use instead of those the configuration names (tests inject faulty ones). */
   readonly sinks?: readonly Sink[];
+  /** In a cluster: where an order's rows belong, and this process's place among the members. */
+  readonly cluster?: OutboxPlacement;
 }
+
+/** How a cluster member numbers and relays outbox rows. */
+export interface OutboxPlacement extends ServedShards {
+  shardOf(orderId: string): number;
+  /** This member's slot, unique among the live members, below `POSITION_SLOTS`: the low part of every position it hands out. */
+  readonly slot: number;
+}
+
+/**
+ * In a cluster a position is `clock × POSITION_SLOTS + slot`. The clock is a Lamport clock: it
+ * counts up with every row, and every message between processes carries it, so that a process
+ * receiving one moves its own past the sender's. A row written after a message from another
+ * process (a product's reservation answered to the order's process, then \`OrderPaid\`) therefore
+ * has a higher position than every row the sender had written: positions follow causality, and
+ * the slot keeps two processes' positions apart.
+ */
+export const POSITION_SLOTS = 4096;
 
 const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
@@ -68,6 +87,8 @@ const view = (row: OutboxDeadLettersTable): DeadLetterView => ({
  */
 export class Outbox implements OutboxHandoff {
   private nextPosition: number;
+  /** Cluster mode: the Lamport clock (see `POSITION_SLOTS`). */
+  private clock: number;
   private readonly relays: ReadonlyMap<string, Relay>;
 
   private constructor(
@@ -77,9 +98,11 @@ export class Outbox implements OutboxHandoff {
     firstPosition: number,
     private readonly metrics: Metrics | undefined,
     private readonly waitingAtOpen: ReadonlyMap<string, { rows: number; oldest: number }>,
+    private readonly placement: OutboxPlacement | undefined,
   ) {
     this.relays = new Map(relays.map((r) => [r.sink.name, r]));
     this.nextPosition = firstPosition;
+    this.clock = Math.ceil(firstPosition / POSITION_SLOTS);
   }
 
   static async open(database: Database, config: OutboxConfig, options: OutboxOptions): Promise<Outbox> {
@@ -93,7 +116,7 @@ export class Outbox implements OutboxHandoff {
       breakerChanged: (sink, state) => metrics?.outboxBreakerState.set({ sink }, BREAKER_GAUGE[state]),
       deadLettered: (_sink, count) => metrics?.outboxDeadLetters.inc(count),
     };
-    const relays = sinks.map((sink) => new Relay(sink, store, config, observer, log));
+    const relays = sinks.map((sink) => new Relay(sink, store, config, observer, log, options.cluster));
     const [maxPosition, deadLetters, waiting] = await Promise.all([store.maxPosition(), store.countDeadLetters(), store.waitingBySink()]);
     metrics?.outboxDeadLetters.set(deadLetters);
     for (const [sink, { rows }] of waiting) {
@@ -101,7 +124,7 @@ export class Outbox implements OutboxHandoff {
     }
     const logSink = relays.length === 0 ? new LogSink(log) : undefined;
     if (logSink) log.info('outbox: neither NATS_URL nor DATA_PLATFORM_URL is set; committed events go to the log');
-    return new Outbox(store, relays, logSink, maxPosition + 1, metrics, waiting);
+    return new Outbox(store, relays, logSink, maxPosition + 1, metrics, waiting, options.cluster);
   }
 
   /** Whether committed events go anywhere: when not, actors need not build the messages at all. */
@@ -119,14 +142,45 @@ export class Outbox implements OutboxHandoff {
     for (const relay of this.relays.values()) relay.start(this.waitingAtOpen.get(relay.sink.name)?.oldest);
   }
 
+  /** Cluster mode: the clock every message to another process carries. */
+  get lamport(): number {
+    return this.clock;
+  }
+
+  /** Cluster mode: a message from another process carried `clock`; rows written from now on number past it. */
+  observe(clock: number): void {
+    if (clock > this.clock) this.clock = clock;
+  }
+
+  /**
+   * Cluster mode, before serving shards taken from another process (alive or dead): rows from
+   * here on number past every row still in the table, theirs included, so an order's rows stay
+   * in order across the move.
+   */
+  async passRowsWaiting(): Promise<void> {
+    this.observe(Math.floor((await this.store.maxPosition()) / POSITION_SLOTS));
+  }
+
+  /** Cluster mode: the rows of shards now served elsewhere are left to their next owner. */
+  forget(leaving: (shard: number) => boolean): void {
+    for (const relay of this.relays.values()) relay.forget(leaving);
+  }
+
+  private position(): number {
+    if (!this.placement) return this.nextPosition++;
+    return ++this.clock * POSITION_SLOTS + this.placement.slot;
+  }
+
   rows(entries: readonly AppendEntry[]): OutboxTable[] {
     if (this.relays.size === 0) return [];
     const rows: OutboxTable[] = [];
     for (const entry of entries) {
       for (const m of entry.outbox ?? []) {
+        const shard = this.placement?.shardOf(m.orderId) ?? 0;
         for (const sink of this.relays.keys()) {
           rows.push({
-            position: this.nextPosition++,
+            position: this.position(),
+            shard,
             sink,
             event_id: m.id,
             order_key: m.orderId,

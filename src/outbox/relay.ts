@@ -20,7 +20,13 @@ import { Lanes, type Delivery } from './lanes.js';
 import type { OutboxStore } from './outbox-store.js';
 import { SinkUnavailableError, type Sink, type SinkMessage } from './sink.js';
 
-export type RelayOptions = Pick<OutboxConfig, 'concurrency' | 'maxAttempts' | 'backoffInitialMs' | 'backoffMaxMs' | 'breakerFailures' | 'breakerHalfOpenMs' | 'window'>;
+export type RelayOptions = Pick<OutboxConfig, 'concurrency' | 'maxAttempts' | 'backoffInitialMs' | 'backoffMaxMs' | 'breakerFailures' | 'breakerHalfOpenMs' | 'window' | 'pollMs'>;
+
+/** In a cluster: the shards whose rows this process delivers (the rows of an order go with the order's shard). */
+export interface ServedShards {
+  served(): readonly number[];
+  serves(shard: number): boolean;
+}
 
 /** What the relay reports, for metrics. */
 export interface RelayObserver {
@@ -89,6 +95,12 @@ const breakerStates: Record<CircuitState, BreakerState> = {
  *   becomes a dead letter and its lane goes on.
  * - **Afterwards.** Delivered rows are deleted in batches; attempts are written back, so a restart
  *   resumes from the table with them.
+ * - **In a cluster** (`shards`), rows of one order are written by several processes (its products
+ *   live elsewhere), so nothing is taken from memory: the relay reads the table for the rows of
+ *   the shards its process serves, in position order, every `pollMs`, and again at once after a
+ *   full page. Positions follow causality across processes (see `Outbox`), so an order's rows read
+ *   together are in the order they happened. A shard that leaves takes its waiting rows with it;
+ *   its next owner reads them.
  */
 export class Relay {
   private readonly lanes = new Lanes();
@@ -120,6 +132,14 @@ export class Relay {
   private readonly stop = new AbortController();
   private readonly breaker: CircuitBreakerPolicy;
   private readonly retry: RetryPolicy;
+  /**
+   * Cluster mode: positions delivered or dead-lettered, with the number of the recording that
+   * removed them from the table (Infinity until then). A read that began before that recording
+   * may still return them; one that began after cannot, and they are forgotten.
+   */
+  private readonly settled = new Map<number, number>();
+  private recordings = 0;
+  private polledEmpty = false;
 
   constructor(
     readonly sink: Sink,
@@ -127,6 +147,7 @@ export class Relay {
     private readonly options: RelayOptions,
     private readonly observer: RelayObserver,
     private readonly log: Logger,
+    private readonly shards?: ServedShards,
   ) {
     this.breaker = circuitBreaker(handleAll, {
       halfOpenAfter: options.breakerHalfOpenMs,
@@ -158,7 +179,7 @@ export class Relay {
 
   /** Rows of this sink that a batch has just committed, in position order. */
   offer(rows: readonly OutboxTable[]): void {
-    if (this.closed || rows.length === 0) return;
+    if (this.closed || rows.length === 0 || this.shards) return;
     if (this.live) {
       if (this.lanes.size + rows.length <= this.options.window) {
         for (const row of rows) this.hold(row);
@@ -184,7 +205,8 @@ export class Relay {
    * reads the whole table.
    */
   lookFor(positions: readonly number[]): void {
-    if (this.closed || positions.length === 0) return;
+    // In a cluster every row is read from the table, those of late commits as well.
+    if (this.closed || positions.length === 0 || this.shards) return;
     for (const p of positions) if (this.lookingFor.size < LOOK_FOR_MAX) this.lookingFor.add(p);
     this.lookStep = 0;
     this.scheduleLook();
@@ -228,7 +250,7 @@ export class Relay {
       lagSeconds: oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000),
       inMemory: this.lanes.size,
       live: this.live,
-      caughtUp: this.live && this.lanes.size === 0,
+      caughtUp: (this.shards ? this.polledEmpty : this.live) && this.lanes.size === 0,
     };
   }
 
@@ -263,6 +285,11 @@ export class Relay {
     this.dispatch();
   }
 
+  /** The shards `leaving` picks are served elsewhere now: their rows not yet out are left to the next owner. */
+  forget(leaving: (shard: number) => boolean): void {
+    this.lanes.drop((row) => leaving(row.shard));
+  }
+
   private hold(row: OutboxTable): void {
     if (row.position <= this.cursor || this.lanes.has(row.position)) return;
     this.lanes.add(row);
@@ -271,6 +298,7 @@ export class Relay {
 
   /** Reads the table when memory does not hold everything and has room for a page. */
   private fill(): void {
+    if (this.shards) return this.poll(this.shards);
     if (this.live || this.reading || this.readTimer) return;
     const room = this.options.window - this.lanes.size;
     const page = Math.min(PAGE, room);
@@ -308,6 +336,44 @@ export class Relay {
       this.side = undefined;
     }
     this.pump();
+  }
+
+  private poll(shards: ServedShards): void {
+    if (this.reading || this.readTimer || this.closed) return;
+    const room = this.options.window - this.lanes.size;
+    if (room < Math.min(PAGE, this.options.window / 2)) return;
+    void this.readServed(shards, Math.min(PAGE, room));
+  }
+
+  private async readServed(shards: ServedShards, limit: number): Promise<void> {
+    this.reading = true;
+    const since = this.recordings;
+    let full = false;
+    let again = this.options.pollMs;
+    try {
+      const rows = await this.store.pendingIn(this.sink.name, shards.served(), limit);
+      if (this.closed) return;
+      for (const row of rows) {
+        if (shards.serves(row.shard) && !this.lanes.has(row.position) && !this.settled.has(row.position)) this.lanes.add(row);
+      }
+      for (const [position, removedBy] of this.settled) if (removedBy <= since) this.settled.delete(position);
+      full = rows.length === limit;
+      this.polledEmpty = rows.length === 0;
+    } catch (error) {
+      this.log.warn({ err: error, sink: this.sink.name }, 'outbox: could not read the outbox table; trying again');
+      again = DATABASE_RETRY_MS;
+    } finally {
+      this.reading = false;
+    }
+    if (this.closed) return;
+    this.readTimer = setTimeout(
+      () => {
+        this.readTimer = undefined;
+        this.pump();
+      },
+      full ? 0 : again,
+    ).unref();
+    this.dispatch();
   }
 
   private dispatch(): void {
@@ -377,6 +443,7 @@ export class Relay {
     this.observer.delivered(this.sink.name);
     this.toNote.delete(delivery.row.position);
     this.toDelete.push(delivery.row.position);
+    if (this.shards) this.settled.set(delivery.row.position, Infinity);
     this.scheduleRecord(this.toDelete.length >= DELETE_BATCH);
   }
 
@@ -434,6 +501,10 @@ export class Relay {
         this.toDelete.unshift(...positions);
         throw error;
       }
+      if (this.shards) {
+        this.recordings++;
+        for (const p of positions) this.settled.set(p, this.recordings);
+      }
     }
     if (this.toBury.length > 0) {
       const dead = this.toBury.splice(0);
@@ -446,7 +517,9 @@ export class Relay {
         this.toBury.unshift(...dead);
         throw error;
       }
+      if (this.shards) this.recordings++;
       for (const d of dead) {
+        if (this.shards) this.settled.set(d.row.position, this.recordings);
         this.toNote.delete(d.row.position);
         if (!this.closed) this.lanes.release(d);
         this.log.warn({ sink: this.sink.name, eventId: d.row.event_id, attempts: d.attempts, lastError: d.lastError }, 'outbox event moved to dead letters');

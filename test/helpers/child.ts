@@ -65,9 +65,25 @@ export async function startEngineProcess(databaseUrl: string, env: Record<string
   };
 }
 
+/** Rejects after `HTTP_DEADLINE_MS` instead of waiting forever on a connection its server lost (a killed process). */
 export async function http(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const abort = new AbortController();
+  // A timer of the test's own (AbortSignal.timeout's does not keep the process alive): a fetch
+  // left hanging on a socket its server dropped is cut off and fails, rather than end the run quietly.
+  const deadline = setTimeout(() => abort.abort(new Error(`${method} ${path}: no answer within ${HTTP_DEADLINE_MS} ms`)), HTTP_DEADLINE_MS);
+  try {
+    return await answer(base, method, path, body, abort.signal);
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+const HTTP_DEADLINE_MS = 60_000;
+
+async function answer(base: string, method: string, path: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: any }> {
   const response = await fetch(base + path, {
     method,
+    signal,
     ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
   const text = await response.text();

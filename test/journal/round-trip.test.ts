@@ -59,6 +59,7 @@ for (const kind of databaseKinds()) {
         created_at: ats[i] as number,
         attempts: 0,
         last_error: null,
+        shard: 0,
       }));
       await store.writeBatch(entries, outbox);
 

@@ -51,6 +51,7 @@ const options = (overrides: Partial<RelayOptions> = {}): RelayOptions => ({
   breakerFailures: 1_000_000,
   breakerHalfOpenMs: 50,
   window: 10_000,
+  pollMs: 20,
   ...overrides,
 });
 
@@ -85,6 +86,7 @@ function rows(orders: number, perOrder: number, sink = 'scripted'): OutboxTable[
         created_at: Date.now(),
         attempts: 0,
         last_error: null,
+        shard: 0,
       });
     }
   }

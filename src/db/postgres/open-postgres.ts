@@ -21,10 +21,11 @@ const CLOSE_TIMEOUT_S = 5;
  * const opened = openPostgres('postgres://localhost/orders', { poolSize: 8, readPoolSize: 4 });
  * ```
  */
-export function openPostgres(url: string, { poolSize, readPoolSize }: { poolSize: number; readPoolSize: number }): OpenedDialect {
+export function openPostgres(url: string, { poolSize, readPoolSize, idleInTransactionMs }: { poolSize: number; readPoolSize: number; idleInTransactionMs?: number | undefined }): OpenedDialect {
   const open = (max: number) =>
     postgres(url, {
       max,
+      ...(idleInTransactionMs ? { connection: { idle_in_transaction_session_timeout: idleInTransactionMs } } : {}),
       onnotice: () => {},
       connect_timeout: 5,
       // Reconnect at once rather than after postgres.js's growing back-off (up to 20 s): while the

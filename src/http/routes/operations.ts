@@ -23,8 +23,9 @@ export const operationRoutes =
       '/health/ready',
       { schema: { tags: ['operations'], summary: 'The database answers and start-up recovery is done', response: { 200: Ready } } },
       async (_request, reply) => {
-        const { database, recovering, outbox } = await engine.ready();
+        const { database, recovering, outbox, nats } = await engine.ready();
         if (!database) return sendError(reply, 'NOT_READY', 'the database does not answer');
+        if (nats === false) return sendError(reply, 'NOT_READY', 'NATS does not answer: this cluster member can neither keep its shards nor reach the others');
         if (recovering) return sendError(reply, 'NOT_READY', 'recovery is still running');
         return { status: 'ready', outbox };
       },
