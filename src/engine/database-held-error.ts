@@ -1,10 +1,15 @@
-// A second engine process on a database that one already serves: it refuses to start, naming the holder.
+// An engine process on a database that another serves in a way it cannot join: it refuses to start, naming the holder.
 
 export class DatabaseHeldError extends Error {
-  constructor(readonly holder: string | undefined) {
+  constructor(
+    readonly holder: string | undefined,
+    clustered = false,
+  ) {
     super(
-      `another engine process serves this database (${holder ?? 'holder unknown'}): one process serves a database; ` +
-        'stop it first, or point this one at another database (several processes on one database need a cluster, which this version does not have)',
+      clustered
+        ? `a single engine process serves this database (${holder ?? 'holder unknown'}): a cluster member cannot join it; stop it and start it again with CLUSTER_NATS_URL set, as every member`
+        : `another engine process serves this database (${holder ?? 'holder unknown'}): without CLUSTER_NATS_URL one process serves a database; ` +
+            'stop it first, point this one at another database, or run every process as a member of one cluster (CLUSTER_NATS_URL, docs/cluster.md)',
     );
     this.name = 'DatabaseHeldError';
   }

@@ -48,16 +48,18 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
     ...(config.cluster ? { idleInTransactionMs: config.cluster.leaseMs } : {}),
   });
   // Taken before the migrations: two processes must not migrate one database at once either.
-  // A cluster's processes share the database by design; its leases and fences keep them apart.
-  const lock = config.cluster ? undefined : database.soleWriterLock?.();
+  // A cluster's members share the database by design (their leases and fences keep them apart)
+  // and hold the lock together, so a process alone and a cluster never serve one database.
+  const lock = database.soleWriterLock?.(config.cluster !== undefined);
   if (lock) {
-    const outcome = await lock.acquire(`${hostname()} pid ${process.pid} since ${new Date().toISOString()}`).catch(async (error: unknown) => {
+    const who = `${hostname()} pid ${process.pid} since ${new Date().toISOString()}`;
+    const outcome = await lock.acquire(config.cluster ? `cluster member ${config.cluster.node}, ${who}` : who).catch(async (error: unknown) => {
       await database.close();
       throw error;
     });
     if (!outcome.ok) {
       await database.close();
-      throw new DatabaseHeldError(outcome.holder);
+      throw new DatabaseHeldError(outcome.holder, config.cluster !== undefined);
     }
     if (options.onDatabaseTaken) lock.onLost(options.onDatabaseTaken);
   }

@@ -5,16 +5,17 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { privateNats } from '../helpers/nats.js';
 import { suite } from '../helpers/suite.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
 /** Runs `npm start`'s entry point until it exits on its own, answering its exit code and what it printed. */
-function runToExit(databaseUrl: string): Promise<{ code: number | null; stderr: string }> {
+function runToExit(databaseUrl: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: root,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -67,3 +68,37 @@ for (const kind of databaseKinds().filter((k) => k.name !== 'pglite')) {
 
   it.run();
 }
+
+// PostgreSQL's lock has a shared mode: a cluster's members hold it together. (MySQL's GET_LOCK has none; see docs/cluster.md.)
+const postgres = databaseKinds().find((k) => k.name === 'postgres')!;
+const both = suite<{ db: TestDatabase; engine?: EngineProcess }>('a process alone and a cluster never share a database', { needs: [...postgres.needs, 'nats-server'] });
+both.after(async (ctx) => {
+  await ctx.engine?.kill().catch(() => undefined);
+  await ctx.db?.drop();
+});
+
+both('a cluster member refuses to start beside a process alone, and a process alone beside a cluster member', async (ctx) => {
+  ctx.db = await postgres.create();
+  const nats = await privateNats();
+  try {
+    const member = { CLUSTER_NATS_URL: nats.url, CLUSTER_NAME: 'apart', CLUSTER_SHARDS: '8', NODE_NAME: 'm1' };
+    ctx.engine = await startEngineProcess(ctx.db.url);
+    const refusedMember = await runToExit(ctx.db.url, member);
+    assert.is(refusedMember.code, 1, refusedMember.stderr);
+    assert.match(refusedMember.stderr, /a single engine process serves this database \(.+ pid \d+ since .+\): a cluster member cannot join it/);
+    assert.is(await ctx.engine.stop(), 0);
+
+    ctx.engine = await startEngineProcess(ctx.db.url, member);
+    const refusedAlone = await runToExit(ctx.db.url);
+    assert.is(refusedAlone.code, 1, refusedAlone.stderr);
+    assert.match(refusedAlone.stderr, /another engine process serves this database \(cluster member m1, /);
+    // A second member joins beside the first.
+    const second = await startEngineProcess(ctx.db.url, { ...member, NODE_NAME: 'm2' });
+    assert.is((await http(second.url, 'GET', '/health/ready')).status, 200);
+    await second.kill();
+  } finally {
+    await nats.dispose();
+  }
+});
+
+both.run();

@@ -6,7 +6,8 @@ import { LOCK_CHECK_MS, type LockOutcome, type SoleWriterLock } from '../sole-wr
 /** Advisory locks are per database, so one constant key serves every database on a server. */
 const KEY = 0x6f65_0001;
 
-export function postgresSoleWriterLock(url: string): SoleWriterLock {
+/** `shared`: a cluster's members hold the lock together (`pg_try_advisory_lock_shared`), and exclude a process alone. */
+export function postgresSoleWriterLock(url: string, shared = false): SoleWriterLock {
   let sql: postgres.Sql | undefined;
   let timer: NodeJS.Timeout | undefined;
   let holder = '';
@@ -23,7 +24,10 @@ export function postgresSoleWriterLock(url: string): SoleWriterLock {
     return row?.name || undefined;
   };
 
-  const tryLock = async (client: postgres.Sql): Promise<boolean> => (await client<{ ok: boolean }[]>`select pg_try_advisory_lock(${KEY}) as ok`)[0]?.ok === true;
+  const tryLock = async (client: postgres.Sql): Promise<boolean> =>
+    (shared
+      ? await client<{ ok: boolean }[]>`select pg_try_advisory_lock_shared(${KEY}) as ok`
+      : await client<{ ok: boolean }[]>`select pg_try_advisory_lock(${KEY}) as ok`)[0]?.ok === true;
 
   const check = async () => {
     if (!sql) return;
