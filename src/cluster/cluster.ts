@@ -93,7 +93,8 @@ export class Cluster {
   static async join(config: ClusterConfig, database: Database, store: JournalStore, waitForOwnerMs: number, observer?: ClusterObserver): Promise<Cluster> {
     await fixShardCount(database, config.shards);
     const slot = await takeSlot(database);
-    const nc = await connect({ servers: config.natsUrl, name: config.node });
+    // Reconnects for as long as it takes: without NATS a member serves nothing, but it stays up and rejoins.
+    const nc = await connect({ servers: config.natsUrl, name: config.node, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     const leases = await ShardLeases.open(nc, {
       bucket: `${config.name}_shards`,
       node: config.node,
