@@ -236,7 +236,7 @@ function checkExpression(where: string, expr: string, known: Map<string, MetricI
 const it = suite('ops: docker compose, Prometheus and Grafana files');
 
 it('the compose file has the services of the stack, each with an image or a build', () => {
-  for (const name of ['engine', 'engine-mysql', 'postgres', 'mysql', 'nats', 'prometheus', 'grafana']) assert.ok(services[name], `service ${name}`);
+  for (const name of ['engine', 'engine-2', 'engine-mysql', 'postgres', 'mysql', 'nats', 'prometheus', 'grafana']) assert.ok(services[name], `service ${name}`);
   for (const [name, s] of Object.entries(services)) assert.ok(s.image || s.build, `${name} has neither image nor build`);
   assert.match(services.postgres.image, /^postgres:16/);
   assert.match(services.mysql.image, /^mariadb:11/);
@@ -304,7 +304,7 @@ it('compose: engines publish their outbox to the nats service, which runs JetStr
   assert.ok(args.includes('-js') || args.includes('--jetstream'), 'JetStream is enabled');
   const store = args[args.indexOf('-sd') + 1] ?? args[args.indexOf('--store_dir') + 1];
   assert.ok(store && mounts().some((m) => m.service === 'nats' && m.target === store), `the JetStream store ${store} is a mounted volume`);
-  const streams = new Set<string>();
+  const streams = new Map<string, string>();
   for (const [name, s] of engines) {
     const env = environment(name);
     const url = new URL(withDefaults(env.NATS_URL ?? ''));
@@ -314,8 +314,10 @@ it('compose: engines publish their outbox to the nats service, which runs JetStr
     assert.ok(s.depends_on?.[url.hostname], `${name} starts after ${url.hostname}`);
     const stream = withDefaults(env.NATS_STREAM ?? 'ORDERS');
     const prefix = withDefaults(env.NATS_SUBJECT_PREFIX ?? 'orders');
-    assert.not.ok(streams.has(stream) || streams.has(prefix), `${name}: stream ${stream} / subjects ${prefix}.> are another engine's`);
-    streams.add(stream).add(prefix);
+    // The members of one cluster (one database, one cluster name) are one engine: they share its stream.
+    const engine = env.CLUSTER_NATS_URL ? `${withDefaults(env.DATABASE_URL ?? '')} ${withDefaults(env.CLUSTER_NAME ?? 'orderengine')}` : name;
+    assert.not.ok([stream, prefix].some((k) => streams.has(k) && streams.get(k) !== engine), `${name}: stream ${stream} / subjects ${prefix}.> are another engine's`);
+    streams.set(stream, engine).set(prefix, engine);
   }
 });
 
