@@ -11,6 +11,7 @@ import { outbox } from './0006_outbox.js';
 import { writePath } from './0007_write_path.js';
 import { engineHolder } from './0008_engine_holder.js';
 import { shardFences } from './0009_shard_fences.js';
+import { idempotencyRequests } from './0101_idempotency_requests.js';
 
 export const migrations = (traits: DialectTraits): Record<string, Migration> => ({
   '0001_journal': journal(traits),
@@ -22,4 +23,5 @@ export const migrations = (traits: DialectTraits): Record<string, Migration> => 
   '0007_write_path': writePath(traits),
   '0008_engine_holder': engineHolder(traits),
   '0009_shard_fences': shardFences(traits),
+  '0101_idempotency_requests': idempotencyRequests(traits),
 });

@@ -17,7 +17,7 @@ const app = await buildApp({
   maxInFlight: config.http.maxInFlight,
   adminToken: config.adminToken,
   logLevel: config.logLevel,
-  idempotencyStore: new SqlIdempotencyStore(engine.database.db, config.idempotencyRetentionMs),
+  idempotencyStore: new SqlIdempotencyStore(engine.database.db, { retentionMs: config.idempotencyRetentionMs, claimMs: 3 * config.requestTimeoutMs }),
 });
 
 /** The engine, or exit 1 with one line when another process already serves the database. */

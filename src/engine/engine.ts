@@ -84,8 +84,8 @@ export class Engine {
     this.cache = parts.cache;
   }
 
-  createUser(input: { name: string; points: number }): Promise<Result<UserView>> {
-    return this.create('user', { type: 'CreateUser', name: input.name, points: input.points });
+  createUser(input: { name: string; points: number }, id?: string): Promise<Result<UserView>> {
+    return this.create('user', { type: 'CreateUser', name: input.name, points: input.points }, id);
   }
 
   getUser(id: string): Promise<Result<UserView>> {
@@ -105,8 +105,8 @@ export class Engine {
     return this.reads.userOrders(opts).then(accept, readFailure);
   }
 
-  createProduct(input: { name: string; price: number; stock: number }): Promise<Result<ProductView>> {
-    return this.create('product', { type: 'CreateProduct', ...input });
+  createProduct(input: { name: string; price: number; stock: number }, id?: string): Promise<Result<ProductView>> {
+    return this.create('product', { type: 'CreateProduct', ...input }, id);
   }
 
   getProduct(id: string): Promise<Result<ProductView>> {
@@ -126,8 +126,8 @@ export class Engine {
     return this.cache.popularProducts(`${opts.days}:${opts.limit}`, () => this.reads.popularProducts({ ...opts, now: Date.now() })).then(accept, readFailure);
   }
 
-  createCoupon(input: CouponTerms & { quantity: number }): Promise<Result<CouponView>> {
-    return this.create('coupon', { type: 'CreateCoupon', ...input });
+  createCoupon(input: CouponTerms & { quantity: number }, id?: string): Promise<Result<CouponView>> {
+    return this.create('coupon', { type: 'CreateCoupon', ...input }, id);
   }
 
   getCoupon(id: string): Promise<Result<CouponView>> {
@@ -149,7 +149,7 @@ export class Engine {
   }
 
   /** Captures each product's price and the coupon's discount now; the user, every product and the coupon must exist. */
-  async createOrder(input: NewOrder): Promise<Result<OrderView>> {
+  async createOrder(input: NewOrder, newId?: string): Promise<Result<OrderView>> {
     const ids = new Set<string>();
     for (const item of input.items) {
       if (ids.has(item.productId)) return reject('INVALID_ORDER', `product ${item.productId} appears twice`, item.productId);
@@ -169,7 +169,7 @@ export class Engine {
       if (!product.ok) return product;
       items.push({ productId: item.productId, quantity: item.quantity, unitPrice: product.value.price });
     }
-    const id = this.parts.orderId?.(input.userId, uuidv7()) ?? uuidv7();
+    const id = this.orderIdFor(input.userId, newId ?? uuidv7());
     return this.create(
       'order',
       {
@@ -197,6 +197,11 @@ export class Engine {
     const outside = outsideWindow(couponId, coupon.value, Date.now());
     if (outside) return outside;
     return accept({ couponId, discountType: coupon.value.discountType, discountValue: coupon.value.discountValue });
+  }
+
+  /** The id an order of `userId` made from `base` gets (in a cluster, placed in its user's shard). */
+  orderIdFor(userId: string, base: string): string {
+    return this.parts.orderId?.(userId, base) ?? base;
   }
 
   getOrder(id: string): Promise<Result<OrderView>> {
@@ -280,7 +285,7 @@ export class Engine {
     return this.registry.ask({ kind, id }, command);
   }
 
-  /** A new entity under a fresh time-ordered id. */
+  /** A new entity under a fresh time-ordered id (or one the caller made so, to repeat a create under one Idempotency-Key). */
   private create<K extends ActorKind>(kind: K, command: CommandOf<K>, id = uuidv7()): Promise<Result<ViewOf<K>>> {
     return this.registry.create({ kind, id }, command);
   }

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
+import { PastViews } from '../engine/past-views.js';
 import type { Metrics } from '../metrics.js';
 import { sendError } from './errors.js';
 import { admissionPlugin } from './plugins/admission.js';
@@ -76,10 +77,11 @@ export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLe
   await app.register(requestMetricsPlugin, { metrics });
   await app.register(idempotencyPlugin, { store: idempotencyStore });
 
-  await app.register(userRoutes(engine));
-  await app.register(productRoutes(engine));
-  await app.register(orderRoutes(engine));
-  await app.register(couponRoutes(engine));
+  const past = new PastViews(engine.database.db);
+  await app.register(userRoutes(engine, past));
+  await app.register(productRoutes(engine, past));
+  await app.register(orderRoutes(engine, past));
+  await app.register(couponRoutes(engine, past));
   await app.register(operationRoutes(engine, metrics));
   await app.register(adminRoutes(engine, adminToken, metrics));
   await app.register(adminUiRoutes());

@@ -14,6 +14,8 @@ export type HttpErrorCode =
   | 'UNAUTHORIZED'
   | 'ADMIN_DISABLED'
   | 'ACTOR_BUSY'
+  | 'IDEMPOTENCY_KEY_IN_PROGRESS'
+  | 'IDEMPOTENCY_KEY_REUSED'
   | 'NOT_READY'
   | 'SHUTTING_DOWN'
   | 'SINK_NOT_CONFIGURED'
@@ -48,6 +50,8 @@ export const statusOf: Record<HttpErrorCode, number> = {
   COUPON_EXPIRED: 409,
   COUPON_NOT_YET_VALID: 409,
   SINK_NOT_CONFIGURED: 409,
+  IDEMPOTENCY_KEY_IN_PROGRESS: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   // Overload: 429 when one actor has more waiting than its mailbox takes (others are served),
@@ -74,6 +78,11 @@ export const retryable = (status: number): boolean => status === 429 || status =
 export function sendError(reply: FastifyReply, error: HttpErrorCode, message: string, extra: Record<string, unknown> = {}): FastifyReply {
   if (retryable(statusOf[error])) reply.header('retry-after', '1');
   return reply.code(statusOf[error]).send({ error, message, ...extra });
+}
+
+/** An error as an HTTP answer, for answers built before they are sent (and kept). */
+export function errorAnswer(error: HttpErrorCode, message: string): { statusCode: number; body: ErrorBody } {
+  return { statusCode: statusOf[error], body: { error, message } };
 }
 
 /** An actor's answer as an HTTP answer: the value with `okStatus`, or the error's status. */

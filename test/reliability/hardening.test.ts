@@ -119,6 +119,7 @@ const REVIEWED: Record<string, string> = {
   'migrations/0001_journal.ts: sql.raw(traits.documentType)': 'column type',
   'migrations/0003_idempotency_keys.ts: sql.raw(traits.documentType)': 'column type',
   'migrations/0006_outbox.ts: sql.raw(traits.documentType)': 'column type',
+  'migrations/0101_idempotency_requests.ts: sql.raw(traits.documentType)': 'column type',
   // The PostgreSQL pipeline: constant transaction statements, and Kysely's compiled queries,
   // whose text has placeholders only and whose values travel as bound parameters.
   "src/db/postgres/postgres-pipeline.ts: .unsafe('begin')": 'constant',

@@ -1,7 +1,9 @@
 // /orders: create, read, list by ids or by status, pay and cancel (the sagas).
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { accept } from '../../../actors/shared/result.js';
 import type { Engine } from '../../engine/engine.js';
+import type { PastViews } from '../../engine/past-views.js';
 import { sendError, sendResult } from '../errors.js';
 import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
 import { CreateOrderBody, Order, OrderListQuery } from '../schemas/orders.js';
@@ -10,19 +12,24 @@ const MAX_IDS = 100;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const orderRoutes =
-  (engine: Engine): FastifyPluginAsyncTypebox =>
+  (engine: Engine, past: PastViews): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post(
       '/orders',
       {
         schema: {
           tags: ['orders'],
-          summary: 'Create an order; unit prices are captured now',
+          summary: 'Create an order; unit prices are captured now. Honours Idempotency-Key',
+          headers: IdempotencyHeaders,
           body: CreateOrderBody,
-          response: { 201: Order, ...errors(400, 404, 409, 503) },
+          response: { 201: Order, ...errors(400, 404, 409, 422, 503) },
         },
       },
-      async (request, reply) => sendResult(reply, await engine.createOrder(request.body), 201),
+      async (request, reply) =>
+        reply.answerOnce({ okStatus: 201 }, async (run) => {
+          const made = run.takeover ? await past.afterCreate('order', engine.orderIdFor(request.body.userId, run.id)) : undefined;
+          return made ? accept(made) : engine.createOrder(request.body, run.id);
+        }),
     );
 
     app.get(
@@ -63,10 +70,10 @@ export const orderRoutes =
           summary: 'Pay: reserve stock, deduct points, mark paid; 409 with the reason when it cannot. Honours Idempotency-Key',
           params: IdParams,
           headers: IdempotencyHeaders,
-          response: { 200: Order, ...errors(400, 404, 409, 503) },
+          response: { 200: Order, ...errors(400, 404, 409, 422, 503) },
         },
       },
-      async (request, reply) => reply.answerOnce(200, () => engine.payOrder(request.params.id)),
+      async (request, reply) => reply.answerOnce({ okStatus: 200 }, () => engine.payOrder(request.params.id)),
     );
 
     app.post(
@@ -77,9 +84,9 @@ export const orderRoutes =
           summary: 'Cancel: a paid order is refunded and restocked, an unpaid one closes. Honours Idempotency-Key',
           params: IdParams,
           headers: IdempotencyHeaders,
-          response: { 200: Order, ...errors(400, 404, 409, 503) },
+          response: { 200: Order, ...errors(400, 404, 409, 422, 503) },
         },
       },
-      async (request, reply) => reply.answerOnce(200, () => engine.cancelOrder(request.params.id)),
+      async (request, reply) => reply.answerOnce({ okStatus: 200 }, () => engine.cancelOrder(request.params.id)),
     );
   };

@@ -1,18 +1,25 @@
 // /products: create, list or find by name, read, restock.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ProductView } from '../../../actors/product/index.js';
+import { accept } from '../../../actors/shared/result.js';
 import type { Engine } from '../../engine/engine.js';
+import type { PastViews } from '../../engine/past-views.js';
 import { sendResult } from '../errors.js';
 import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
 import { CreateProductBody, PopularProduct, PopularQuery, Product, ProductListQuery, RestockBody, StockAnswer } from '../schemas/products.js';
 
 export const productRoutes =
-  (engine: Engine): FastifyPluginAsyncTypebox =>
+  (engine: Engine, past: PastViews): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post(
       '/products',
-      { schema: { tags: ['products'], summary: 'Create a product', body: CreateProductBody, response: { 201: Product, ...errors(400, 503) } } },
-      async (request, reply) => sendResult(reply, await engine.createProduct(request.body), 201),
+      { schema: { tags: ['products'], summary: 'Create a product; honours Idempotency-Key', headers: IdempotencyHeaders, body: CreateProductBody, response: { 201: Product, ...errors(400, 409, 422, 503) } } },
+      async (request, reply) =>
+        reply.answerOnce({ okStatus: 201 }, async (run) => {
+          const made = run.takeover ? await past.afterCreate('product', run.id) : undefined;
+          return made ? accept(made) : engine.createProduct(request.body, run.id);
+        }),
     );
 
     app.get(
@@ -51,10 +58,13 @@ export const productRoutes =
           params: IdParams,
           headers: IdempotencyHeaders,
           body: RestockBody,
-          response: { 200: StockAnswer, ...errors(400, 404, 409, 503) },
+          response: { 200: StockAnswer, ...errors(400, 404, 409, 422, 503) },
         },
       },
       async (request, reply) =>
-        reply.answerOnce(200, (key) => engine.restock(request.params.id, request.body.quantity, key), (p) => ({ id: p.id, stock: p.stock })),
+        reply.answerOnce<ProductView>({ okStatus: 200, shape: (p) => ({ id: p.id, stock: p.stock }) }, async (run) => {
+          const restocked = run.takeover ? await past.afterRef('product', request.params.id, `restock:${run.key}`) : undefined;
+          return restocked ? accept(restocked) : engine.restock(request.params.id, request.body.quantity, run.key);
+        }),
     );
   };
