@@ -37,8 +37,9 @@ export interface AppOptions {
 
 // Bodies are JSON: a string where a number belongs is an error, not something to coerce.
 // Query strings and paths are text, so their numbers are coerced.
-const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
-const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+// Every bad field is reported, not only the first (bodies are at most 64 KiB and arrays are bounded).
+const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
 
 /**
  * ```ts
@@ -56,8 +57,14 @@ export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLe
     bodyLimit: 64 * 1024,
     // The router's own errors (a malformed escape in the path, a parameter over 100 characters)
     // bypass the error handler: answer them in the contract's shape too, without echoing the URL.
-    frameworkErrors: (error, _request, reply) =>
-      sendError(reply, 'BAD_REQUEST', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid'),
+    frameworkErrors: (error, request, reply) =>
+      sendError(
+        reply,
+        'BAD_REQUEST',
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid',
+        {},
+        `urn:order-engine:request:${request.id}`,
+      ),
     requestIdHeader: 'x-request-id',
     // Requests arriving while the app closes are refused by admission, in the contract's shape.
     return503OnClosing: false,

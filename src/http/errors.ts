@@ -2,6 +2,7 @@
 
 import type { FastifyReply } from 'fastify';
 import type { ErrorCode, Result } from '../../actors/shared/result.js';
+import { PROBLEM_TYPE, problemOf } from './problem.js';
 
 export type HttpErrorCode =
   | ErrorCode
@@ -75,9 +76,20 @@ export interface ErrorBody {
 /** 429 and 503 say "try again shortly": they carry Retry-After. */
 export const retryable = (status: number): boolean => status === 429 || status === 503;
 
-export function sendError(reply: FastifyReply, error: HttpErrorCode, message: string, extra: Record<string, unknown> = {}): FastifyReply {
-  if (retryable(statusOf[error])) reply.header('retry-after', '1');
-  return reply.code(statusOf[error]).send({ error, message, ...extra });
+/** Sends problem details itself, for answers made where no hook runs (the router's own errors). */
+export function sendError(
+  reply: FastifyReply,
+  error: HttpErrorCode,
+  message: string,
+  extra: Record<string, unknown> = {},
+  instance = reply.request.url.split('?')[0]!.slice(0, 200),
+): FastifyReply {
+  const status = statusOf[error];
+  if (retryable(status)) reply.header('retry-after', '1');
+  return reply
+    .code(status)
+    .type(PROBLEM_TYPE)
+    .send(problemOf({ error, message, ...extra }, status, instance));
 }
 
 /** An error as an HTTP answer, for answers built before they are sent (and kept). */

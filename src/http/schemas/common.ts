@@ -24,9 +24,28 @@ export const PageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
 };
 
+export const InvalidField = Type.Object(
+  {
+    in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')]),
+    pointer: Type.String({ description: 'a JSON pointer into that part of the request, e.g. #/items/0/quantity' }),
+    detail: Type.String({ description: 'what is wrong with it, as a sentence' }),
+  },
+  { $id: 'InvalidField', title: 'InvalidField' },
+);
+
 export const ErrorBody = Type.Object(
-  { error: Type.String(), message: Type.String(), productId: Type.Optional(Type.String()) },
-  { description: 'every error: a stable code and a human message' },
+  {
+    type: Type.String({ description: 'a URI naming the problem type, one per error code' }),
+    title: Type.String({ description: 'a short summary of the problem type' }),
+    status: Type.Integer({ description: 'the HTTP status' }),
+    detail: Type.String({ description: 'what went wrong with this request' }),
+    instance: Type.String({ description: 'the path the request was made to' }),
+    error: Type.String({ description: 'the stable error code, e.g. INSUFFICIENT_STOCK' }),
+    message: Type.String({ description: 'the same as detail (kept for existing clients)' }),
+    productId: Type.Optional(Type.String({ description: 'the product a stock error is about' })),
+    errors: Type.Optional(Type.Array(InvalidField, { description: 'each bad field of a 400' })),
+  },
+  { description: 'every error: RFC 9457 problem details (application/problem+json) with a stable code and a human message' },
 );
 
 export const IdempotencyHeaders = Type.Object({
