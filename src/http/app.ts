@@ -8,9 +8,11 @@ import { PastViews } from '../engine/past-views.js';
 import type { Metrics } from '../metrics.js';
 import { sendError } from './errors.js';
 import { admissionPlugin } from './plugins/admission.js';
+import { emptyBodiesPlugin } from './plugins/empty-bodies.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import type { IdempotencyStore } from './plugins/idempotency-store.js';
+import { requestIdOf, requestIdPlugin } from './plugins/request-id.js';
 import { requestMetricsPlugin } from './plugins/request-metrics.js';
 import { swaggerPlugin } from './plugins/swagger.js';
 import { adminRoutes } from './routes/admin.js';
@@ -65,18 +67,25 @@ export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLe
         {},
         `urn:order-engine:request:${request.id}`,
       ),
-    requestIdHeader: 'x-request-id',
+    // The caller's x-request-id when sane (requestIdOf), echoed by requestIdPlugin.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // Requests arriving while the app closes are refused by admission, in the contract's shape.
     return503OnClosing: false,
     // A line per request costs more CPU than the request itself at benchmark rates; debug turns them on.
     logController: new LogController({ disableRequestLogging: logLevel !== 'debug' && logLevel !== 'trace' }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON only: a body of any other media type is 415, not a string for the schema to refuse.
+  app.removeContentTypeParser('text/plain');
+
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
 
   // A route keeps the error handler that was set when it was added: this one goes first, so that
   // the docs' routes answer errors in the contract's shape too.
   await app.register(errorHandlerPlugin);
+  await app.register(requestIdPlugin);
+  await app.register(emptyBodiesPlugin);
 
   await app.register(swaggerPlugin);
 

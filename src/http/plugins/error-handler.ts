@@ -5,11 +5,12 @@ import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import { sendError } from '../errors.js';
 import { PROBLEM_TYPE, invalidFields, isErrorBody, problemOf } from '../problem.js';
+import { RouteMethods } from '../route-methods.js';
 
 /** Bad fields listed in one answer at most: enough for any real request, bounded for a hostile one. */
 const MAX_FIELDS = 20;
 
-/** Also answers unknown routes, so that a 404 has the same shape as every other error. */
+/** Also answers unknown routes (404) and known paths asked with another method (405 with Allow), so that they have the same shape as every other error. */
 export const errorHandlerPlugin = fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -33,7 +34,18 @@ export const errorHandlerPlugin = fp(
       reply.type(PROBLEM_TYPE);
       return problemOf(payload, reply.statusCode, request.url.split('?')[0]!.slice(0, 200));
     });
-    app.setNotFoundHandler((request, reply) => sendError(reply, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
+    const methods = new RouteMethods();
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) methods.add(method, route.url);
+    });
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0]!.slice(0, 200);
+      const allowed = methods.allowed(path);
+      // A route that found nothing for its path (callNotFound) takes the method: that is a 404.
+      if (allowed.length === 0 || allowed.includes(request.method)) return sendError(reply, 'ROUTE_NOT_FOUND', `no route ${request.method} ${path}`);
+      reply.header('allow', allowed.join(', '));
+      return sendError(reply, 'METHOD_NOT_ALLOWED', `${path} takes ${allowed.join(', ')}, not ${request.method}`);
+    });
   },
   { name: 'error-handler' },
 );

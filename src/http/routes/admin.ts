@@ -37,7 +37,11 @@ export const adminRoutes =
       const header = request.headers.authorization ?? '';
       const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
       // Hashing first gives equal lengths, so the comparison takes the same time for any token.
-      if (!given || !timingSafeEqual(digest(given), expected)) return sendError(reply, 'UNAUTHORIZED', 'a valid bearer token is required');
+      if (!given || !timingSafeEqual(digest(given), expected)) {
+        // RFC 6750: the scheme to use, and (for a token that was sent) that it is not a valid one.
+        reply.header('www-authenticate', given ? 'Bearer realm="admin", error="invalid_token"' : 'Bearer realm="admin"');
+        return sendError(reply, 'UNAUTHORIZED', 'a valid bearer token is required');
+      }
       return undefined;
     });
 

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CouponView } from '../../../actors/coupon/index.js';
 import { accept, type Result } from '../../../actors/shared/result.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine, IssuedCoupon as IssuedCouponView } from '../../engine/engine.js';
 import type { PastViews } from '../../engine/past-views.js';
 import type { HeldCouponView, Page } from '../../engine/read-views.js';
 import { sendError, sendResult } from '../errors.js';
@@ -55,7 +55,7 @@ export const couponRoutes =
         const until = instant(validUntil);
         if (Number.isNaN(from)) return sendError(reply, 'BAD_REQUEST', 'validFrom is not an ISO 8601 date-time');
         if (Number.isNaN(until)) return sendError(reply, 'BAD_REQUEST', 'validUntil is not an ISO 8601 date-time');
-        return reply.answerOnce({ okStatus: 201 }, async (run) => {
+        return reply.answerOnce<{ id: string }>({ okStatus: 201, location: (c) => `/coupons/${c.id}` }, async (run) => {
           const made = run.takeover ? await past.afterCreate('coupon', run.id) : undefined;
           return couponOut(made ? accept(made) : await engine.createCoupon({ ...rest, validFrom: from, validUntil: until }, run.id));
         });
@@ -81,7 +81,7 @@ export const couponRoutes =
         },
       },
       async (request, reply) =>
-        reply.answerOnce({ okStatus: 201 }, async (run) => {
+        reply.answerOnce<IssuedCouponView>({ okStatus: 201, location: (i) => `/users/${i.userId}/coupons` }, async (run) => {
           const issued = await engine.issueCoupon(request.params.id, request.body.userId);
           // A run that takes over one left unanswered finds the coupon issued by that run: the answer it would have had.
           if (run.takeover && !issued.ok && issued.error === 'COUPON_ALREADY_ISSUED') return accept({ couponId: request.params.id, userId: request.body.userId, status: 'ISSUED' as const });

@@ -1,6 +1,7 @@
 // /orders: create, read, list by ids or by status, pay and cancel (the sagas).
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { OrderView } from '../../../actors/order/index.js';
 import { accept } from '../../../actors/shared/result.js';
 import type { Engine } from '../../engine/engine.js';
 import type { PastViews } from '../../engine/past-views.js';
@@ -26,7 +27,7 @@ export const orderRoutes =
         },
       },
       async (request, reply) =>
-        reply.answerOnce({ okStatus: 201 }, async (run) => {
+        reply.answerOnce<OrderView>({ okStatus: 201, location: (o) => `/orders/${o.id}` }, async (run) => {
           const made = run.takeover ? await past.afterCreate('order', engine.orderIdFor(request.body.userId, run.id)) : undefined;
           return made ? accept(made) : engine.createOrder(request.body, run.id);
         }),

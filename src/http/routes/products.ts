@@ -16,7 +16,7 @@ export const productRoutes =
       '/products',
       { schema: { tags: ['products'], summary: 'Create a product; honours Idempotency-Key', headers: IdempotencyHeaders, body: CreateProductBody, response: { 201: Product, ...errors(400, 409, 422, 503) } } },
       async (request, reply) =>
-        reply.answerOnce({ okStatus: 201 }, async (run) => {
+        reply.answerOnce<ProductView>({ okStatus: 201, location: (p) => `/products/${p.id}` }, async (run) => {
           const made = run.takeover ? await past.afterCreate('product', run.id) : undefined;
           return made ? accept(made) : engine.createProduct(request.body, run.id);
         }),

@@ -17,7 +17,7 @@ export const userRoutes =
       '/users',
       { schema: { tags: ['users'], summary: 'Create a user; honours Idempotency-Key', headers: IdempotencyHeaders, body: CreateUserBody, response: { 201: User, ...errors(400, 409, 422, 503) } } },
       async (request, reply) =>
-        reply.answerOnce({ okStatus: 201 }, async (run) => {
+        reply.answerOnce<UserView>({ okStatus: 201, location: (u) => `/users/${u.id}` }, async (run) => {
           const made = run.takeover ? await past.afterCreate('user', run.id) : undefined;
           return made ? accept(made) : engine.createUser({ name: request.body.name, points: request.body.points ?? 0 }, run.id);
         }),
