@@ -2,6 +2,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { accept } from '../../../actors/shared/result.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Metrics } from '../../metrics.js';
 import { adminOverview } from '../admin-overview.js';
@@ -63,14 +64,15 @@ export const adminRoutes =
       {
         schema: {
           tags: ['admin'],
-          summary: 'Live actors, least recently used first',
+          summary: 'Live actors, least recently used first; pages by cursor (nextCursor of the page before)',
           security: [{ bearer: [] }],
           querystring: ActorListQuery,
           response: { 200: ActorList, ...errors(401, 403) },
         },
       },
       async (request) => {
-        const { offset, limit, kind } = request.query;
+        const { limit, kind } = request.query;
+        const offset = request.query.cursor === undefined ? request.query.offset : Number(request.query.cursor);
         const all = engine.liveActors().filter((a) => kind === undefined || a.kind === kind);
         const items = all.slice(offset, offset + limit);
         return { items, total: all.length, nextCursor: offset + limit < all.length ? String(offset + limit) : null };
@@ -85,11 +87,20 @@ export const adminRoutes =
 
     app.post(
       '/admin/actors/:kind/:id/passivate',
-      { schema: { tags: ['admin'], summary: 'Passivate one idle actor', security: [{ bearer: [] }], params: ActorParams, response: { 200: Passivated, ...errors(401, 403, 409) } } },
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Passivate one idle actor; passivated false when it is not live (nothing to do), 404 for an actor never created, 409 ACTOR_BUSY while it has work in progress',
+          security: [{ bearer: [] }],
+          params: ActorParams,
+          response: { 200: Passivated, ...errors(401, 403, 404, 409) },
+        },
+      },
       async (request, reply) => {
         const { kind, id } = request.params;
-        if (engine.passivate(kind, id)) return { kind, id, passivated: true };
-        return sendError(reply, 'ACTOR_BUSY', `${kind} ${id} is not live, or has work in progress`);
+        const outcome = await engine.passivate(kind, id);
+        if (outcome.ok && outcome.value === 'busy') return sendError(reply, 'ACTOR_BUSY', `${kind} ${id} has work in progress; try again once it is idle`);
+        return sendResult(reply, outcome.ok ? accept({ kind, id, passivated: outcome.value === 'passivated' }) : outcome);
       },
     );
 

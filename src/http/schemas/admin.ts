@@ -124,7 +124,12 @@ export const Overview = Type.Object(
 export const ActorParams = Type.Object({ kind: ActorKindParam, id: Id });
 
 export const ActorListQuery = Type.Object(
-  { offset: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), kind: Type.Optional(ActorKindParam) },
+  {
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'nextCursor of the page before' })),
+    offset: Type.Integer({ minimum: 0, default: 0, description: 'where to start instead of a cursor (the admin page jumps to the most recent)' }),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    kind: Type.Optional(ActorKindParam),
+  },
   { additionalProperties: false },
 );
 
