@@ -15,12 +15,14 @@ import {
   ActorParams,
   ClaimsResumed,
   ClusterStatus,
+  Inspection,
   JournalPage,
   OpenClaimPage,
   OrderResumed,
   OrderTimeline,
   Overview,
   Passivated,
+  SnapshotTaken,
   StuckOrderPage,
   StuckQuery,
 } from '../schemas/admin.js';
@@ -50,7 +52,7 @@ export const adminRoutes =
       '/admin/cluster',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'getClusterStatus',
           summary: 'The cluster: this process, the members with the shards each owns, and the shard → owner map; 404 when the engine runs alone',
           security: [{ bearer: [] }],
           response: { 200: ClusterStatus, ...errors(401, 403, 404) },
@@ -63,7 +65,7 @@ export const adminRoutes =
       '/admin/actors',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'listLiveActors',
           summary: 'Live actors, least recently used first; pages by cursor (nextCursor of the page before)',
           security: [{ bearer: [] }],
           querystring: ActorListQuery,
@@ -81,7 +83,7 @@ export const adminRoutes =
 
     app.get(
       '/admin/actors/:kind/:id',
-      { schema: { tags: ['admin'], summary: "One actor's committed and pending state, asked through its mailbox", security: [{ bearer: [] }], params: ActorParams, response: errors(401, 403, 404, 503) } },
+      { schema: { tags: ['admin'], operationId: 'inspectActor', summary: "One actor's committed and pending state, asked through its mailbox", security: [{ bearer: [] }], params: ActorParams, response: { 200: Inspection, ...errors(401, 403, 404, 503) } } },
       async (request, reply) => sendResult(reply, await engine.inspect(request.params.kind, request.params.id)),
     );
 
@@ -89,7 +91,7 @@ export const adminRoutes =
       '/admin/actors/:kind/:id/passivate',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'passivateActor',
           summary: 'Passivate one idle actor; passivated false when it is not live (nothing to do), 404 for an actor never created, 409 ACTOR_BUSY while it has work in progress',
           security: [{ bearer: [] }],
           params: ActorParams,
@@ -106,7 +108,7 @@ export const adminRoutes =
 
     app.post(
       '/admin/actors/:kind/:id/snapshot',
-      { schema: { tags: ['admin'], summary: "Write the actor's snapshot now", security: [{ bearer: [] }], params: ActorParams, response: errors(401, 403, 404, 503) } },
+      { schema: { tags: ['admin'], operationId: 'snapshotActor', summary: "Write the actor's snapshot now", security: [{ bearer: [] }], params: ActorParams, response: { 200: SnapshotTaken, ...errors(401, 403, 404, 503) } } },
       async (request, reply) => sendResult(reply, await engine.snapshot(request.params.kind, request.params.id)),
     );
 
@@ -114,7 +116,7 @@ export const adminRoutes =
       '/admin/dead-letters',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'listDeadLetters',
           summary: 'Outbox events the relay gave up on, oldest first, with their last error',
           security: [{ bearer: [] }],
           querystring: DeadLetterQuery,
@@ -128,7 +130,7 @@ export const adminRoutes =
       '/admin/dead-letters/:id/retry',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'retryDeadLetter',
           summary: 'Send one dead letter again (one attempt); it leaves the dead letters once its sink has it',
           security: [{ bearer: [] }],
           params: DeadLetterParams,
@@ -145,7 +147,7 @@ export const adminRoutes =
 
     app.get(
       '/admin/overview',
-      { schema: { tags: ['admin'], summary: 'Live actors against the cap, the deepest mailboxes, journal, event loop, cache and outbox figures', security: [{ bearer: [] }], response: { 200: Overview, ...errors(401, 403) } } },
+      { schema: { tags: ['admin'], operationId: 'getAdminOverview', summary: 'Live actors against the cap, the deepest mailboxes, journal, event loop, cache and outbox figures', security: [{ bearer: [] }], response: { 200: Overview, ...errors(401, 403) } } },
       async () => adminOverview(engine, metrics),
     );
 
@@ -153,7 +155,7 @@ export const adminRoutes =
       '/admin/actors/:kind/:id/events',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'listActorEvents',
           summary: "An actor's events from the journal, newest first, live or not",
           security: [{ bearer: [] }],
           params: ActorEventsParams,
@@ -168,7 +170,7 @@ export const adminRoutes =
       '/admin/orders/:id/timeline',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'getOrderTimeline',
           summary: "An order's saga as a timeline: each durable step on the order, its products and its user, with the batch that committed it",
           security: [{ bearer: [] }],
           params: IdParams,
@@ -182,7 +184,7 @@ export const adminRoutes =
       '/admin/stuck/orders',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'listStuckOrders',
           summary: 'Orders left PAYING or cancelling for longer than olderThanSeconds, oldest first',
           security: [{ bearer: [] }],
           querystring: StuckQuery,
@@ -196,7 +198,7 @@ export const adminRoutes =
       '/admin/stuck/claims',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'listOpenClaims',
           summary: 'Coupon claims left open for longer than olderThanSeconds, oldest first',
           security: [{ bearer: [] }],
           querystring: StuckQuery,
@@ -210,7 +212,7 @@ export const adminRoutes =
       '/admin/orders/:id/resume',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'resumeOrder',
           summary: "Resume an order's interrupted saga now, as the sweeper would; it finishes in the background",
           security: [{ bearer: [] }],
           params: IdParams,
@@ -224,7 +226,7 @@ export const adminRoutes =
       '/admin/users/:id/resume-claims',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'resumeUserClaims',
           summary: "Resume a user's open coupon claims now, as the sweeper would; they finish in the background",
           security: [{ bearer: [] }],
           params: IdParams,

@@ -42,7 +42,7 @@ export const couponRoutes =
       '/coupons',
       {
         schema: {
-          tags: ['coupons'],
+          tags: ['coupons'], operationId: 'createCoupon',
           summary: 'Create a coupon: a fixed or percent discount, a total quantity, an optional validity window. Honours Idempotency-Key',
           headers: IdempotencyHeaders,
           body: CreateCouponBody,
@@ -64,7 +64,7 @@ export const couponRoutes =
 
     app.get(
       '/coupons/:id',
-      { schema: { tags: ['coupons'], summary: 'Read a coupon and how many are issued', params: IdParams, response: { 200: Coupon, ...errors(400, 404, 503) } } },
+      { schema: { tags: ['coupons'], operationId: 'getCoupon', summary: 'Read a coupon and how many are issued', params: IdParams, response: { 200: Coupon, ...errors(400, 404, 503) } } },
       async (request, reply) => sendResult(reply, couponOut(await engine.getCoupon(request.params.id))),
     );
 
@@ -72,7 +72,7 @@ export const couponRoutes =
       '/coupons/:id/issue',
       {
         schema: {
-          tags: ['coupons'],
+          tags: ['coupons'], operationId: 'issueCoupon',
           summary: 'Issue one coupon to a user, first come first served; 409 COUPON_SOLD_OUT or COUPON_ALREADY_ISSUED',
           params: IdParams,
           headers: IdempotencyHeaders,
@@ -92,7 +92,7 @@ export const couponRoutes =
     app.get(
       '/users/:id/coupons',
       {
-        schema: { tags: ['coupons'], summary: 'The coupons a user holds or has used', params: IdParams, querystring: CouponPageQuery, response: { 200: pageOf(HeldCoupon), ...errors(400, 404, 503) } },
+        schema: { tags: ['coupons'], operationId: 'listUserCoupons', summary: 'The coupons a user holds or has used', params: IdParams, querystring: CouponPageQuery, response: { 200: pageOf(HeldCoupon), ...errors(400, 404, 503) } },
       },
       async (request, reply) => {
         const page = await engine.userCoupons({ userId: request.params.id, ...request.query });

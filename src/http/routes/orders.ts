@@ -19,7 +19,7 @@ export const orderRoutes =
       '/orders',
       {
         schema: {
-          tags: ['orders'],
+          tags: ['orders'], operationId: 'createOrder',
           summary: 'Create an order; unit prices are captured now. Honours Idempotency-Key',
           headers: IdempotencyHeaders,
           body: CreateOrderBody,
@@ -37,7 +37,7 @@ export const orderRoutes =
       '/orders',
       {
         schema: {
-          tags: ['orders'],
+          tags: ['orders'], operationId: 'listOrders',
           summary: 'Orders by a list of ids (ids=a,b,…, at most 100), or by status within the last N days, newest first',
           querystring: OrderListQuery,
           response: { 200: pageOf(Order), ...errors(400) },
@@ -59,7 +59,7 @@ export const orderRoutes =
 
     app.get(
       '/orders/:id',
-      { schema: { tags: ['orders'], summary: 'Read an order', params: IdParams, response: { 200: Order, ...errors(400, 404, 503) } } },
+      { schema: { tags: ['orders'], operationId: 'getOrder', summary: 'Read an order', params: IdParams, response: { 200: Order, ...errors(400, 404, 503) } } },
       async (request, reply) => sendResult(reply, await engine.getOrder(request.params.id)),
     );
 
@@ -67,7 +67,7 @@ export const orderRoutes =
       '/orders/:id/pay',
       {
         schema: {
-          tags: ['orders'],
+          tags: ['orders'], operationId: 'payOrder',
           summary: 'Pay: reserve stock, deduct points, mark paid; 409 with the reason when it cannot. Honours Idempotency-Key',
           params: IdParams,
           headers: IdempotencyHeaders,
@@ -81,7 +81,7 @@ export const orderRoutes =
       '/orders/:id/cancel',
       {
         schema: {
-          tags: ['orders'],
+          tags: ['orders'], operationId: 'cancelOrder',
           summary: 'Cancel: a paid order is refunded and restocked, an unpaid one closes. Honours Idempotency-Key',
           params: IdParams,
           headers: IdempotencyHeaders,

@@ -14,7 +14,7 @@ export const productRoutes =
   async (app) => {
     app.post(
       '/products',
-      { schema: { tags: ['products'], summary: 'Create a product; honours Idempotency-Key', headers: IdempotencyHeaders, body: CreateProductBody, response: { 201: Product, ...errors(400, 409, 422, 503) } } },
+      { schema: { tags: ['products'], operationId: 'createProduct', summary: 'Create a product; honours Idempotency-Key', headers: IdempotencyHeaders, body: CreateProductBody, response: { 201: Product, ...errors(400, 409, 422, 503) } } },
       async (request, reply) =>
         reply.answerOnce<ProductView>({ okStatus: 201, location: (p) => `/products/${p.id}` }, async (run) => {
           const made = run.takeover ? await past.afterCreate('product', run.id) : undefined;
@@ -25,7 +25,7 @@ export const productRoutes =
     app.get(
       '/products',
       {
-        schema: { tags: ['products'], summary: 'List products, or find them by exact name', querystring: ProductListQuery, response: { 200: pageOf(Product), ...errors(400) } },
+        schema: { tags: ['products'], operationId: 'listProducts', summary: 'List products, or find them by exact name', querystring: ProductListQuery, response: { 200: pageOf(Product), ...errors(400) } },
       },
       async (request, reply) => sendResult(reply, await engine.listProducts(request.query)),
     );
@@ -34,7 +34,7 @@ export const productRoutes =
       '/products/popular',
       {
         schema: {
-          tags: ['products'],
+          tags: ['products'], operationId: 'listPopularProducts',
           summary: 'Best sellers by units paid (less cancelled) over the last N days',
           querystring: PopularQuery,
           response: { 200: pageOf(PopularProduct), ...errors(400) },
@@ -45,7 +45,7 @@ export const productRoutes =
 
     app.get(
       '/products/:id',
-      { schema: { tags: ['products'], summary: 'Read a product', params: IdParams, response: { 200: Product, ...errors(400, 404, 503) } } },
+      { schema: { tags: ['products'], operationId: 'getProduct', summary: 'Read a product', params: IdParams, response: { 200: Product, ...errors(400, 404, 503) } } },
       async (request, reply) => sendResult(reply, await engine.getProduct(request.params.id)),
     );
 
@@ -53,7 +53,7 @@ export const productRoutes =
       '/products/:id/restock',
       {
         schema: {
-          tags: ['products'],
+          tags: ['products'], operationId: 'restockProduct',
           summary: 'Add stock; honours Idempotency-Key',
           params: IdParams,
           headers: IdempotencyHeaders,

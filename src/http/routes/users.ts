@@ -15,7 +15,7 @@ export const userRoutes =
   async (app) => {
     app.post(
       '/users',
-      { schema: { tags: ['users'], summary: 'Create a user; honours Idempotency-Key', headers: IdempotencyHeaders, body: CreateUserBody, response: { 201: User, ...errors(400, 409, 422, 503) } } },
+      { schema: { tags: ['users'], operationId: 'createUser', summary: 'Create a user; honours Idempotency-Key', headers: IdempotencyHeaders, body: CreateUserBody, response: { 201: User, ...errors(400, 409, 422, 503) } } },
       async (request, reply) =>
         reply.answerOnce<UserView>({ okStatus: 201, location: (u) => `/users/${u.id}` }, async (run) => {
           const made = run.takeover ? await past.afterCreate('user', run.id) : undefined;
@@ -25,20 +25,20 @@ export const userRoutes =
 
     app.get(
       '/users',
-      { schema: { tags: ['users'], summary: 'List users, or find them by exact name', querystring: UserListQuery, response: { 200: pageOf(User), ...errors(400) } } },
+      { schema: { tags: ['users'], operationId: 'listUsers', summary: 'List users, or find them by exact name', querystring: UserListQuery, response: { 200: pageOf(User), ...errors(400) } } },
       async (request, reply) => sendResult(reply, await engine.listUsers(request.query)),
     );
 
     app.get(
       '/users/:id',
-      { schema: { tags: ['users'], summary: 'Read a user', params: IdParams, response: { 200: User, ...errors(400, 404, 503) } } },
+      { schema: { tags: ['users'], operationId: 'getUser', summary: 'Read a user', params: IdParams, response: { 200: User, ...errors(400, 404, 503) } } },
       async (request, reply) => sendResult(reply, await engine.getUser(request.params.id)),
     );
 
     app.get(
       '/users/:id/orders',
       {
-        schema: { tags: ['users'], summary: "A user's orders, newest first", params: IdParams, querystring: PageOnlyQuery, response: { 200: pageOf(Order), ...errors(400) } },
+        schema: { tags: ['users'], operationId: 'listUserOrders', summary: "A user's orders, newest first", params: IdParams, querystring: PageOnlyQuery, response: { 200: pageOf(Order), ...errors(400) } },
       },
       async (request, reply) => sendResult(reply, await engine.userOrders({ userId: request.params.id, ...request.query })),
     );
@@ -47,7 +47,7 @@ export const userRoutes =
       '/users/:id/points/charge',
       {
         schema: {
-          tags: ['users'],
+          tags: ['users'], operationId: 'chargePoints',
           summary: 'Add points; honours Idempotency-Key',
           params: IdParams,
           headers: IdempotencyHeaders,

@@ -29,7 +29,7 @@ const journalEntry = {
   event: Type.Unknown({ description: 'the event as journaled' }),
 };
 
-export const JournalEntry = Type.Object(journalEntry);
+export const JournalEntry = Type.Object(journalEntry, { title: 'JournalEntry' });
 export const JournalPage = pageOf(JournalEntry);
 
 export const TimelineStep = Type.Object({
@@ -38,7 +38,7 @@ export const TimelineStep = Type.Object({
   actor: Type.Object({ kind: Type.String(), id: Type.String() }),
   outcome: Type.String({ description: 'ok, or the error code the saga failed with' }),
   detail: Type.String(),
-});
+}, { title: 'TimelineStep' });
 
 export const OrderTimeline = Type.Object(
   {
@@ -49,7 +49,7 @@ export const OrderTimeline = Type.Object(
     updatedAt: Type.Integer(),
     steps: Type.Array(TimelineStep),
   },
-  { description: "an order's durable steps on the order, its products and its user, oldest first" },
+  { title: 'OrderTimeline', description: "an order's durable steps on the order, its products and its user, oldest first" },
 );
 
 export const StuckQuery = Type.Object(
@@ -79,7 +79,10 @@ export const ClaimsResumed = Type.Object({
   resumed: Type.Boolean({ description: 'false when the user has no open claim: nothing was sent' }),
 });
 
-const Actor = Type.Object({ kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() });
+const Actor = Type.Object(
+  { kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() },
+  { title: 'LiveActor' },
+);
 
 export const Overview = Type.Object(
   {
@@ -118,7 +121,7 @@ export const Overview = Type.Object(
       ),
     }),
   },
-  { description: "the engine's live state at a glance" },
+  { title: 'Overview', description: "the engine's live state at a glance" },
 );
 
 export const ActorParams = Type.Object({ kind: ActorKindParam, id: Id });
@@ -133,15 +136,36 @@ export const ActorListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const ActorList = Type.Object({
-  items: Type.Array(
-    Type.Object({ kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() }),
-  ),
-  total: Type.Integer(),
-  nextCursor: Type.Union([Type.String(), Type.Null()]),
-});
+export const ActorList = Type.Object(
+  {
+    items: Type.Array(Actor),
+    total: Type.Integer(),
+    nextCursor: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'LiveActorPage', description: 'one page of the live actors' },
+);
 
-export const Passivated = Type.Object({ kind: Type.String(), id: Type.String(), passivated: Type.Boolean() });
+export const Inspection = Type.Object(
+  {
+    kind: Type.String(),
+    id: Type.String(),
+    sequenceNr: Type.Integer({ description: 'the last event appended' }),
+    committedSequenceNr: Type.Integer({ description: 'the last event committed' }),
+    mailboxDepth: Type.Integer(),
+    pendingAppends: Type.Integer(),
+    lastActivity: Type.Integer({ description: 'ms since 1970' }),
+    committed: Type.Unknown({ description: 'the committed state' }),
+    pending: Type.Unknown({ description: 'the state with appends not yet committed' }),
+  },
+  { title: 'Inspection', description: "one actor's state as it holds it" },
+);
+
+export const SnapshotTaken = Type.Object({ sequenceNr: Type.Integer({ description: 'the event the snapshot is taken at' }) }, { title: 'SnapshotTaken' });
+
+export const Passivated = Type.Object(
+  { kind: Type.String(), id: Type.String(), passivated: Type.Boolean({ description: 'false when the actor was not live: nothing was done' }) },
+  { title: 'Passivated' },
+);
 
 export const ClusterStatus = Type.Object(
   {
@@ -151,5 +175,5 @@ export const ClusterStatus = Type.Object(
     owners: Type.Record(Type.String(), Type.String(), { description: 'shard → the process that holds its lease' }),
     served: Type.Array(Type.Integer(), { description: 'the shards this process serves now' }),
   },
-  { description: 'members and shard owners, as the leases say now' },
+  { title: 'ClusterStatus', description: 'members and shard owners, as the leases say now' },
 );

@@ -30,7 +30,7 @@ export const InvalidField = Type.Object(
     pointer: Type.String({ description: 'a JSON pointer into that part of the request, e.g. #/items/0/quantity' }),
     detail: Type.String({ description: 'what is wrong with it, as a sentence' }),
   },
-  { $id: 'InvalidField', title: 'InvalidField' },
+  { title: 'InvalidField' },
 );
 
 export const ErrorBody = Type.Object(
@@ -45,7 +45,7 @@ export const ErrorBody = Type.Object(
     productId: Type.Optional(Type.String({ description: 'the product a stock error is about' })),
     errors: Type.Optional(Type.Array(InvalidField, { description: 'each bad field of a 400' })),
   },
-  { description: 'every error: RFC 9457 problem details (application/problem+json) with a stable code and a human message' },
+  { title: 'Problem', description: 'RFC 9457 problem details with a stable code and a human message' },
 );
 
 export const IdempotencyHeaders = Type.Object({
@@ -54,5 +54,9 @@ export const IdempotencyHeaders = Type.Object({
 
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
 
+/** A page of a list; named `<Item>Page` in the OpenAPI document when its item has a title. */
 export const pageOf = <T extends Type.TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+  Type.Object(
+    { items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'the cursor of the next page; null on the last' }) },
+    { ...('title' in item && typeof item.title === 'string' ? { title: `${item.title}Page` } : {}), description: 'one page of a list' },
+  );

@@ -16,7 +16,7 @@ export const DeadLetter = Type.Object(
     failedAt: Type.Integer({ description: 'when it became a dead letter, or its last retry failed' }),
     event: Type.Unknown({ description: 'the body the sink gets' }),
   },
-  { description: 'an outbox event the relay gave up on after its last attempt' },
+  { title: 'DeadLetter', description: 'an outbox event the relay gave up on after its last attempt' },
 );
 
 export const DeadLetterPage = pageOf(DeadLetter);

@@ -12,7 +12,7 @@ const Status = Type.Union([
   Type.Literal('EXPIRED'),
 ]);
 
-export const OrderItem = Type.Object({ productId: Type.String(), quantity: Type.Integer(), unitPrice: Type.Integer() });
+export const OrderItem = Type.Object({ productId: Type.String(), quantity: Type.Integer(), unitPrice: Type.Integer() }, { title: 'OrderItem' });
 export const Order = Type.Object({
   id: Type.String(),
   userId: Type.String(),
@@ -24,7 +24,7 @@ export const Order = Type.Object({
   failureReason: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.Integer({ description: 'epoch milliseconds' }),
   updatedAt: Type.Integer({ description: 'epoch milliseconds' }),
-});
+}, { title: 'Order', description: 'an order, its items, total and status' });
 export const CreateOrderBody = Type.Object(
   {
     userId: Id,
@@ -34,7 +34,7 @@ export const CreateOrderBody = Type.Object(
     ),
     couponId: Type.Optional(Id),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'NewOrder' },
 );
 export const OrderListQuery = Type.Object(
   {
