@@ -11,6 +11,7 @@ import { admissionPlugin } from './plugins/admission.js';
 import { emptyBodiesPlugin } from './plugins/empty-bodies.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
+import { isoTimestampsPlugin } from './plugins/iso-timestamps.js';
 import type { IdempotencyStore } from './plugins/idempotency-store.js';
 import { requestIdOf, requestIdPlugin } from './plugins/request-id.js';
 import { requestMetricsPlugin } from './plugins/request-metrics.js';
@@ -86,6 +87,7 @@ export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLe
   await app.register(errorHandlerPlugin);
   await app.register(requestIdPlugin);
   await app.register(emptyBodiesPlugin);
+  await app.register(isoTimestampsPlugin);
 
   await app.register(swaggerPlugin);
 

@@ -3,7 +3,7 @@
 import { Type } from 'typebox';
 import type { ActorKind } from '../../../actors/shared/entity.js';
 import { actorKinds } from '../../engine/kinds.js';
-import { Id, pageOf } from './common.js';
+import { Id, Instant, pageOf } from './common.js';
 
 /** Every kind the engine hosts (src/engine/kinds.ts), coupons included. */
 export const ActorKindParam = Type.Unsafe<ActorKind>({ type: 'string', enum: [...actorKinds] });
@@ -22,7 +22,7 @@ export const ActorEventsQuery = Type.Object(
 const journalEntry = {
   sequenceNr: Type.Integer(),
   type: Type.String({ description: 'the event type, e.g. StockReserved' }),
-  at: Type.Integer({ description: 'when the actor appended it (ms since 1970)' }),
+  at: Instant('when the actor appended it'),
   batch: Type.Union([Type.String(), Type.Null()], {
     description: 'the journal transaction that made it durable; events with one value committed in one batch (null on MySQL)',
   }),
@@ -45,8 +45,8 @@ export const OrderTimeline = Type.Object(
     id: Type.String(),
     userId: Type.String(),
     status: Type.String({ description: 'as the read model holds it (CANCELLING while a cancel runs)' }),
-    createdAt: Type.Integer(),
-    updatedAt: Type.Integer(),
+    createdAt: Instant(),
+    updatedAt: Instant(),
     steps: Type.Array(TimelineStep),
   },
   { title: 'OrderTimeline', description: "an order's durable steps on the order, its products and its user, oldest first" },
@@ -62,10 +62,10 @@ export const StuckQuery = Type.Object(
 );
 
 export const StuckOrderPage = pageOf(
-  Type.Object({ id: Type.String(), userId: Type.String(), status: Type.String({ description: 'PAYING or CANCELLING' }), total: Type.Integer(), updatedAt: Type.Integer() }),
+  Type.Object({ id: Type.String(), userId: Type.String(), status: Type.String({ description: 'PAYING or CANCELLING' }), total: Type.Integer(), updatedAt: Instant() }),
 );
 
-export const OpenClaimPage = pageOf(Type.Object({ userId: Type.String(), couponId: Type.String(), updatedAt: Type.Integer() }));
+export const OpenClaimPage = pageOf(Type.Object({ userId: Type.String(), couponId: Type.String(), updatedAt: Instant() }));
 
 export const OrderResumed = Type.Object({
   id: Type.String(),
@@ -80,13 +80,13 @@ export const ClaimsResumed = Type.Object({
 });
 
 const Actor = Type.Object(
-  { kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() },
+  { kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Instant() },
   { title: 'LiveActor' },
 );
 
 export const Overview = Type.Object(
   {
-    at: Type.Integer({ description: 'when this was read (ms since 1970)' }),
+    at: Instant('when this was read'),
     actors: Type.Object({
       live: Type.Record(Type.String(), Type.Integer(), { description: 'live actors by kind' }),
       total: Type.Integer(),
@@ -153,7 +153,7 @@ export const Inspection = Type.Object(
     committedSequenceNr: Type.Integer({ description: 'the last event committed' }),
     mailboxDepth: Type.Integer(),
     pendingAppends: Type.Integer(),
-    lastActivity: Type.Integer({ description: 'ms since 1970' }),
+    lastActivity: Instant(),
     committed: Type.Unknown({ description: 'the committed state' }),
     pending: Type.Unknown({ description: 'the state with appends not yet committed' }),
   },

@@ -2,6 +2,13 @@
 
 import { Type } from 'typebox';
 
+/**
+ * An instant: epoch milliseconds in the engine (what a handler returns), an ISO 8601 string on
+ * the wire (e.g. 2026-12-03T14:15:37.123Z), rendered by the iso-timestamps plugin before the
+ * body is serialized; the document and generated clients see the string.
+ */
+export const Instant = (description = 'ISO 8601, UTC') => Type.Unsafe<number>({ type: 'string', format: 'date-time', description });
+
 export const Id = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'an entity id' });
 export const IdParams = Type.Object({ id: Id });
 

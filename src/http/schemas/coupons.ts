@@ -1,7 +1,7 @@
 // Coupon request and response schemas.
 
 import { Type } from 'typebox';
-import { Id, Name, PageQuery } from './common.js';
+import { Id, Instant as At, Name, PageQuery } from './common.js';
 
 const DiscountType = Type.Union([Type.Literal('FIXED'), Type.Literal('PERCENT')]);
 const Instant = Type.String({ minLength: 10, maxLength: 40, description: 'an ISO 8601 date-time, e.g. 2026-12-31T23:59:59Z' });
@@ -42,7 +42,7 @@ export const HeldCoupon = Type.Object({
   validUntil: MaybeInstant,
   status: Type.Union([Type.Literal('ISSUED'), Type.Literal('USED')]),
   orderId: Type.Union([Type.String(), Type.Null()]),
-  issuedAt: Type.Integer({ description: 'epoch milliseconds' }),
+  issuedAt: At(),
 }, { title: 'HeldCoupon', description: 'a coupon a user holds or has used' });
 
 export const CouponPageQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });

@@ -1,7 +1,7 @@
 // Order request and response schemas.
 
 import { Type } from 'typebox';
-import { Id, PageQuery } from './common.js';
+import { Id, Instant, PageQuery } from './common.js';
 
 const Status = Type.Union([
   Type.Literal('CREATED'),
@@ -22,8 +22,8 @@ export const Order = Type.Object({
   couponId: Type.Union([Type.String(), Type.Null()]),
   discount: Type.Integer(),
   failureReason: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.Integer({ description: 'epoch milliseconds' }),
-  updatedAt: Type.Integer({ description: 'epoch milliseconds' }),
+  createdAt: Instant(),
+  updatedAt: Instant(),
 }, { title: 'Order', description: 'an order, its items, total and status' });
 export const CreateOrderBody = Type.Object(
   {
