@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
 import { PastViews } from '../engine/past-views.js';
 import type { Metrics } from '../metrics.js';
+import type { Tracing } from '../tracing.js';
 import { sendError } from './errors.js';
 import { admissionPlugin } from './plugins/admission.js';
 import { emptyBodiesPlugin } from './plugins/empty-bodies.js';
@@ -36,6 +37,8 @@ export interface AppOptions {
   readonly logStream?: NodeJS.WritableStream;
   /** Where first answers to Idempotency-Key requests are kept. */
   readonly idempotencyStore: IdempotencyStore;
+  /** OpenTelemetry, when it is on (`startTracing`). */
+  readonly tracing?: Tracing;
 }
 
 // Bodies are JSON: a string where a number belongs is an error, not something to coerce.
@@ -50,7 +53,7 @@ const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional
  * const answer = await app.inject({ method: 'GET', url: '/health/live' });
  * ```
  */
-export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLevel = 'info', logStream, idempotencyStore }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLevel = 'info', logStream, idempotencyStore, tracing }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: logLevel,
@@ -85,6 +88,8 @@ export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLe
   // A route keeps the error handler that was set when it was added: this one goes first, so that
   // the docs' routes answer errors in the contract's shape too.
   await app.register(errorHandlerPlugin);
+  // Before every route and hook it traces.
+  if (tracing) await app.register(tracing.plugin);
   await app.register(requestIdPlugin);
   await app.register(emptyBodiesPlugin);
   await app.register(isoTimestampsPlugin);
