@@ -12,6 +12,7 @@ import { writePath } from './0007_write_path.js';
 import { engineHolder } from './0008_engine_holder.js';
 import { shardFences } from './0009_shard_fences.js';
 import { outboxShard } from './0010_outbox_shard.js';
+import { idempotencyRequests } from './0011_idempotency_requests.js';
 
 export const migrations = (traits: DialectTraits): Record<string, Migration> => ({
   '0001_journal': journal(traits),
@@ -24,4 +25,5 @@ export const migrations = (traits: DialectTraits): Record<string, Migration> => 
   '0008_engine_holder': engineHolder(traits),
   '0009_shard_fences': shardFences(traits),
   '0010_outbox_shard': outboxShard(traits),
+  '0011_idempotency_requests': idempotencyRequests(traits),
 });

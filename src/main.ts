@@ -7,9 +7,11 @@ import { startEngine } from './engine/start-engine.js';
 import { buildApp } from './http/app.js';
 import { SqlIdempotencyStore } from './idempotency/sql-idempotency-store.js';
 import { Metrics } from './metrics.js';
+import { startTracing } from './tracing.js';
 
 const config = loadConfig();
 const metrics = new Metrics();
+const tracing = await startTracing();
 const engine = await start();
 const app = await buildApp({
   engine,
@@ -17,7 +19,8 @@ const app = await buildApp({
   maxInFlight: config.http.maxInFlight,
   adminToken: config.adminToken,
   logLevel: config.logLevel,
-  idempotencyStore: new SqlIdempotencyStore(engine.database.db, config.idempotencyRetentionMs),
+  idempotencyStore: new SqlIdempotencyStore(engine.database.db, { retentionMs: config.idempotencyRetentionMs, claimMs: 3 * config.requestTimeoutMs }),
+  ...(tracing ? { tracing } : {}),
 });
 
 /** The engine, or exit 1 with one line when another process already serves the database. */
@@ -54,6 +57,7 @@ async function shutdown(signal: string, exitCode = 0): Promise<void> {
     await app.close();
     // Commits everything the journal holds, then closes the database.
     await engine.close();
+    await tracing?.shutdown();
   } catch (error) {
     app.log.error({ err: error }, 'shutdown failed');
     process.exit(1);

@@ -84,13 +84,6 @@ export interface UserCouponsTable {
   updated_at: number;
 }
 
-export interface IdempotencyKeysTable {
-  idem_key: string;
-  status_code: number;
-  body: string;
-  created_at: number;
-}
-
 /** An event waiting for one sink: written with the event's commit, deleted once the sink has it. */
 export interface OutboxTable {
   /** Commit order over all sinks, assigned by the engine; also the dead letter's id. */
@@ -139,7 +132,6 @@ export interface Schema {
   products: ProductsTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;
-  idempotency_keys: IdempotencyKeysTable;
   product_sales_daily: ProductSalesDailyTable;
   coupons: CouponsTable;
   user_coupons: UserCouponsTable;

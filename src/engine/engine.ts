@@ -19,6 +19,7 @@ import type { RelayStatus } from '../outbox/relay.js';
 import type { Inspection } from './entity.js';
 import type { Gauges } from './gauges.js';
 import type { CommandOf, ViewOf } from './kinds.js';
+import { KnownIds } from '../read/known-ids.js';
 import { readFailure } from './read-failure.js';
 import type { LiveActorSummary, Registry } from './registry.js';
 
@@ -74,6 +75,8 @@ export class Engine {
   private readonly registry: Registry;
   private readonly reads: ReadQueries;
   private readonly cache: ReadCache;
+  /** Ids that exist, so that one never created is answered 404 without activating an actor. */
+  private readonly known: KnownIds;
   private closed = false;
 
   constructor(private readonly parts: EngineParts) {
@@ -82,10 +85,11 @@ export class Engine {
     this.registry = parts.registry;
     this.reads = parts.reads;
     this.cache = parts.cache;
+    this.known = new KnownIds(parts.database.reads, parts.config.actors.maxLive);
   }
 
-  createUser(input: { name: string; points: number }): Promise<Result<UserView>> {
-    return this.create('user', { type: 'CreateUser', name: input.name, points: input.points });
+  createUser(input: { name: string; points: number }, id?: string): Promise<Result<UserView>> {
+    return this.create('user', { type: 'CreateUser', name: input.name, points: input.points }, id);
   }
 
   getUser(id: string): Promise<Result<UserView>> {
@@ -105,8 +109,8 @@ export class Engine {
     return this.reads.userOrders(opts).then(accept, readFailure);
   }
 
-  createProduct(input: { name: string; price: number; stock: number }): Promise<Result<ProductView>> {
-    return this.create('product', { type: 'CreateProduct', ...input });
+  createProduct(input: { name: string; price: number; stock: number }, id?: string): Promise<Result<ProductView>> {
+    return this.create('product', { type: 'CreateProduct', ...input }, id);
   }
 
   getProduct(id: string): Promise<Result<ProductView>> {
@@ -126,8 +130,8 @@ export class Engine {
     return this.cache.popularProducts(`${opts.days}:${opts.limit}`, () => this.reads.popularProducts({ ...opts, now: Date.now() })).then(accept, readFailure);
   }
 
-  createCoupon(input: CouponTerms & { quantity: number }): Promise<Result<CouponView>> {
-    return this.create('coupon', { type: 'CreateCoupon', ...input });
+  createCoupon(input: CouponTerms & { quantity: number }, id?: string): Promise<Result<CouponView>> {
+    return this.create('coupon', { type: 'CreateCoupon', ...input }, id);
   }
 
   getCoupon(id: string): Promise<Result<CouponView>> {
@@ -149,7 +153,7 @@ export class Engine {
   }
 
   /** Captures each product's price and the coupon's discount now; the user, every product and the coupon must exist. */
-  async createOrder(input: NewOrder): Promise<Result<OrderView>> {
+  async createOrder(input: NewOrder, newId?: string): Promise<Result<OrderView>> {
     const ids = new Set<string>();
     for (const item of input.items) {
       if (ids.has(item.productId)) return reject('INVALID_ORDER', `product ${item.productId} appears twice`, item.productId);
@@ -169,7 +173,7 @@ export class Engine {
       if (!product.ok) return product;
       items.push({ productId: item.productId, quantity: item.quantity, unitPrice: product.value.price });
     }
-    const id = this.parts.orderId?.(input.userId, uuidv7()) ?? uuidv7();
+    const id = this.orderIdFor(input.userId, newId ?? uuidv7());
     return this.create(
       'order',
       {
@@ -197,6 +201,11 @@ export class Engine {
     const outside = outsideWindow(couponId, coupon.value, Date.now());
     if (outside) return outside;
     return accept({ couponId, discountType: coupon.value.discountType, discountValue: coupon.value.discountValue });
+  }
+
+  /** The id an order of `userId` made from `base` gets (in a cluster, placed in its user's shard). */
+  orderIdFor(userId: string, base: string): string {
+    return this.parts.orderId?.(userId, base) ?? base;
   }
 
   getOrder(id: string): Promise<Result<OrderView>> {
@@ -255,15 +264,18 @@ export class Engine {
   }
 
   inspect(kind: ActorKind, id: string): Promise<Result<Inspection>> {
-    return this.registry.inspect({ kind, id });
+    return this.ifExists(kind, id, () => this.registry.inspect({ kind, id }));
   }
 
-  passivate(kind: ActorKind, id: string): boolean {
-    return this.registry.passivate({ kind, id });
+  /** What passivating did: `not-live` when the actor exists and is not live (nothing to do), `busy` when it is live with work in progress. */
+  async passivate(kind: ActorKind, id: string): Promise<Result<'passivated' | 'not-live' | 'busy'>> {
+    if (this.registry.passivate({ kind, id })) return accept('passivated');
+    if (this.registry.liveActors().some((a) => a.kind === kind && a.id === id)) return accept('busy');
+    return this.ifExists(kind, id, async () => accept('not-live'));
   }
 
   snapshot(kind: ActorKind, id: string): Promise<Result<unknown>> {
-    return this.registry.snapshot({ kind, id });
+    return this.ifExists(kind, id, () => this.registry.snapshot({ kind, id }));
   }
 
   /** Refreshes the gauges that are read off live state. */
@@ -279,12 +291,14 @@ export class Engine {
   }
 
   private ask<K extends ActorKind>(kind: K, id: string, command: CommandOf<K>): Promise<Result<ViewOf<K>>> {
-    return this.registry.ask({ kind, id }, command);
+    return this.ifExists(kind, id, () => this.registry.ask({ kind, id }, command));
   }
 
-  /** A new entity under a fresh time-ordered id. */
-  private create<K extends ActorKind>(kind: K, command: CommandOf<K>, id = uuidv7()): Promise<Result<ViewOf<K>>> {
-    return this.registry.create({ kind, id }, command);
+  /** A new entity under a fresh time-ordered id (or one the caller made so, to repeat a create under one Idempotency-Key). */
+  private async create<K extends ActorKind>(kind: K, command: CommandOf<K>, id = uuidv7()): Promise<Result<ViewOf<K>>> {
+    const created = await this.registry.create({ kind, id }, command);
+    if (created.ok) this.known.note(kind, id);
+    return created;
   }
 
   /** The committed view: from the read cache, or from the actor (which fills the cache). */
@@ -292,7 +306,16 @@ export class Engine {
     const cached = this.cache.view(`${kind}-${id}`);
     // The cache holds what the actor of this key answered.
     if (cached) return Promise.resolve(accept(cached as ViewOf<K>));
-    return this.registry.read({ kind, id });
+    return this.ifExists(kind, id, () => this.registry.read({ kind, id }));
+  }
+
+  /** Runs `work` for an entity that exists; NOT_FOUND for an id never created, without activating its actor. */
+  private ifExists<T>(kind: ActorKind, id: string, work: () => Promise<Result<T>>): Promise<Result<T>> {
+    if (this.known.has(kind, id)) return work();
+    return this.known.exists(kind, id).then(
+      (exists) => (exists ? work() : reject('NOT_FOUND', `${kind} ${id} not found`)),
+      readFailure,
+    );
   }
 
   private observeSaga(saga: 'pay' | 'cancel', result: Result<OrderView>, started: number): void {

@@ -4,12 +4,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
+import { PastViews } from '../engine/past-views.js';
 import type { Metrics } from '../metrics.js';
+import type { Tracing } from '../tracing.js';
 import { sendError } from './errors.js';
 import { admissionPlugin } from './plugins/admission.js';
+import { emptyBodiesPlugin } from './plugins/empty-bodies.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
+import { isoTimestampsPlugin } from './plugins/iso-timestamps.js';
 import type { IdempotencyStore } from './plugins/idempotency-store.js';
+import { requestIdOf, requestIdPlugin } from './plugins/request-id.js';
 import { requestMetricsPlugin } from './plugins/request-metrics.js';
 import { swaggerPlugin } from './plugins/swagger.js';
 import { adminRoutes } from './routes/admin.js';
@@ -32,12 +37,15 @@ export interface AppOptions {
   readonly logStream?: NodeJS.WritableStream;
   /** Where first answers to Idempotency-Key requests are kept. */
   readonly idempotencyStore: IdempotencyStore;
+  /** OpenTelemetry, when it is on (`startTracing`). */
+  readonly tracing?: Tracing;
 }
 
 // Bodies are JSON: a string where a number belongs is an error, not something to coerce.
 // Query strings and paths are text, so their numbers are coerced.
-const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
-const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+// Every bad field is reported, not only the first (bodies are at most 64 KiB and arrays are bounded).
+const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
 
 /**
  * ```ts
@@ -45,7 +53,7 @@ const lenient = new Ajv({ coerceTypes: true, useDefaults: true, removeAdditional
  * const answer = await app.inject({ method: 'GET', url: '/health/live' });
  * ```
  */
-export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLevel = 'info', logStream, idempotencyStore }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLevel = 'info', logStream, idempotencyStore, tracing }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
       level: logLevel,
@@ -55,20 +63,36 @@ export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLe
     bodyLimit: 64 * 1024,
     // The router's own errors (a malformed escape in the path, a parameter over 100 characters)
     // bypass the error handler: answer them in the contract's shape too, without echoing the URL.
-    frameworkErrors: (error, _request, reply) =>
-      sendError(reply, 'BAD_REQUEST', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid'),
-    requestIdHeader: 'x-request-id',
+    frameworkErrors: (error, request, reply) =>
+      sendError(
+        reply,
+        'BAD_REQUEST',
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 100 characters' : 'the URL is not valid',
+        {},
+        `urn:order-engine:request:${request.id}`,
+      ),
+    // The caller's x-request-id when sane (requestIdOf), echoed by requestIdPlugin.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // Requests arriving while the app closes are refused by admission, in the contract's shape.
     return503OnClosing: false,
     // A line per request costs more CPU than the request itself at benchmark rates; debug turns them on.
     logController: new LogController({ disableRequestLogging: logLevel !== 'debug' && logLevel !== 'trace' }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON only: a body of any other media type is 415, not a string for the schema to refuse.
+  app.removeContentTypeParser('text/plain');
+
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
 
   // A route keeps the error handler that was set when it was added: this one goes first, so that
   // the docs' routes answer errors in the contract's shape too.
   await app.register(errorHandlerPlugin);
+  // Before every route and hook it traces.
+  if (tracing) await app.register(tracing.plugin);
+  await app.register(requestIdPlugin);
+  await app.register(emptyBodiesPlugin);
+  await app.register(isoTimestampsPlugin);
 
   await app.register(swaggerPlugin);
 
@@ -76,10 +100,11 @@ export async function buildApp({ engine, metrics, maxInFlight, adminToken, logLe
   await app.register(requestMetricsPlugin, { metrics });
   await app.register(idempotencyPlugin, { store: idempotencyStore });
 
-  await app.register(userRoutes(engine));
-  await app.register(productRoutes(engine));
-  await app.register(orderRoutes(engine));
-  await app.register(couponRoutes(engine));
+  const past = new PastViews(engine.database.db);
+  await app.register(userRoutes(engine, past));
+  await app.register(productRoutes(engine, past));
+  await app.register(orderRoutes(engine, past));
+  await app.register(couponRoutes(engine, past));
   await app.register(operationRoutes(engine, metrics));
   await app.register(adminRoutes(engine, adminToken, metrics));
   await app.register(adminUiRoutes());

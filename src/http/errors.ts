@@ -2,6 +2,7 @@
 
 import type { FastifyReply } from 'fastify';
 import type { ErrorCode, Result } from '../../actors/shared/result.js';
+import { PROBLEM_TYPE, problemOf } from './problem.js';
 
 export type HttpErrorCode =
   | ErrorCode
@@ -14,6 +15,8 @@ export type HttpErrorCode =
   | 'UNAUTHORIZED'
   | 'ADMIN_DISABLED'
   | 'ACTOR_BUSY'
+  | 'IDEMPOTENCY_KEY_IN_PROGRESS'
+  | 'IDEMPOTENCY_KEY_REUSED'
   | 'NOT_READY'
   | 'SHUTTING_DOWN'
   | 'SINK_NOT_CONFIGURED'
@@ -48,6 +51,8 @@ export const statusOf: Record<HttpErrorCode, number> = {
   COUPON_EXPIRED: 409,
   COUPON_NOT_YET_VALID: 409,
   SINK_NOT_CONFIGURED: 409,
+  IDEMPOTENCY_KEY_IN_PROGRESS: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   // Overload: 429 when one actor has more waiting than its mailbox takes (others are served),
@@ -71,9 +76,25 @@ export interface ErrorBody {
 /** 429 and 503 say "try again shortly": they carry Retry-After. */
 export const retryable = (status: number): boolean => status === 429 || status === 503;
 
-export function sendError(reply: FastifyReply, error: HttpErrorCode, message: string, extra: Record<string, unknown> = {}): FastifyReply {
-  if (retryable(statusOf[error])) reply.header('retry-after', '1');
-  return reply.code(statusOf[error]).send({ error, message, ...extra });
+/** Sends problem details itself, for answers made where no hook runs (the router's own errors). */
+export function sendError(
+  reply: FastifyReply,
+  error: HttpErrorCode,
+  message: string,
+  extra: Record<string, unknown> = {},
+  instance = reply.request.url.split('?')[0]!.slice(0, 200),
+): FastifyReply {
+  const status = statusOf[error];
+  if (retryable(status)) reply.header('retry-after', '1');
+  return reply
+    .code(status)
+    .type(PROBLEM_TYPE)
+    .send(problemOf({ error, message, ...extra }, status, instance));
+}
+
+/** An error as an HTTP answer, for answers built before they are sent (and kept). */
+export function errorAnswer(error: HttpErrorCode, message: string): { statusCode: number; body: ErrorBody } {
+  return { statusCode: statusOf[error], body: { error, message } };
 }
 
 /** An actor's answer as an HTTP answer: the value with `okStatus`, or the error's status. */

@@ -33,7 +33,7 @@ export function appOptions(engine: Engine, metrics: Metrics, options: Partial<Ap
     maxInFlight: config.http.maxInFlight,
     adminToken: config.adminToken,
     logLevel: 'silent',
-    idempotencyStore: new SqlIdempotencyStore(engine.database.db, config.idempotencyRetentionMs),
+    idempotencyStore: new SqlIdempotencyStore(engine.database.db, { retentionMs: config.idempotencyRetentionMs, claimMs: 3 * config.requestTimeoutMs }),
     ...options,
   };
 }

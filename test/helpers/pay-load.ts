@@ -69,7 +69,8 @@ export function payLoad(baseUrl: string, orderIds: readonly string[], options: P
       inFlight--;
       outcomes.push({ id, status, code, message, startedAt, endedAt: performance.now() });
       if (paid) acknowledged.add(id);
-      else if (status === 409) refused.add(id);
+      // A repeat under an Idempotency-Key while the first still runs is not an answer: it goes back in the pool.
+      else if (status === 409 && code !== 'IDEMPOTENCY_KEY_IN_PROGRESS') refused.add(id);
       else if (status === 0) {
         // The engine is gone: this order's fate is unknown, and so is every later one's.
         stopped = true;

@@ -1,25 +1,56 @@
-// The idempotency plugin over an in-memory store: first answers replayed, concurrent repeats joined, "try again" not kept, the purge scheduled and stopped.
+// The idempotency plugin over an in-memory store: first answers replayed and marked, the key bound to its request, a repeat while the first runs refused, "try again" not kept, a left claim taken over.
 
 import Fastify, { type FastifyInstance } from 'fastify';
 import * as assert from 'uvu/assert';
 import { accept, reject, type Result } from '../../actors/shared/result.js';
-import { idempotencyPlugin } from '../../src/http/plugins/idempotency.js';
-import type { IdempotencyStore, StoredAnswer } from '../../src/http/plugins/idempotency-store.js';
+import { idempotencyPlugin, type KeyedRun } from '../../src/http/plugins/idempotency.js';
+import type { Claim, IdempotencyStore, StoredAnswer } from '../../src/http/plugins/idempotency-store.js';
 import { suite } from '../helpers/suite.js';
 import { until } from '../helpers/until.js';
 
+interface Row {
+  fingerprint: string;
+  resourceId: string;
+  token: string | undefined;
+  lapsed: boolean;
+  answer?: StoredAnswer;
+}
+
+/** The SQL store's rules in memory; `lapseAtOnce` makes every claim lapse as soon as it is taken (a crashed first run). */
 class MemoryStore implements IdempotencyStore {
-  readonly answers = new Map<string, StoredAnswer>();
+  readonly rows = new Map<string, Row>();
   purges = 0;
   unavailable = false;
+  lapseAtOnce = false;
+  dropAnswers = false;
+  private next = 0;
 
-  async find(key: string): Promise<Result<StoredAnswer | undefined>> {
+  async claim(key: string, fingerprint: string): Promise<Result<Claim>> {
     if (this.unavailable) return reject('DATABASE_UNAVAILABLE', 'the database does not answer; try again');
-    return accept(this.answers.get(key));
+    const token = `t${++this.next}`;
+    const row = this.rows.get(key);
+    if (!row) {
+      this.rows.set(key, { fingerprint, resourceId: `id-${key}`, token, lapsed: this.lapseAtOnce });
+      return accept({ state: 'claimed', token, resourceId: `id-${key}`, takeover: false });
+    }
+    if (row.answer) return accept({ state: 'answered', fingerprint: row.fingerprint, answer: row.answer });
+    if (row.fingerprint !== fingerprint || !row.lapsed) return accept({ state: 'running', fingerprint: row.fingerprint });
+    row.token = token;
+    row.lapsed = this.lapseAtOnce;
+    return accept({ state: 'claimed', token, resourceId: row.resourceId, takeover: true });
   }
 
-  async keep(key: string, answer: StoredAnswer): Promise<void> {
-    if (!this.answers.has(key)) this.answers.set(key, answer);
+  async complete(key: string, token: string, answer: StoredAnswer): Promise<boolean> {
+    const row = this.rows.get(key);
+    if (this.dropAnswers || row?.token !== token) return false;
+    row.answer = answer;
+    row.token = undefined;
+    return true;
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    const row = this.rows.get(key);
+    if (row?.token === token) row.lapsed = true;
   }
 
   async purge(): Promise<void> {
@@ -32,7 +63,7 @@ interface Ctx {
   app: FastifyInstance;
   /** What each run of the use case answers, in turn; the last one from then on. */
   answers: Array<Result<{ n: number }>>;
-  runs: number;
+  runs: KeyedRun[];
   /** Holds every run until it resolves, when set. */
   gate: Promise<void> | undefined;
 }
@@ -42,23 +73,24 @@ async function appOn(ctx: Ctx, purgeIntervalMs?: number): Promise<FastifyInstanc
   await app.register(idempotencyPlugin, { store: ctx.store, ...(purgeIntervalMs === undefined ? {} : { purgeIntervalMs }) });
   for (const path of ['/things/:id/poke', '/things/:id/prod']) {
     app.post(path, async (_request, reply) =>
-      reply.answerOnce(201, async () => {
-        ctx.runs++;
+      reply.answerOnce({ okStatus: 201, location: (v: { n: number }) => `/things/${v.n}` }, async (run) => {
+        ctx.runs.push(run);
         await ctx.gate;
-        return ctx.answers[Math.min(ctx.runs, ctx.answers.length) - 1]!;
+        return ctx.answers[Math.min(ctx.runs.length, ctx.answers.length) - 1]!;
       }),
     );
   }
   return app;
 }
 
-const post = (app: FastifyInstance, url: string, key?: string) => app.inject({ method: 'POST', url, headers: key === undefined ? {} : { 'idempotency-key': key } });
+const post = (app: FastifyInstance, url: string, key?: string, body: unknown = { a: 1, b: [1, 2] }) =>
+  app.inject({ method: 'POST', url, headers: key === undefined ? {} : { 'idempotency-key': key }, payload: body as Record<string, unknown> });
 
 const it = suite<Ctx>('idempotency plugin');
 it.before.each(async (ctx) => {
   ctx.store = new MemoryStore();
   ctx.answers = [accept({ n: 1 }), accept({ n: 2 })];
-  ctx.runs = 0;
+  ctx.runs = [];
   ctx.gate = undefined;
   ctx.app = await appOn(ctx);
 });
@@ -66,57 +98,98 @@ it.after.each(async (ctx) => {
   await ctx.app?.close();
 });
 
-it('a repeat of the same method, path and key gets the first answer, and the use case runs once', async (ctx) => {
+it('a repeat of the same request and key gets the first answer with its Location, marked Idempotent-Replayed, and the use case runs once', async (ctx) => {
   const first = await post(ctx.app, '/things/a/poke', 'k1');
-  const again = await post(ctx.app, '/things/a/poke', 'k1');
+  const again = await post(ctx.app, '/things/a/poke', 'k1', { b: [1, 2], a: 1 });
   assert.is(first.statusCode, 201);
   assert.equal(first.json(), { n: 1 });
+  assert.is(first.headers['idempotent-replayed'], undefined);
+  assert.is(first.headers.location, '/things/1');
   assert.is(again.statusCode, 201);
   assert.equal(again.json(), { n: 1 });
+  assert.is(again.headers['idempotent-replayed'], 'true');
+  assert.is(again.headers.location, '/things/1');
   assert.is(again.headers['idempotency-key'], 'k1');
-  assert.is(ctx.runs, 1);
+  assert.is(ctx.runs.length, 1);
 });
 
-it('the key is bound to the path: the same key on another path or id runs there', async (ctx) => {
-  await post(ctx.app, '/things/a/poke', 'k1');
-  assert.equal((await post(ctx.app, '/things/a/prod', 'k1')).json(), { n: 2 });
-  assert.is((await post(ctx.app, '/things/b/poke', 'k1')).statusCode, 201);
-  assert.is(ctx.runs, 3);
+it('the key is bound to method, path and body: reused for another request it answers 422 IDEMPOTENCY_KEY_REUSED and runs nothing', async (ctx) => {
+  await post(ctx.app, '/things/a/poke', 'k1', { amount: 100 });
+  for (const [url, body] of [
+    ['/things/a/poke', { amount: 500 }],
+    ['/things/a/prod', { amount: 100 }],
+    ['/things/b/poke', { amount: 100 }],
+  ] as const) {
+    const answer = await post(ctx.app, url, 'k1', body);
+    assert.is(answer.statusCode, 422, url);
+    assert.is(answer.json().error, 'IDEMPOTENCY_KEY_REUSED');
+  }
+  assert.is(ctx.runs.length, 1);
 });
 
-it('without a key every request runs', async (ctx) => {
+it('without a key every request runs, each with a fresh id', async (ctx) => {
   assert.equal((await post(ctx.app, '/things/a/poke')).json(), { n: 1 });
   assert.equal((await post(ctx.app, '/things/a/poke')).json(), { n: 2 });
-  assert.is(ctx.store.answers.size, 0);
+  assert.is(ctx.store.rows.size, 0);
+  assert.is.not(ctx.runs[0]!.id, ctx.runs[1]!.id);
+  assert.is(ctx.runs[0]!.key, undefined);
 });
 
-it('a repeat while the first still runs waits for it and gets its answer', async (ctx) => {
+it('a repeat while the first still runs answers 409 IDEMPOTENCY_KEY_IN_PROGRESS with Retry-After, and the first gets its answer', async (ctx) => {
   let open!: () => void;
   ctx.gate = new Promise((resolve) => (open = resolve));
   const first = post(ctx.app, '/things/a/poke', 'k1');
-  const again = post(ctx.app, '/things/a/poke', 'k1');
-  await until(() => ctx.runs === 1, 'the first request runs');
+  await until(() => ctx.runs.length === 1, 'the first request runs');
+  const again = await post(ctx.app, '/things/a/poke', 'k1');
+  assert.is(again.statusCode, 409);
+  assert.is(again.json().error, 'IDEMPOTENCY_KEY_IN_PROGRESS');
+  assert.is(again.headers['retry-after'], '1');
+  const other = await post(ctx.app, '/things/a/poke', 'k1', { other: true });
+  assert.is(other.statusCode, 422);
   open();
-  const answers = await Promise.all([first, again]);
-  assert.equal(
-    answers.map((a) => [a.statusCode, a.json()]),
-    [
-      [201, { n: 1 }],
-      [201, { n: 1 }],
-    ],
-  );
-  assert.is(ctx.runs, 1);
+  assert.equal((await first).json(), { n: 1 });
+  assert.is(ctx.runs.length, 1);
 });
 
-it('an answer that says try again is not kept: the repeat runs again', async (ctx) => {
+it('a refusal before anything was done (overload) frees the key: the repeat runs as a new request', async (ctx) => {
   ctx.answers = [reject('OVERLOADED', 'the journal is full; try again shortly'), reject('MAILBOX_FULL', 'busy'), accept({ n: 3 })];
   const overloaded = await post(ctx.app, '/things/a/poke', 'k1');
   assert.is(overloaded.statusCode, 503);
   assert.is(overloaded.headers['retry-after'], '1');
   assert.is((await post(ctx.app, '/things/a/poke', 'k1')).statusCode, 429);
   assert.equal((await post(ctx.app, '/things/a/poke', 'k1')).json(), { n: 3 });
-  assert.is(ctx.runs, 3);
-  assert.equal([...ctx.store.answers.values()], [{ statusCode: 201, body: { n: 3 } }]);
+  assert.is(ctx.runs.length, 3);
+  assert.equal(ctx.store.rows.get('k1')?.answer, { statusCode: 201, body: { n: 3 }, headers: { location: '/things/3' } });
+});
+
+it('a timeout, which may still commit, keeps the key claimed: repeats answer 409 until the claim lapses, then one takes it over', async (ctx) => {
+  ctx.answers = [reject('TIMEOUT', 'no answer in time'), accept({ n: 2 })];
+  assert.is((await post(ctx.app, '/things/a/poke', 'k1')).statusCode, 503);
+  assert.is((await post(ctx.app, '/things/a/poke', 'k1')).json().error, 'IDEMPOTENCY_KEY_IN_PROGRESS');
+  ctx.store.rows.get('k1')!.lapsed = true;
+  assert.equal((await post(ctx.app, '/things/a/poke', 'k1')).json(), { n: 2 });
+  assert.equal(
+    ctx.runs.map((r) => [r.takeover, r.id]),
+    [
+      [false, 'id-k1'],
+      [true, 'id-k1'],
+    ],
+  );
+});
+
+it('a claim left unanswered (its process stopped after the commit) is taken over with the same id and told so', async (ctx) => {
+  ctx.store.lapseAtOnce = true;
+  ctx.store.dropAnswers = true;
+  await post(ctx.app, '/things/a/poke', 'k1');
+  ctx.store.dropAnswers = false;
+  await post(ctx.app, '/things/a/poke', 'k1');
+  assert.equal(
+    ctx.runs.map((r) => [r.key, r.id, r.takeover]),
+    [
+      ['k1', 'id-k1', false],
+      ['k1', 'id-k1', true],
+    ],
+  );
 });
 
 it('a business rejection is an answer like any other: kept and replayed', async (ctx) => {
@@ -125,15 +198,18 @@ it('a business rejection is an answer like any other: kept and replayed', async 
   const again = await post(ctx.app, '/things/a/poke', 'k1');
   assert.is(first.statusCode, 409);
   assert.equal(again.json(), first.json());
-  assert.is(ctx.runs, 1);
+  assert.is(again.headers['idempotent-replayed'], 'true');
+  assert.is(ctx.runs.length, 1);
 });
 
-it('an answer in the store is replayed by an app that never saw it (a restart)', async (ctx) => {
+it('an answer in the store is replayed by an app that never saw it (another process, a restart)', async (ctx) => {
   await post(ctx.app, '/things/a/poke', 'k1');
   const restarted = await appOn(ctx);
   try {
-    assert.equal((await post(restarted, '/things/a/poke', 'k1')).json(), { n: 1 });
-    assert.is(ctx.runs, 1);
+    const again = await post(restarted, '/things/a/poke', 'k1');
+    assert.equal(again.json(), { n: 1 });
+    assert.is(again.headers['idempotent-replayed'], 'true');
+    assert.is(ctx.runs.length, 1);
   } finally {
     await restarted.close();
   }
@@ -145,7 +221,7 @@ it('when the store cannot say whether the key was answered: 503 DATABASE_UNAVAIL
   assert.is(answer.statusCode, 503);
   assert.is(answer.json().error, 'DATABASE_UNAVAILABLE');
   assert.is(answer.headers['retry-after'], '1');
-  assert.is(ctx.runs, 0);
+  assert.is(ctx.runs.length, 0);
   ctx.store.unavailable = false;
   assert.equal((await post(ctx.app, '/things/a/poke', 'k1')).json(), { n: 1 });
 });

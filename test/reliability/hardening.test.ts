@@ -50,7 +50,15 @@ it('a bug in a handler answers 500 {error: INTERNAL, message} without its messag
   try {
     const answer = await call(app, 'GET', '/products');
     assert.is(answer.status, 500);
-    assert.equal(answer.body, { error: 'INTERNAL', message: 'internal error' });
+    assert.equal(answer.body, {
+      type: 'urn:order-engine:problem:internal',
+      title: 'Internal',
+      status: 500,
+      detail: 'internal error',
+      instance: '/products',
+      error: 'INTERNAL',
+      message: 'internal error',
+    });
     assert.not.match(answer.text, /secret|queries\.ts|\n\s+at /);
     assert.ok(
       logs.some((l) => l.includes('secret detail') && l.includes('"stack"')),
@@ -91,7 +99,8 @@ it('bodies over 64 KiB answer 413 {error, message}, also chunked without a lengt
     req.end('"}');
   });
   assert.is(answer.status, 413);
-  assert.equal(JSON.parse(answer.body), { error: 'PAYLOAD_TOO_LARGE', message: 'the body is larger than 64 KiB' });
+  const problem = JSON.parse(answer.body);
+  assert.equal([problem.status, problem.error, problem.message, problem.detail], [413, 'PAYLOAD_TOO_LARGE', 'the body is larger than 64 KiB', 'the body is larger than 64 KiB']);
   assert.is((await call(app, 'GET', '/users?limit=100')).body.items.length, 0);
 });
 
@@ -119,6 +128,7 @@ const REVIEWED: Record<string, string> = {
   'migrations/0001_journal.ts: sql.raw(traits.documentType)': 'column type',
   'migrations/0003_idempotency_keys.ts: sql.raw(traits.documentType)': 'column type',
   'migrations/0006_outbox.ts: sql.raw(traits.documentType)': 'column type',
+  'migrations/0011_idempotency_requests.ts: sql.raw(traits.documentType)': 'column type',
   // The PostgreSQL pipeline: constant transaction statements, and Kysely's compiled queries,
   // whose text has placeholders only and whose values travel as bound parameters.
   "src/db/postgres/postgres-pipeline.ts: .unsafe('begin')": 'constant',

@@ -22,10 +22,13 @@ function append(element, children) {
   }
 }
 
-export const time = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace('Z', '') : '—');
+/** An instant as the API sends it (ISO 8601) in milliseconds since 1970, for arithmetic. */
+export const ms = (instant) => (typeof instant === 'string' ? Date.parse(instant) : instant);
 
-export function ago(ms) {
-  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
+export const time = (instant) => (instant ? new Date(ms(instant)).toISOString().replace('T', ' ').replace('Z', '') : '—');
+
+export function ago(instant) {
+  const seconds = Math.max(0, Math.round((Date.now() - ms(instant)) / 1000));
   if (seconds < 60) return `${seconds} s ago`;
   if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
   return `${(seconds / 3600).toFixed(1)} h ago`;

@@ -2,7 +2,7 @@
 
 import { AdminError, api } from './api.js';
 import { sparkline } from './chart.js';
-import { ago, h, json, table, time } from './dom.js';
+import { ago, h, json, ms, table, time } from './dom.js';
 
 const enc = encodeURIComponent;
 const HISTORY_MS = 10 * 60_000;
@@ -44,8 +44,8 @@ export function overview() {
     async refresh() {
       const o = await api('GET', '/admin/overview');
       const r = rates(o, samples.at(-1)?.raw);
-      samples.push({ at: o.at, raw: o, live: o.actors.total, ...r, lagMs: o.eventLoop.p99Seconds * 1000, inFlight: o.http.inFlight, outboxLag: Math.max(0, ...o.outbox.sinks.map((s) => s.lagSeconds)) });
-      while (samples.length > 0 && samples[0].at < o.at - HISTORY_MS) samples.shift();
+      samples.push({ at: ms(o.at), raw: o, live: o.actors.total, ...r, lagMs: o.eventLoop.p99Seconds * 1000, inFlight: o.http.inFlight, outboxLag: Math.max(0, ...o.outbox.sinks.map((s) => s.lagSeconds)) });
+      while (samples.length > 0 && samples[0].at < ms(o.at) - HISTORY_MS) samples.shift();
       const share = o.actors.cap > 0 ? (o.actors.total / o.actors.cap) * 100 : 0;
       replace(
         body,
@@ -197,7 +197,7 @@ export function orders({ params: [id], go, notify }) {
         throw error;
       }
       const mid = t.status === 'PAYING' || t.status === 'CANCELLING';
-      const start = t.steps[0]?.at ?? t.createdAt;
+      const start = ms(t.steps[0]?.at ?? t.createdAt);
       replace(
         body,
         h(
@@ -219,7 +219,7 @@ export function orders({ params: [id], go, notify }) {
             h(
               'li',
               { class: s.outcome === 'ok' ? 'ok' : 'bad', 'data-step': s.step },
-              h('span', { class: 'when' }, time(s.at), h('span', { class: 'muted' }, ` +${s.at - start} ms`)),
+              h('span', { class: 'when' }, time(s.at), h('span', { class: 'muted' }, ` +${ms(s.at) - start} ms`)),
               h('span', { class: 'step' }, s.step),
               h('span', { class: 'outcome' }, badge(s.outcome, s.outcome === 'ok' ? 'ok' : 'bad')),
               h('span', { class: 'detail' }, s.detail, ' · ', actorLink(s.actor.kind, s.actor.id), ` #${s.sequenceNr}`),

@@ -49,7 +49,7 @@ export const adminUiRoutes = (): FastifyPluginAsyncTypebox => async (app) => {
 
   app.get(
     '/admin/ui',
-    { schema: { tags: ['admin'], summary: 'The admin web page over the admin API; the bearer token is typed into the page (or given once as #token=…)' } },
+    { schema: { tags: ['admin'], operationId: 'getAdminPage', summary: 'The admin web page over the admin API; the bearer token is typed into the page (or given once as #token=…)' } },
     async (_request, reply) => reply.headers(securityHeaders).type(page?.type ?? 'text/html').send(page?.body),
   );
 

@@ -2,6 +2,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { accept } from '../../../actors/shared/result.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Metrics } from '../../metrics.js';
 import { adminOverview } from '../admin-overview.js';
@@ -14,12 +15,14 @@ import {
   ActorParams,
   ClaimsResumed,
   ClusterStatus,
+  Inspection,
   JournalPage,
   OpenClaimPage,
   OrderResumed,
   OrderTimeline,
   Overview,
   Passivated,
+  SnapshotTaken,
   StuckOrderPage,
   StuckQuery,
 } from '../schemas/admin.js';
@@ -37,7 +40,11 @@ export const adminRoutes =
       const header = request.headers.authorization ?? '';
       const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
       // Hashing first gives equal lengths, so the comparison takes the same time for any token.
-      if (!given || !timingSafeEqual(digest(given), expected)) return sendError(reply, 'UNAUTHORIZED', 'a valid bearer token is required');
+      if (!given || !timingSafeEqual(digest(given), expected)) {
+        // RFC 6750: the scheme to use, and (for a token that was sent) that it is not a valid one.
+        reply.header('www-authenticate', given ? 'Bearer realm="admin", error="invalid_token"' : 'Bearer realm="admin"');
+        return sendError(reply, 'UNAUTHORIZED', 'a valid bearer token is required');
+      }
       return undefined;
     });
 
@@ -45,7 +52,7 @@ export const adminRoutes =
       '/admin/cluster',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'getClusterStatus',
           summary: 'The cluster: this process, the members with the shards each owns, and the shard → owner map; 404 when the engine runs alone',
           security: [{ bearer: [] }],
           response: { 200: ClusterStatus, ...errors(401, 403, 404) },
@@ -58,15 +65,16 @@ export const adminRoutes =
       '/admin/actors',
       {
         schema: {
-          tags: ['admin'],
-          summary: 'Live actors, least recently used first',
+          tags: ['admin'], operationId: 'listLiveActors',
+          summary: 'Live actors, least recently used first; pages by cursor (nextCursor of the page before)',
           security: [{ bearer: [] }],
           querystring: ActorListQuery,
           response: { 200: ActorList, ...errors(401, 403) },
         },
       },
       async (request) => {
-        const { offset, limit, kind } = request.query;
+        const { limit, kind } = request.query;
+        const offset = request.query.cursor === undefined ? request.query.offset : Number(request.query.cursor);
         const all = engine.liveActors().filter((a) => kind === undefined || a.kind === kind);
         const items = all.slice(offset, offset + limit);
         return { items, total: all.length, nextCursor: offset + limit < all.length ? String(offset + limit) : null };
@@ -75,23 +83,32 @@ export const adminRoutes =
 
     app.get(
       '/admin/actors/:kind/:id',
-      { schema: { tags: ['admin'], summary: "One actor's committed and pending state, asked through its mailbox", security: [{ bearer: [] }], params: ActorParams, response: errors(401, 403, 404, 503) } },
+      { schema: { tags: ['admin'], operationId: 'inspectActor', summary: "One actor's committed and pending state, asked through its mailbox", security: [{ bearer: [] }], params: ActorParams, response: { 200: Inspection, ...errors(401, 403, 404, 503) } } },
       async (request, reply) => sendResult(reply, await engine.inspect(request.params.kind, request.params.id)),
     );
 
     app.post(
       '/admin/actors/:kind/:id/passivate',
-      { schema: { tags: ['admin'], summary: 'Passivate one idle actor', security: [{ bearer: [] }], params: ActorParams, response: { 200: Passivated, ...errors(401, 403, 409) } } },
+      {
+        schema: {
+          tags: ['admin'], operationId: 'passivateActor',
+          summary: 'Passivate one idle actor; passivated false when it is not live (nothing to do), 404 for an actor never created, 409 ACTOR_BUSY while it has work in progress',
+          security: [{ bearer: [] }],
+          params: ActorParams,
+          response: { 200: Passivated, ...errors(401, 403, 404, 409) },
+        },
+      },
       async (request, reply) => {
         const { kind, id } = request.params;
-        if (engine.passivate(kind, id)) return { kind, id, passivated: true };
-        return sendError(reply, 'ACTOR_BUSY', `${kind} ${id} is not live, or has work in progress`);
+        const outcome = await engine.passivate(kind, id);
+        if (outcome.ok && outcome.value === 'busy') return sendError(reply, 'ACTOR_BUSY', `${kind} ${id} has work in progress; try again once it is idle`);
+        return sendResult(reply, outcome.ok ? accept({ kind, id, passivated: outcome.value === 'passivated' }) : outcome);
       },
     );
 
     app.post(
       '/admin/actors/:kind/:id/snapshot',
-      { schema: { tags: ['admin'], summary: "Write the actor's snapshot now", security: [{ bearer: [] }], params: ActorParams, response: errors(401, 403, 404, 503) } },
+      { schema: { tags: ['admin'], operationId: 'snapshotActor', summary: "Write the actor's snapshot now", security: [{ bearer: [] }], params: ActorParams, response: { 200: SnapshotTaken, ...errors(401, 403, 404, 503) } } },
       async (request, reply) => sendResult(reply, await engine.snapshot(request.params.kind, request.params.id)),
     );
 
@@ -99,7 +116,7 @@ export const adminRoutes =
       '/admin/dead-letters',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'listDeadLetters',
           summary: 'Outbox events the relay gave up on, oldest first, with their last error',
           security: [{ bearer: [] }],
           querystring: DeadLetterQuery,
@@ -113,7 +130,7 @@ export const adminRoutes =
       '/admin/dead-letters/:id/retry',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'retryDeadLetter',
           summary: 'Send one dead letter again (one attempt); it leaves the dead letters once its sink has it',
           security: [{ bearer: [] }],
           params: DeadLetterParams,
@@ -130,7 +147,7 @@ export const adminRoutes =
 
     app.get(
       '/admin/overview',
-      { schema: { tags: ['admin'], summary: 'Live actors against the cap, the deepest mailboxes, journal, event loop, cache and outbox figures', security: [{ bearer: [] }], response: { 200: Overview, ...errors(401, 403) } } },
+      { schema: { tags: ['admin'], operationId: 'getAdminOverview', summary: 'Live actors against the cap, the deepest mailboxes, journal, event loop, cache and outbox figures', security: [{ bearer: [] }], response: { 200: Overview, ...errors(401, 403) } } },
       async () => adminOverview(engine, metrics),
     );
 
@@ -138,7 +155,7 @@ export const adminRoutes =
       '/admin/actors/:kind/:id/events',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'listActorEvents',
           summary: "An actor's events from the journal, newest first, live or not",
           security: [{ bearer: [] }],
           params: ActorEventsParams,
@@ -153,7 +170,7 @@ export const adminRoutes =
       '/admin/orders/:id/timeline',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'getOrderTimeline',
           summary: "An order's saga as a timeline: each durable step on the order, its products and its user, with the batch that committed it",
           security: [{ bearer: [] }],
           params: IdParams,
@@ -167,7 +184,7 @@ export const adminRoutes =
       '/admin/stuck/orders',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'listStuckOrders',
           summary: 'Orders left PAYING or cancelling for longer than olderThanSeconds, oldest first',
           security: [{ bearer: [] }],
           querystring: StuckQuery,
@@ -181,7 +198,7 @@ export const adminRoutes =
       '/admin/stuck/claims',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'listOpenClaims',
           summary: 'Coupon claims left open for longer than olderThanSeconds, oldest first',
           security: [{ bearer: [] }],
           querystring: StuckQuery,
@@ -195,7 +212,7 @@ export const adminRoutes =
       '/admin/orders/:id/resume',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'resumeOrder',
           summary: "Resume an order's interrupted saga now, as the sweeper would; it finishes in the background",
           security: [{ bearer: [] }],
           params: IdParams,
@@ -209,7 +226,7 @@ export const adminRoutes =
       '/admin/users/:id/resume-claims',
       {
         schema: {
-          tags: ['admin'],
+          tags: ['admin'], operationId: 'resumeUserClaims',
           summary: "Resume a user's open coupon claims now, as the sweeper would; they finish in the background",
           security: [{ bearer: [] }],
           params: IdParams,

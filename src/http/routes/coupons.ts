@@ -3,10 +3,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CouponView } from '../../../actors/coupon/index.js';
 import { accept, type Result } from '../../../actors/shared/result.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine, IssuedCoupon as IssuedCouponView } from '../../engine/engine.js';
+import type { PastViews } from '../../engine/past-views.js';
 import type { HeldCouponView, Page } from '../../engine/read-views.js';
 import { sendError, sendResult } from '../errors.js';
-import { IdParams, errors, pageOf } from '../schemas/common.js';
+import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
 import { Coupon, CouponPageQuery, CreateCouponBody, HeldCoupon, IssueCouponBody, IssuedCoupon } from '../schemas/coupons.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -35,24 +36,35 @@ const heldOut = (page: Page<HeldCouponView>) => ({
 });
 
 export const couponRoutes =
-  (engine: Engine): FastifyPluginAsyncTypebox =>
+  (engine: Engine, past: PastViews): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post(
       '/coupons',
-      { schema: { tags: ['coupons'], summary: 'Create a coupon: a fixed or percent discount, a total quantity, an optional validity window', body: CreateCouponBody, response: { 201: Coupon, ...errors(400, 503) } } },
+      {
+        schema: {
+          tags: ['coupons'], operationId: 'createCoupon',
+          summary: 'Create a coupon: a fixed or percent discount, a total quantity, an optional validity window. Honours Idempotency-Key',
+          headers: IdempotencyHeaders,
+          body: CreateCouponBody,
+          response: { 201: Coupon, ...errors(400, 409, 422, 503) },
+        },
+      },
       async (request, reply) => {
         const { validFrom, validUntil, ...rest } = request.body;
         const from = instant(validFrom);
         const until = instant(validUntil);
         if (Number.isNaN(from)) return sendError(reply, 'BAD_REQUEST', 'validFrom is not an ISO 8601 date-time');
         if (Number.isNaN(until)) return sendError(reply, 'BAD_REQUEST', 'validUntil is not an ISO 8601 date-time');
-        return sendResult(reply, couponOut(await engine.createCoupon({ ...rest, validFrom: from, validUntil: until })), 201);
+        return reply.answerOnce<{ id: string }>({ okStatus: 201, location: (c) => `/coupons/${c.id}` }, async (run) => {
+          const made = run.takeover ? await past.afterCreate('coupon', run.id) : undefined;
+          return couponOut(made ? accept(made) : await engine.createCoupon({ ...rest, validFrom: from, validUntil: until }, run.id));
+        });
       },
     );
 
     app.get(
       '/coupons/:id',
-      { schema: { tags: ['coupons'], summary: 'Read a coupon and how many are issued', params: IdParams, response: { 200: Coupon, ...errors(400, 404, 503) } } },
+      { schema: { tags: ['coupons'], operationId: 'getCoupon', summary: 'Read a coupon and how many are issued', params: IdParams, response: { 200: Coupon, ...errors(400, 404, 503) } } },
       async (request, reply) => sendResult(reply, couponOut(await engine.getCoupon(request.params.id))),
     );
 
@@ -60,20 +72,27 @@ export const couponRoutes =
       '/coupons/:id/issue',
       {
         schema: {
-          tags: ['coupons'],
+          tags: ['coupons'], operationId: 'issueCoupon',
           summary: 'Issue one coupon to a user, first come first served; 409 COUPON_SOLD_OUT or COUPON_ALREADY_ISSUED',
           params: IdParams,
+          headers: IdempotencyHeaders,
           body: IssueCouponBody,
-          response: { 201: IssuedCoupon, ...errors(400, 404, 409, 503) },
+          response: { 201: IssuedCoupon, ...errors(400, 404, 409, 422, 503) },
         },
       },
-      async (request, reply) => sendResult(reply, await engine.issueCoupon(request.params.id, request.body.userId), 201),
+      async (request, reply) =>
+        reply.answerOnce<IssuedCouponView>({ okStatus: 201, location: (i) => `/users/${i.userId}/coupons` }, async (run) => {
+          const issued = await engine.issueCoupon(request.params.id, request.body.userId);
+          // A run that takes over one left unanswered finds the coupon issued by that run: the answer it would have had.
+          if (run.takeover && !issued.ok && issued.error === 'COUPON_ALREADY_ISSUED') return accept({ couponId: request.params.id, userId: request.body.userId, status: 'ISSUED' as const });
+          return issued;
+        }),
     );
 
     app.get(
       '/users/:id/coupons',
       {
-        schema: { tags: ['coupons'], summary: 'The coupons a user holds or has used', params: IdParams, querystring: CouponPageQuery, response: { 200: pageOf(HeldCoupon), ...errors(400, 404, 503) } },
+        schema: { tags: ['coupons'], operationId: 'listUserCoupons', summary: 'The coupons a user holds or has used', params: IdParams, querystring: CouponPageQuery, response: { 200: pageOf(HeldCoupon), ...errors(400, 404, 503) } },
       },
       async (request, reply) => {
         const page = await engine.userCoupons({ userId: request.params.id, ...request.query });

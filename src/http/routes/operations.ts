@@ -17,11 +17,11 @@ const Ready = Type.Object({
 export const operationRoutes =
   (engine: Engine, metrics: Metrics): FastifyPluginAsyncTypebox =>
   async (app) => {
-    app.get('/health/live', { schema: { tags: ['operations'], summary: 'The process answers' } }, async () => ({ status: 'ok' }));
+    app.get('/health/live', { schema: { tags: ['operations'], operationId: 'getLiveness', summary: 'The process answers' } }, async () => ({ status: 'ok' }));
 
     app.get(
       '/health/ready',
-      { schema: { tags: ['operations'], summary: 'The database answers and start-up recovery is done', response: { 200: Ready } } },
+      { schema: { tags: ['operations'], operationId: 'getReadiness', summary: 'The database answers and start-up recovery is done', response: { 200: Ready } } },
       async (_request, reply) => {
         const { database, recovering, outbox, nats } = await engine.ready();
         if (!database) return sendError(reply, 'NOT_READY', 'the database does not answer');
@@ -31,7 +31,7 @@ export const operationRoutes =
       },
     );
 
-    app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus text format' } }, async (_request, reply) => {
+    app.get('/metrics', { schema: { tags: ['operations'], operationId: 'getMetrics', summary: 'Prometheus text format' } }, async (_request, reply) => {
       engine.collectGauges();
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });

@@ -1,7 +1,10 @@
 // /orders: create, read, list by ids or by status, pay and cancel (the sagas).
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { OrderView } from '../../../actors/order/index.js';
+import { accept } from '../../../actors/shared/result.js';
 import type { Engine } from '../../engine/engine.js';
+import type { PastViews } from '../../engine/past-views.js';
 import { sendError, sendResult } from '../errors.js';
 import { IdempotencyHeaders, IdParams, errors, pageOf } from '../schemas/common.js';
 import { CreateOrderBody, Order, OrderListQuery } from '../schemas/orders.js';
@@ -10,26 +13,31 @@ const MAX_IDS = 100;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const orderRoutes =
-  (engine: Engine): FastifyPluginAsyncTypebox =>
+  (engine: Engine, past: PastViews): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.post(
       '/orders',
       {
         schema: {
-          tags: ['orders'],
-          summary: 'Create an order; unit prices are captured now',
+          tags: ['orders'], operationId: 'createOrder',
+          summary: 'Create an order; unit prices are captured now. Honours Idempotency-Key',
+          headers: IdempotencyHeaders,
           body: CreateOrderBody,
-          response: { 201: Order, ...errors(400, 404, 409, 503) },
+          response: { 201: Order, ...errors(400, 404, 409, 422, 503) },
         },
       },
-      async (request, reply) => sendResult(reply, await engine.createOrder(request.body), 201),
+      async (request, reply) =>
+        reply.answerOnce<OrderView>({ okStatus: 201, location: (o) => `/orders/${o.id}` }, async (run) => {
+          const made = run.takeover ? await past.afterCreate('order', engine.orderIdFor(request.body.userId, run.id)) : undefined;
+          return made ? accept(made) : engine.createOrder(request.body, run.id);
+        }),
     );
 
     app.get(
       '/orders',
       {
         schema: {
-          tags: ['orders'],
+          tags: ['orders'], operationId: 'listOrders',
           summary: 'Orders by a list of ids (ids=a,b,…, at most 100), or by status within the last N days, newest first',
           querystring: OrderListQuery,
           response: { 200: pageOf(Order), ...errors(400) },
@@ -51,7 +59,7 @@ export const orderRoutes =
 
     app.get(
       '/orders/:id',
-      { schema: { tags: ['orders'], summary: 'Read an order', params: IdParams, response: { 200: Order, ...errors(400, 404, 503) } } },
+      { schema: { tags: ['orders'], operationId: 'getOrder', summary: 'Read an order', params: IdParams, response: { 200: Order, ...errors(400, 404, 503) } } },
       async (request, reply) => sendResult(reply, await engine.getOrder(request.params.id)),
     );
 
@@ -59,27 +67,27 @@ export const orderRoutes =
       '/orders/:id/pay',
       {
         schema: {
-          tags: ['orders'],
+          tags: ['orders'], operationId: 'payOrder',
           summary: 'Pay: reserve stock, deduct points, mark paid; 409 with the reason when it cannot. Honours Idempotency-Key',
           params: IdParams,
           headers: IdempotencyHeaders,
-          response: { 200: Order, ...errors(400, 404, 409, 503) },
+          response: { 200: Order, ...errors(400, 404, 409, 422, 503) },
         },
       },
-      async (request, reply) => reply.answerOnce(200, () => engine.payOrder(request.params.id)),
+      async (request, reply) => reply.answerOnce({ okStatus: 200 }, () => engine.payOrder(request.params.id)),
     );
 
     app.post(
       '/orders/:id/cancel',
       {
         schema: {
-          tags: ['orders'],
+          tags: ['orders'], operationId: 'cancelOrder',
           summary: 'Cancel: a paid order is refunded and restocked, an unpaid one closes. Honours Idempotency-Key',
           params: IdParams,
           headers: IdempotencyHeaders,
-          response: { 200: Order, ...errors(400, 404, 409, 503) },
+          response: { 200: Order, ...errors(400, 404, 409, 422, 503) },
         },
       },
-      async (request, reply) => reply.answerOnce(200, () => engine.cancelOrder(request.params.id)),
+      async (request, reply) => reply.answerOnce({ okStatus: 200 }, () => engine.cancelOrder(request.params.id)),
     );
   };

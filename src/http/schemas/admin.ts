@@ -3,7 +3,7 @@
 import { Type } from 'typebox';
 import type { ActorKind } from '../../../actors/shared/entity.js';
 import { actorKinds } from '../../engine/kinds.js';
-import { Id, pageOf } from './common.js';
+import { Id, Instant, pageOf } from './common.js';
 
 /** Every kind the engine hosts (src/engine/kinds.ts), coupons included. */
 export const ActorKindParam = Type.Unsafe<ActorKind>({ type: 'string', enum: [...actorKinds] });
@@ -22,14 +22,14 @@ export const ActorEventsQuery = Type.Object(
 const journalEntry = {
   sequenceNr: Type.Integer(),
   type: Type.String({ description: 'the event type, e.g. StockReserved' }),
-  at: Type.Integer({ description: 'when the actor appended it (ms since 1970)' }),
+  at: Instant('when the actor appended it'),
   batch: Type.Union([Type.String(), Type.Null()], {
     description: 'the journal transaction that made it durable; events with one value committed in one batch (null on MySQL)',
   }),
   event: Type.Unknown({ description: 'the event as journaled' }),
 };
 
-export const JournalEntry = Type.Object(journalEntry);
+export const JournalEntry = Type.Object(journalEntry, { title: 'JournalEntry' });
 export const JournalPage = pageOf(JournalEntry);
 
 export const TimelineStep = Type.Object({
@@ -38,18 +38,18 @@ export const TimelineStep = Type.Object({
   actor: Type.Object({ kind: Type.String(), id: Type.String() }),
   outcome: Type.String({ description: 'ok, or the error code the saga failed with' }),
   detail: Type.String(),
-});
+}, { title: 'TimelineStep' });
 
 export const OrderTimeline = Type.Object(
   {
     id: Type.String(),
     userId: Type.String(),
     status: Type.String({ description: 'as the read model holds it (CANCELLING while a cancel runs)' }),
-    createdAt: Type.Integer(),
-    updatedAt: Type.Integer(),
+    createdAt: Instant(),
+    updatedAt: Instant(),
     steps: Type.Array(TimelineStep),
   },
-  { description: "an order's durable steps on the order, its products and its user, oldest first" },
+  { title: 'OrderTimeline', description: "an order's durable steps on the order, its products and its user, oldest first" },
 );
 
 export const StuckQuery = Type.Object(
@@ -62,10 +62,10 @@ export const StuckQuery = Type.Object(
 );
 
 export const StuckOrderPage = pageOf(
-  Type.Object({ id: Type.String(), userId: Type.String(), status: Type.String({ description: 'PAYING or CANCELLING' }), total: Type.Integer(), updatedAt: Type.Integer() }),
+  Type.Object({ id: Type.String(), userId: Type.String(), status: Type.String({ description: 'PAYING or CANCELLING' }), total: Type.Integer(), updatedAt: Instant() }),
 );
 
-export const OpenClaimPage = pageOf(Type.Object({ userId: Type.String(), couponId: Type.String(), updatedAt: Type.Integer() }));
+export const OpenClaimPage = pageOf(Type.Object({ userId: Type.String(), couponId: Type.String(), updatedAt: Instant() }));
 
 export const OrderResumed = Type.Object({
   id: Type.String(),
@@ -79,11 +79,14 @@ export const ClaimsResumed = Type.Object({
   resumed: Type.Boolean({ description: 'false when the user has no open claim: nothing was sent' }),
 });
 
-const Actor = Type.Object({ kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() });
+const Actor = Type.Object(
+  { kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Instant() },
+  { title: 'LiveActor' },
+);
 
 export const Overview = Type.Object(
   {
-    at: Type.Integer({ description: 'when this was read (ms since 1970)' }),
+    at: Instant('when this was read'),
     actors: Type.Object({
       live: Type.Record(Type.String(), Type.Integer(), { description: 'live actors by kind' }),
       total: Type.Integer(),
@@ -118,25 +121,51 @@ export const Overview = Type.Object(
       ),
     }),
   },
-  { description: "the engine's live state at a glance" },
+  { title: 'Overview', description: "the engine's live state at a glance" },
 );
 
 export const ActorParams = Type.Object({ kind: ActorKindParam, id: Id });
 
 export const ActorListQuery = Type.Object(
-  { offset: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), kind: Type.Optional(ActorKindParam) },
+  {
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'nextCursor of the page before' })),
+    offset: Type.Integer({ minimum: 0, default: 0, description: 'where to start instead of a cursor (the admin page jumps to the most recent)' }),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    kind: Type.Optional(ActorKindParam),
+  },
   { additionalProperties: false },
 );
 
-export const ActorList = Type.Object({
-  items: Type.Array(
-    Type.Object({ kind: Type.String(), id: Type.String(), mailboxDepth: Type.Integer(), sequenceNr: Type.Integer(), lastActivity: Type.Integer() }),
-  ),
-  total: Type.Integer(),
-  nextCursor: Type.Union([Type.String(), Type.Null()]),
-});
+export const ActorList = Type.Object(
+  {
+    items: Type.Array(Actor),
+    total: Type.Integer(),
+    nextCursor: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'LiveActorPage', description: 'one page of the live actors' },
+);
 
-export const Passivated = Type.Object({ kind: Type.String(), id: Type.String(), passivated: Type.Boolean() });
+export const Inspection = Type.Object(
+  {
+    kind: Type.String(),
+    id: Type.String(),
+    sequenceNr: Type.Integer({ description: 'the last event appended' }),
+    committedSequenceNr: Type.Integer({ description: 'the last event committed' }),
+    mailboxDepth: Type.Integer(),
+    pendingAppends: Type.Integer(),
+    lastActivity: Instant(),
+    committed: Type.Unknown({ description: 'the committed state' }),
+    pending: Type.Unknown({ description: 'the state with appends not yet committed' }),
+  },
+  { title: 'Inspection', description: "one actor's state as it holds it" },
+);
+
+export const SnapshotTaken = Type.Object({ sequenceNr: Type.Integer({ description: 'the event the snapshot is taken at' }) }, { title: 'SnapshotTaken' });
+
+export const Passivated = Type.Object(
+  { kind: Type.String(), id: Type.String(), passivated: Type.Boolean({ description: 'false when the actor was not live: nothing was done' }) },
+  { title: 'Passivated' },
+);
 
 export const ClusterStatus = Type.Object(
   {
@@ -146,5 +175,5 @@ export const ClusterStatus = Type.Object(
     owners: Type.Record(Type.String(), Type.String(), { description: 'shard → the process that holds its lease' }),
     served: Type.Array(Type.Integer(), { description: 'the shards this process serves now' }),
   },
-  { description: 'members and shard owners, as the leases say now' },
+  { title: 'ClusterStatus', description: 'members and shard owners, as the leases say now' },
 );

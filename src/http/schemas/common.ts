@@ -2,6 +2,13 @@
 
 import { Type } from 'typebox';
 
+/**
+ * An instant: epoch milliseconds in the engine (what a handler returns), an ISO 8601 string on
+ * the wire (e.g. 2026-12-03T14:15:37.123Z), rendered by the iso-timestamps plugin before the
+ * body is serialized; the document and generated clients see the string.
+ */
+export const Instant = (description = 'ISO 8601, UTC') => Type.Unsafe<number>({ type: 'string', format: 'date-time', description });
+
 export const Id = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'an entity id' });
 export const IdParams = Type.Object({ id: Id });
 
@@ -24,9 +31,28 @@ export const PageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
 };
 
+export const InvalidField = Type.Object(
+  {
+    in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')]),
+    pointer: Type.String({ description: 'a JSON pointer into that part of the request, e.g. #/items/0/quantity' }),
+    detail: Type.String({ description: 'what is wrong with it, as a sentence' }),
+  },
+  { title: 'InvalidField' },
+);
+
 export const ErrorBody = Type.Object(
-  { error: Type.String(), message: Type.String(), productId: Type.Optional(Type.String()) },
-  { description: 'every error: a stable code and a human message' },
+  {
+    type: Type.String({ description: 'a URI naming the problem type, one per error code' }),
+    title: Type.String({ description: 'a short summary of the problem type' }),
+    status: Type.Integer({ description: 'the HTTP status' }),
+    detail: Type.String({ description: 'what went wrong with this request' }),
+    instance: Type.String({ description: 'the path the request was made to' }),
+    error: Type.String({ description: 'the stable error code, e.g. INSUFFICIENT_STOCK' }),
+    message: Type.String({ description: 'the same as detail (kept for existing clients)' }),
+    productId: Type.Optional(Type.String({ description: 'the product a stock error is about' })),
+    errors: Type.Optional(Type.Array(InvalidField, { description: 'each bad field of a 400' })),
+  },
+  { title: 'Problem', description: 'RFC 9457 problem details with a stable code and a human message' },
 );
 
 export const IdempotencyHeaders = Type.Object({
@@ -35,5 +61,9 @@ export const IdempotencyHeaders = Type.Object({
 
 export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
 
+/** A page of a list; named `<Item>Page` in the OpenAPI document when its item has a title. */
 export const pageOf = <T extends Type.TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+  Type.Object(
+    { items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'the cursor of the next page; null on the last' }) },
+    { ...('title' in item && typeof item.title === 'string' ? { title: `${item.title}Page` } : {}), description: 'one page of a list' },
+  );

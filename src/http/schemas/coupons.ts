@@ -1,7 +1,7 @@
 // Coupon request and response schemas.
 
 import { Type } from 'typebox';
-import { Id, Name, PageQuery } from './common.js';
+import { Id, Instant as At, Name, PageQuery } from './common.js';
 
 const DiscountType = Type.Union([Type.Literal('FIXED'), Type.Literal('PERCENT')]);
 const Instant = Type.String({ minLength: 10, maxLength: 40, description: 'an ISO 8601 date-time, e.g. 2026-12-31T23:59:59Z' });
@@ -16,7 +16,7 @@ export const CreateCouponBody = Type.Object(
     validFrom: Type.Optional(Instant),
     validUntil: Type.Optional(Instant),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'NewCoupon' },
 );
 
 export const Coupon = Type.Object({
@@ -28,10 +28,10 @@ export const Coupon = Type.Object({
   issued: Type.Integer(),
   validFrom: MaybeInstant,
   validUntil: MaybeInstant,
-});
+}, { title: 'Coupon', description: 'a coupon and how many are issued' });
 
-export const IssueCouponBody = Type.Object({ userId: Id }, { additionalProperties: false });
-export const IssuedCoupon = Type.Object({ couponId: Type.String(), userId: Type.String(), status: Type.Literal('ISSUED') });
+export const IssueCouponBody = Type.Object({ userId: Id }, { additionalProperties: false, title: 'IssueCoupon' });
+export const IssuedCoupon = Type.Object({ couponId: Type.String(), userId: Type.String(), status: Type.Literal('ISSUED') }, { title: 'IssuedCoupon', description: 'the coupon was issued to the user' });
 
 export const HeldCoupon = Type.Object({
   couponId: Type.String(),
@@ -42,7 +42,7 @@ export const HeldCoupon = Type.Object({
   validUntil: MaybeInstant,
   status: Type.Union([Type.Literal('ISSUED'), Type.Literal('USED')]),
   orderId: Type.Union([Type.String(), Type.Null()]),
-  issuedAt: Type.Integer({ description: 'epoch milliseconds' }),
-});
+  issuedAt: At(),
+}, { title: 'HeldCoupon', description: 'a coupon a user holds or has used' });
 
 export const CouponPageQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });

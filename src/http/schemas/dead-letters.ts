@@ -1,7 +1,7 @@
 // Schemas of the outbox's dead letters in the admin API.
 
 import { Type } from 'typebox';
-import { pageOf } from './common.js';
+import { Instant, pageOf } from './common.js';
 
 export const DeadLetter = Type.Object(
   {
@@ -12,11 +12,11 @@ export const DeadLetter = Type.Object(
     orderId: Type.String(),
     attempts: Type.Integer({ description: 'failed attempts' }),
     lastError: Type.Union([Type.String(), Type.Null()]),
-    createdAt: Type.Integer({ description: 'when the event was committed (ms since 1970)' }),
-    failedAt: Type.Integer({ description: 'when it became a dead letter, or its last retry failed' }),
+    createdAt: Instant('when the event was committed'),
+    failedAt: Instant('when it became a dead letter, or its last retry failed'),
     event: Type.Unknown({ description: 'the body the sink gets' }),
   },
-  { description: 'an outbox event the relay gave up on after its last attempt' },
+  { title: 'DeadLetter', description: 'an outbox event the relay gave up on after its last attempt' },
 );
 
 export const DeadLetterPage = pageOf(DeadLetter);

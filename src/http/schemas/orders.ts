@@ -1,7 +1,7 @@
 // Order request and response schemas.
 
 import { Type } from 'typebox';
-import { Id, PageQuery } from './common.js';
+import { Id, Instant, PageQuery } from './common.js';
 
 const Status = Type.Union([
   Type.Literal('CREATED'),
@@ -12,7 +12,7 @@ const Status = Type.Union([
   Type.Literal('EXPIRED'),
 ]);
 
-export const OrderItem = Type.Object({ productId: Type.String(), quantity: Type.Integer(), unitPrice: Type.Integer() });
+export const OrderItem = Type.Object({ productId: Type.String(), quantity: Type.Integer(), unitPrice: Type.Integer() }, { title: 'OrderItem' });
 export const Order = Type.Object({
   id: Type.String(),
   userId: Type.String(),
@@ -22,9 +22,9 @@ export const Order = Type.Object({
   couponId: Type.Union([Type.String(), Type.Null()]),
   discount: Type.Integer(),
   failureReason: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.Integer({ description: 'epoch milliseconds' }),
-  updatedAt: Type.Integer({ description: 'epoch milliseconds' }),
-});
+  createdAt: Instant(),
+  updatedAt: Instant(),
+}, { title: 'Order', description: 'an order, its items, total and status' });
 export const CreateOrderBody = Type.Object(
   {
     userId: Id,
@@ -34,7 +34,7 @@ export const CreateOrderBody = Type.Object(
     ),
     couponId: Type.Optional(Id),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'NewOrder' },
 );
 export const OrderListQuery = Type.Object(
   {
