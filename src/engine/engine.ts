@@ -259,6 +259,11 @@ export class Engine {
     return this.parts.cluster ? accept(this.parts.cluster.status()) : reject('NOT_FOUND', 'this engine is one process: CLUSTER_NATS_URL is not set');
   }
 
+  /** This process's name in its cluster; null when the engine is one process. */
+  get node(): string | null {
+    return this.parts.cluster?.node ?? null;
+  }
+
   liveActors(): LiveActorSummary[] {
     return this.registry.liveActors();
   }

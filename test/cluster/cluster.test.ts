@@ -89,6 +89,17 @@ it('a flash sale through all three: exactly the stock sold, the same state throu
     for (const userId of users) assert.is((await http(engine.url, 'GET', `/users/${userId}`)).body.points, 1000 - (spent.get(userId) ?? 0), `points of ${userId} through ${engine.url}`);
   }
   assert.equal((await checkInvariants(db.url)).problems, []);
+
+  // /admin/actors says which process it lists: the product lives in exactly one, its shard's owner.
+  const holders: string[] = [];
+  for (const engine of engines) {
+    const page = (await admin(engine.url, '/admin/actors?kind=product&limit=100')).body;
+    assert.ok(['n1', 'n2', 'n3'].includes(page.node), `node ${page.node}`);
+    if (page.items.some((a: { id: string }) => a.id === product.id)) holders.push(page.node);
+  }
+  assert.is(holders.length, 1, `the product is live in one process: ${holders.join(', ')}`);
+  const owners = (await admin(engines[0]!.url, '/admin/cluster')).body.owners as Record<string, string>;
+  assert.ok(Object.values(owners).includes(holders[0]!));
 });
 
 it('SIGTERM of one process hands its shards to the others; what it served reads the same through them', async (ctx) => {

@@ -77,7 +77,7 @@ export const adminRoutes =
         const offset = request.query.cursor === undefined ? request.query.offset : Number(request.query.cursor);
         const all = engine.liveActors().filter((a) => kind === undefined || a.kind === kind);
         const items = all.slice(offset, offset + limit);
-        return { items, total: all.length, nextCursor: offset + limit < all.length ? String(offset + limit) : null };
+        return { items, total: all.length, nextCursor: offset + limit < all.length ? String(offset + limit) : null, node: engine.node };
       },
     );
 

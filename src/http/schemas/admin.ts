@@ -141,6 +141,7 @@ export const ActorList = Type.Object(
     items: Type.Array(Actor),
     total: Type.Integer(),
     nextCursor: Type.Union([Type.String(), Type.Null()]),
+    node: Type.Union([Type.String(), Type.Null()], { description: 'the cluster member these actors live in (NODE_NAME); null when the engine is one process' }),
   },
   { title: 'LiveActorPage', description: 'one page of the live actors' },
 );
