@@ -190,11 +190,10 @@ export interface MessageRoutes {
 }
 
 /**
- * The counter `order_engine_cluster_messages_total{route="local"|"remote"}` in one scrape,
- * summed over any other labels (the engine's other metrics are prefixed `orderengine_`, so
- * that spelling is read too); undefined when the engine exports no such series.
+ * The counter `orderengine_cluster_messages_total{route="local"|"remote"}` in one scrape,
+ * summed over any other labels; undefined when the engine exports no such series.
  */
-export const CLUSTER_MESSAGES = /^(?:order_engine|orderengine)_cluster_messages_total\{(.*)\}$/;
+export const CLUSTER_MESSAGES = /^orderengine_cluster_messages_total\{(.*)\}$/;
 
 export function messageRoutes(scrape: Scrape | undefined): MessageRoutes | undefined {
   if (!scrape) return undefined;
@@ -240,7 +239,7 @@ export interface RemoteRequests {
 
 /** From `orderengine_cluster_remote_request_seconds` (sum and count), summed over the processes; undefined without it. */
 export function remoteRequestsDuring(before: ReadonlyArray<Scrape | undefined>, after: ReadonlyArray<Scrape | undefined>): RemoteRequests | undefined {
-  const names = ['order_engine_cluster_remote_request_seconds', 'orderengine_cluster_remote_request_seconds'];
+  const names = ['orderengine_cluster_remote_request_seconds'];
   let found = false;
   let count = 0;
   let seconds = 0;
@@ -263,8 +262,8 @@ export interface ShardMoves {
   readonly renewalFailures: number;
 }
 
-const SHARD_MOVES = /^(?:order_engine|orderengine)_cluster_shard_moves_total\{(.*)\}$/;
-const RENEWAL_FAILURES = ['order_engine_cluster_lease_renewal_failures_total', 'orderengine_cluster_lease_renewal_failures_total'];
+const SHARD_MOVES = /^orderengine_cluster_shard_moves_total\{(.*)\}$/;
+const RENEWAL_FAILURES = ['orderengine_cluster_lease_renewal_failures_total'];
 
 function shardMovesIn(scrape: Scrape | undefined): ShardMoves | undefined {
   if (!scrape) return undefined;

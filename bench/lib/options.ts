@@ -175,8 +175,8 @@ export function parseOptions(argv: readonly string[]): Options {
   if (processes > 1) {
     if (url !== undefined) throw new Error('--processes starts engine processes of its own: it does not go with --url');
     if (dbKind === 'pglite') throw new Error('--processes 2 or more needs a database server (PostgreSQL or MySQL): PGlite is one process by nature');
-    // A clustered engine refuses an outbox sink (see docs/cluster.md).
-    if (values.nats !== undefined) throw new Error('--nats (the outbox) does not go with --processes 2 or more: a cluster refuses an outbox sink');
+    // The cluster's members are started without an outbox stream of the run's own.
+    if (values.nats !== undefined) throw new Error('--nats (the outbox) does not go with --processes 2 or more: the harness does not give a cluster an outbox stream yet');
   }
 
   const requested = values.sides === undefined ? undefined : values.sides.split(',').map((s) => oneOf('sides', s.trim(), SIDES));

@@ -85,7 +85,7 @@ export interface SideJson {
   readonly cpuMsPerPaid: { readonly server: number | null; readonly database: number | null; readonly nats?: number | null };
   /**
    * Share (0–1) of the engine's actor messages that went to another process, from
-   * `order_engine_cluster_messages_total{route}` over the load, summed over the processes;
+   * `orderengine_cluster_messages_total{route}` over the load, summed over the processes;
    * null when the engine has no such counter (or counted nothing).
    */
   readonly crossedShare: number | null;
@@ -308,7 +308,7 @@ export function sideTable(run: SideRun, options: Options): string {
         ? `${crossedText(m)} of actor messages (${m.remote} remote, ${m.local} local)${
             run.remoteRequests && run.remoteRequests.count > 0 ? ` · ${run.remoteRequests.count} remote requests, ${run.remoteRequests.meanMs} ms mean to the answer` : ''
           }`
-        : 'n/a (the engine exports no order_engine_cluster_messages_total)',
+        : 'n/a (the engine exports no orderengine_cluster_messages_total)',
     ]);
   }
   const moves = run.shardMoves;

@@ -148,13 +148,13 @@ test('the cluster is settled once every process sees every member and owner, and
 });
 
 test('the share of messages that crossed processes: summed over the processes from their counters, absent without them', () => {
-  const scrape = (local: number, remote: number, prefix = 'order_engine') =>
+  const scrape = (local: number, remote: number, prefix = 'orderengine') =>
     new Map([
       [`${prefix}_cluster_messages_total`, local + remote],
       [`${prefix}_cluster_messages_total{route="local"}`, local],
       [`${prefix}_cluster_messages_total{route="remote"}`, remote],
     ]);
-  assert.equal(messagesDuring([scrape(10, 0), undefined], [scrape(40, 10), scrape(5, 15, 'orderengine')]), { local: 35, remote: 25 });
+  assert.equal(messagesDuring([scrape(10, 0), undefined], [scrape(40, 10), scrape(5, 15)]), { local: 35, remote: 25 });
   assert.is(messagesDuring([new Map()], [new Map([['orderengine_journal_batch_events_count', 3]])]), undefined, 'n/a without the counter');
 });
 
