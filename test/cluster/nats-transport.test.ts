@@ -34,6 +34,8 @@ it.before(async (ctx) => {
     const system = startSystem();
     const registry = new Registry(system, hostedKinds, journal, { ...base, remote: { node, hosts: (to) => ownerOf(to) === node, transport } });
     transport.listen(registry);
+    // The subscription reaches the server before anyone sends to it (a member is routed to only once it holds shards, later still).
+    await nc.flush();
     return { registry, journal, transport, system, nc };
   };
   ctx.a = await member('a');
