@@ -43,6 +43,11 @@ export function overview() {
     node: h('div', {}, h('h2', {}, 'Overview'), body),
     async refresh() {
       const o = await api('GET', '/admin/overview');
+      // One process alone answers 404 here: then there is no cluster card.
+      const cluster = await api('GET', '/admin/cluster').catch((error) => {
+        if (error instanceof AdminError && error.status === 404) return undefined;
+        throw error;
+      });
       const r = rates(o, samples.at(-1)?.raw);
       samples.push({ at: ms(o.at), raw: o, live: o.actors.total, ...r, lagMs: o.eventLoop.p99Seconds * 1000, inFlight: o.http.inFlight, outboxLag: Math.max(0, ...o.outbox.sinks.map((s) => s.lagSeconds)) });
       while (samples.length > 0 && samples[0].at < ms(o.at) - HISTORY_MS) samples.shift();
@@ -71,6 +76,7 @@ export function overview() {
           ),
           o.outbox.sinks.length > 0 ? chartOf('outboxLag', 'outbox lag s') : null,
         ),
+        cluster ? clusterCard(cluster) : null,
         h(
           'section',
           { class: 'card wide' },
@@ -84,6 +90,24 @@ export function overview() {
       );
     },
   };
+}
+
+/** The members of the cluster, the shards each owns, and which this page's process is. */
+function clusterCard(c) {
+  const byOwner = new Map();
+  for (const [shard, node] of Object.entries(c.owners)) byOwner.set(node, [...(byOwner.get(node) ?? []), Number(shard)]);
+  const unowned = c.shards - Object.keys(c.owners).length;
+  return h(
+    'section',
+    { class: 'card wide', 'data-testid': 'cluster' },
+    h('h3', {}, 'Cluster'),
+    h('p', { class: 'muted' }, `this page reads ${c.node} · ${c.members.length} members · ${c.shards} shards`, unowned > 0 ? h('span', {}, ' · ', badge(`${unowned} without an owner`, 'bad')) : null),
+    table(
+      ['member', 'shards owned', 'shards'],
+      c.members.map((m) => [m.node === c.node ? h('strong', {}, m.node) : m.node, m.shardsOwned, h('span', { class: 'muted' }, (byOwner.get(m.node) ?? []).sort((a, b) => a - b).join(' '))]),
+      'No member holds a shard yet.',
+    ),
+  );
 }
 
 export function actors({ go, refreshNow }) {
