@@ -26,7 +26,9 @@ function runFixtures(names: string[], env: Record<string, string | undefined> = 
     child.on('error', fail);
     child.on('close', (code) => {
       const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
-      done({ code, output: plain, closing: plain.trim().split('\n').pop() ?? '' });
+      // uvu's own "Exiting early" goes to stderr and may land after the closing line on stdout.
+      const closing = plain.trim().split('\n').filter((line) => /^\d+ passed, \d+ failed/.test(line)).pop() ?? plain.trim().split('\n').pop() ?? '';
+      done({ code, output: plain, closing });
     });
   });
 }
