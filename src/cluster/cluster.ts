@@ -234,9 +234,11 @@ export class Cluster {
     this.ticking = true;
     try {
       await this.members.put(this.config.node, JSON.stringify({ at: Date.now() }));
-      let count = 0;
-      for await (const _ of await this.members.keys()) count++;
-      this.memberCount = Math.max(1, count);
+      // Distinct names: a member that writes while the keys are listed can be listed twice, and
+      // counting it twice made every member hand off a third of its shards and take them back.
+      const names = new Set<string>();
+      for await (const name of await this.members.keys()) names.add(name);
+      this.memberCount = Math.max(1, names.size);
       this.owners = await this.leases.holders();
       const fair = Math.ceil(this.config.shards / this.memberCount);
       const mine = [...this.leases.owned.keys()];

@@ -7,10 +7,18 @@ import type { Envelope, ReplyTo } from '../engine/envelope.js';
 import type { Transport } from '../engine/registry.js';
 
 /** What travels on a process's subject. `hops` stops an envelope that two processes both think the other hosts. */
-type Wire = (
+type Wire =
   | { readonly kind: 'post'; readonly to: Address; readonly envelope: Envelope; readonly hops: number }
-  | { readonly kind: 'reply'; readonly correlationId: number; readonly result: Result<unknown> }
-) & { readonly clock?: number };
+  | { readonly kind: 'reply'; readonly correlationId: number; readonly result: Result<unknown> };
+
+/**
+ * One NATS message: what this process had for that one in a turn of its event loop, in order,
+ * with the sender's clock when it left.
+ */
+interface Packet {
+  readonly clock: number;
+  readonly wires: readonly Wire[];
+}
 
 /** A Lamport clock every message carries (the outbox's positions follow it across processes). */
 export interface MessageClock {
@@ -46,6 +54,9 @@ const OWNER_POLL_MS = 25;
  */
 export class NatsTransport implements Transport {
   private subscription: Subscription | undefined;
+  /** Wires waiting for the end of this turn, per destination process, in order. */
+  private readonly outgoing = new Map<string, Wire[]>();
+  private flushQueued = false;
   private readonly hops = new WeakMap<Envelope, number>();
   private local: LocalDelivery | undefined;
 
@@ -60,12 +71,17 @@ export class NatsTransport implements Transport {
     this.subscription = this.nc.subscribe(this.subject(this.options.node), {
       callback: (error, message) => {
         if (error) return;
-        const wire = message.json<Wire>();
-        if (wire.clock !== undefined) this.options.clock?.observe(wire.clock);
-        if (wire.kind === 'reply') return local.deliver({ correlationId: wire.correlationId }, wire.result);
-        // Should this process no longer host the actor, the registry posts it on, one hop further.
-        this.hops.set(wire.envelope, wire.hops);
-        local.post(wire.to, wire.envelope);
+        const packet = message.json<Packet>();
+        this.options.clock?.observe(packet.clock);
+        for (const wire of packet.wires) {
+          if (wire.kind === 'reply') {
+            local.deliver({ correlationId: wire.correlationId }, wire.result);
+            continue;
+          }
+          // Should this process no longer host the actor, the registry posts it on, one hop further.
+          this.hops.set(wire.envelope, wire.hops);
+          local.post(wire.to, wire.envelope);
+        }
       },
     });
   }
@@ -83,6 +99,7 @@ export class NatsTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    if (this.flushQueued) this.flush();
     await this.subscription?.drain().catch(() => undefined);
   }
 
@@ -93,8 +110,21 @@ export class NatsTransport implements Transport {
       this.hops.set(wire.envelope, wire.hops);
       return this.local.post(wire.to, wire.envelope);
     }
-    const clock = this.options.clock?.read();
-    this.nc.publish(this.subject(node), JSON.stringify(clock === undefined ? wire : { ...wire, clock }));
+    // One publish per process per turn of the event loop, rather than a socket write per message.
+    const queue = this.outgoing.get(node);
+    if (queue) queue.push(wire);
+    else this.outgoing.set(node, [wire]);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    // Read now, after every wire was queued: the clock only grows, so it covers each of them.
+    const clock = this.options.clock?.read() ?? 0;
+    for (const [node, wires] of this.outgoing) this.nc.publish(this.subject(node), JSON.stringify({ clock, wires } satisfies Packet));
+    this.outgoing.clear();
   }
 
   /** A shard being handed over: wait (within the request time-out) for its next owner rather than fail. */
