@@ -63,7 +63,7 @@ export interface Config {
   /** Unset: embedded PGlite under `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
-  /** Unset: the admin API answers 403. */
+  /** Unset, empty or blank ADMIN_TOKEN: the admin API answers 403. */
   readonly adminToken: string | undefined;
   readonly orderTtlMs: number;
   readonly natsUrl: string | undefined;
@@ -168,7 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     databaseUrl: e.DATABASE_URL || undefined,
     dataDir: e.DATA_DIR,
-    adminToken: e.ADMIN_TOKEN || undefined,
+    // Empty or blank is unset: admin stays off (a header value's surrounding spaces are never part of it).
+    adminToken: e.ADMIN_TOKEN.trim() || undefined,
     orderTtlMs: e.ORDER_TTL * 1000,
     natsUrl: e.NATS_URL || undefined,
     dataPlatformUrl: e.DATA_PLATFORM_URL || undefined,

@@ -10,6 +10,7 @@ import { dirname, join, posix, relative, resolve } from 'node:path';
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config.js';
 import { Metrics } from '../../src/metrics.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -289,11 +290,22 @@ it('compose: engines reach their database by service name, once it is healthy', 
     } else {
       assert.unreachable(`${name}: DATABASE_URL ${url.protocol} is neither PostgreSQL nor MySQL`);
     }
-    assert.ok(env.ADMIN_TOKEN !== undefined && withDefaults(env.ADMIN_TOKEN) !== '', `${name}: ADMIN_TOKEN with a default`);
     assert.is(env.HOST, undefined, `${name}: HOST comes from the image (0.0.0.0)`);
     const port = env.PORT ?? dockerEnv(dockerfile()).PORT ?? '3000';
     for (const mapping of s.ports ?? []) assert.ok(String(mapping).endsWith(`:${port}`), `${name}: port ${mapping} maps the engine's port ${port}`);
   }
+});
+
+it('compose ships no admin token: admin is off unless ADMIN_TOKEN is set where compose runs', () => {
+  for (const [name] of engines) {
+    const env = environment(name);
+    assert.match(env.ADMIN_TOKEN ?? '', /^\$\{ADMIN_TOKEN:?-\}$/, `${name}: ADMIN_TOKEN comes from the environment, empty by default`);
+    assert.is(loadConfig({ ADMIN_TOKEN: withDefaults(env.ADMIN_TOKEN!) }).adminToken, undefined, `${name}: the default leaves admin off`);
+  }
+  // Whatever an .env file or a shell leaves behind: empty or blank is no token.
+  for (const blank of ['', ' ', '\t\n']) assert.is(loadConfig({ ADMIN_TOKEN: blank }).adminToken, undefined, JSON.stringify(blank));
+  assert.is(loadConfig({ ADMIN_TOKEN: ' s3cret\n' }).adminToken, 's3cret');
+  assert.not.ok(/change-me/i.test(read(COMPOSE)), 'no placeholder token left in the compose file');
 });
 
 it('compose: engines publish their outbox to the nats service, which runs JetStream with a persistent store', () => {
