@@ -144,7 +144,7 @@ export async function runColdActors(argv: readonly string[]): Promise<number> {
     const liveTimer = setInterval(() => {
       void scrape(client).then((s) => {
         livePeak = Math.max(livePeak, sum(s, 'orderengine_live_actors'));
-        if (livePeak >= cap) heapAtCap.push(sum(s, 'orderengine_nodejs_heap_size_used_bytes'));
+        if (livePeak >= cap) heapAtCap.push(sum(s, 'nodejs_heap_size_used_bytes'));
       });
     }, 1000);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;

@@ -1,6 +1,7 @@
 // Every metric the engine exports, defined in one place and named as Prometheus recommends.
 
 import client from 'prom-client';
+import type { OrderEvent } from '../actors/order/protocol.js';
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -13,10 +14,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Counted by `finishedOrder` when the event that ends an order commits: once per order and status, never per request. */
   readonly ordersFinished = new client.Counter({
     name: 'orderengine_orders_finished_total',
-    help: 'Pay and cancel requests by the status the order ended in',
-    labelNames: ['status'] as const,
+    help: 'Orders that reached a final status (PAID, FAILED, CANCELLED, EXPIRED), counted when it committed; reason: the failure code of a FAILED order, none otherwise',
+    labelNames: ['status', 'reason'] as const,
     registers: [this.registry],
   });
 
@@ -174,11 +176,37 @@ export class Metrics {
   });
 
   constructor() {
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'orderengine_' });
+    // Node's process metrics keep their standard names (process_*, nodejs_*), unprefixed, so that
+    // stock Node.js dashboards and alerts work on them as they are.
+    client.collectDefaultMetrics({ register: this.registry });
     // prom-client names these gauges with `_total`, which Prometheus reserves for counters
-    // (promtool check metrics refuses them); the handle counts are not worth a wrong name.
+    // (promtool check metrics refuses them); nodejs_active_handles, nodejs_active_requests and
+    // nodejs_active_resources (by type) stay and say the same.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
-      this.registry.removeSingleMetric(`orderengine_${name}`);
+      this.registry.removeSingleMetric(name);
     }
+  }
+}
+
+/** A final status an order reached, with the labels of orderengine_orders_finished_total. */
+export interface FinishedOrder {
+  readonly status: 'PAID' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
+  /** The failure's error code for FAILED (INSUFFICIENT_POINTS, OUT_OF_STOCK, …), `none` otherwise. */
+  readonly reason: string;
+}
+
+/** The final status an order event gives its order; undefined for events that do not end one. */
+export function finishedOrder(event: OrderEvent): FinishedOrder | undefined {
+  switch (event.type) {
+    case 'OrderPaid':
+      return { status: 'PAID', reason: 'none' };
+    case 'OrderFailed':
+      return { status: 'FAILED', reason: event.failure.error };
+    case 'OrderCancelled':
+      return { status: 'CANCELLED', reason: 'none' };
+    case 'OrderExpired':
+      return { status: 'EXPIRED', reason: 'none' };
+    default:
+      return undefined;
   }
 }

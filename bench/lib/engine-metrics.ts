@@ -42,8 +42,9 @@ export function engineStats(before: Scrape | undefined, after: Scrape | undefine
   const batches = delta('orderengine_journal_batch_events_count');
   if (!after.has('orderengine_journal_batch_events_count') || batches <= 0) return undefined;
   const commitSeconds = delta('orderengine_journal_commit_duration_seconds_sum');
+  // Node's process metrics under their standard names; engines built before they were unprefixed named them orderengine_nodejs_*.
   const lag = (name: string) => {
-    const v = after.get(name);
+    const v = after.get(name) ?? after.get(`orderengine_${name}`);
     return v === undefined ? undefined : Math.round(v * 10_000) / 10;
   };
   return {
@@ -52,8 +53,8 @@ export function engineStats(before: Scrape | undefined, after: Scrape | undefine
     eventsPerBatch: Math.round(delta('orderengine_journal_batch_events_sum') / batches),
     commitMeanMs: Math.round((commitSeconds / Math.max(1, delta('orderengine_journal_commit_duration_seconds_count'))) * 10_000) / 10,
     commitBusyPercent: Math.round((commitSeconds * 100_000) / Math.max(1, elapsedMs)),
-    loopLagP99Ms: lag('orderengine_nodejs_eventloop_lag_p99_seconds'),
-    loopLagMaxMs: lag('orderengine_nodejs_eventloop_lag_max_seconds'),
+    loopLagP99Ms: lag('nodejs_eventloop_lag_p99_seconds'),
+    loopLagMaxMs: lag('nodejs_eventloop_lag_max_seconds'),
   };
 }
 

@@ -326,9 +326,7 @@ export class Engine {
   private observeSaga(saga: 'pay' | 'cancel', result: Result<OrderView>, started: number): void {
     const metrics = this.parts.metrics;
     if (!metrics) return;
-    const outcome = result.ok ? result.value.status : result.error;
     metrics.sagaDuration.observe({ saga, outcome: result.ok ? 'ok' : 'rejected' }, (performance.now() - started) / 1000);
-    metrics.ordersFinished.inc({ status: outcome });
   }
 
   /** An actor's journal, newest first, live or not; NOT_FOUND when it holds nothing for the actor. */

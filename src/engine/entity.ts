@@ -36,6 +36,8 @@ export interface EntityOptions {
   readonly views?: ViewSink;
   /** False when no sink takes the outbox's messages: they are then not built. */
   readonly publishing?: boolean;
+  /** Hears an append's durable events once they committed (never the events replayed at recovery). */
+  readonly onCommitted?: (address: Address, events: ReadonlyArray<{ type: string }>) => void;
 }
 
 /** What the admin API shows of one live actor, read through its mailbox. */
@@ -371,6 +373,7 @@ export class Entity {
         }
         // Before any asker hears of the commit: their next read must not find the older view.
         this.options.views?.committed(this.key, salesChanged);
+        this.options.onCommitted?.(this.address, events);
       },
       () => {
         this.pendingAppends--;

@@ -1,6 +1,7 @@
 // Start-up wiring: database and migrations, journal, outbox, actors, read side and sweeper, put together into the engine.
 
 import { hostname } from 'node:os';
+import type { OrderEvent } from '../../actors/order/protocol.js';
 import { Cluster, type ClusterObserver } from '../cluster/cluster.js';
 import { idInShard } from '../cluster/shard-of.js';
 import type { Config } from '../config.js';
@@ -9,7 +10,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { BatchWriter } from '../journal/batch-writer.js';
 import type { JournalStore } from '../journal/journal-store.js';
 import { SqlJournalStore } from '../journal/sql-journal-store.js';
-import type { Metrics } from '../metrics.js';
+import { finishedOrder, type Metrics } from '../metrics.js';
 import { Outbox } from '../outbox/outbox.js';
 import { AdminQueries } from '../read/admin-queries.js';
 import { ReadCache } from '../read/cache.js';
@@ -17,6 +18,7 @@ import { ReadQueries } from '../read/queries.js';
 import { StuckWork } from '../read/stuck-work.js';
 import { DatabaseHeldError } from './database-held-error.js';
 import { Engine } from './engine.js';
+import type { EntityOptions } from './entity.js';
 import { Gauges } from './gauges.js';
 import { hostedKinds } from './kinds.js';
 import { startSystem } from './nact.js';
@@ -95,6 +97,7 @@ export async function startEngine(config: Config, metrics?: Metrics, options: En
       views: cache,
       publishing: outbox.publishing,
       ...(cluster ? { remote: cluster.remote } : {}),
+      ...(metrics ? { onCommitted: countFinishedOrders(metrics) } : {}),
     },
     metrics && registryObserver(metrics, cluster !== undefined),
   );
@@ -150,6 +153,17 @@ function registryObserver(metrics: Metrics, clustered: boolean): RegistryObserve
           answeredFromAfar: (seconds: number) => metrics.clusterRemoteRequests.observe(seconds),
         }
       : {}),
+  };
+}
+
+/** Each order once per final status, when the event that gave it commits: a repeated or replayed request commits nothing. */
+function countFinishedOrders(metrics: Metrics): NonNullable<EntityOptions['onCommitted']> {
+  return (address, events) => {
+    if (address.kind !== 'order') return;
+    for (const event of events) {
+      const finished = finishedOrder(event as OrderEvent);
+      if (finished) metrics.ordersFinished.inc({ status: finished.status, reason: finished.reason });
+    }
   };
 }
 

@@ -41,7 +41,7 @@ export async function adminOverview(engine: Engine, metrics: Metrics): Promise<S
   const actors = engine.liveActors();
   const live: Record<string, number> = { user: 0, product: 0, order: 0, coupon: 0 };
   for (const actor of actors) live[actor.kind] = (live[actor.kind] ?? 0) + 1;
-  const defaults = (name: string) => metrics.registry.getSingleMetric(`orderengine_${name}`) as Readable | undefined;
+  const defaults = (name: string) => metrics.registry.getSingleMetric(name) as Readable | undefined;
   const sinks = await Promise.all(
     engine.outboxStatus().map(async (s) => ({
       sink: s.sink,

@@ -490,13 +490,16 @@ it('dashboard: well-formed panels on the provisioned datasource, laid out withou
     if (v.type === 'query') assert.is(v.datasource?.uid, uid, `variable ${v.name} uses datasource ${uid}`);
   }
   const titles = panels.map((p) => String(p.title).toLowerCase()).join(' | ');
-  for (const word of ['throughput', 'latency', 'saga', 'journal', 'live actors', 'mailbox', 'activations']) assert.ok(titles.includes(word), `a panel about ${word}`);
+  for (const word of ['throughput', 'latency', 'saga', 'orders finished', 'journal', 'live actors', 'mailbox', 'activations', 'requests in flight', 'cache hit rate', 'event loop', 'outbox lag']) {
+    assert.ok(titles.includes(word), `a panel about ${word}`);
+  }
 });
 
 it('every metric the dashboard and the alert rules name is exported by the engine', () => {
   const known = exportedMetrics();
   assert.ok(known.has('orderengine_http_request_duration_seconds_count'), 'the registry of src/metrics.ts');
-  assert.ok(known.has('orderengine_process_resident_memory_bytes'), 'the default process metrics');
+  assert.ok(known.has('process_resident_memory_bytes') && known.has('nodejs_eventloop_lag_p99_seconds'), "Node's process metrics, under their standard names");
+  assert.equal([...known.keys()].filter((n) => /^orderengine_(process|nodejs)_/.test(n)), [], 'no process metric under the engine prefix');
   const problems: string[] = [];
 
   const dashboard = JSON.parse(read(DASHBOARD));
