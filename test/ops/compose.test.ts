@@ -25,7 +25,7 @@ const DASHBOARD = 'ops/grafana/dashboards/order-engine.json';
 const DATASOURCES = 'ops/grafana/provisioning/datasources/prometheus.yml';
 const DASHBOARD_PROVIDERS = 'ops/grafana/provisioning/dashboards/order-engine.yml';
 
-/** Metrics that rules may name before the engine exports them, with the issue that brings them. */
+/** Metrics that rules may name before the engine exports them, with what will bring them. */
 const PENDING_METRICS: Record<string, string> = {};
 /** Series Prometheus itself writes for every target, and their labels beyond the target's. */
 const PROMETHEUS_SERIES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'];
