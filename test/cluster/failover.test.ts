@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { appliedTwice } from '../helpers/applied-once.js';
 import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
 import { availableDatabaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { memberEnv, untilShared } from '../helpers/cluster.js';
 import { checkInvariants } from '../helpers/invariants.js';
 import { privateNats, type PrivateNats } from '../helpers/nats.js';
 import { suite } from '../helpers/suite.js';
@@ -11,7 +12,6 @@ import { until } from '../helpers/until.js';
 
 const SHARDS = 16;
 const LEASE_MS = 2000;
-const ADMIN = { authorization: 'Bearer cluster-test' };
 
 interface Ctx {
   nats: PrivateNats;
@@ -19,35 +19,10 @@ interface Ctx {
   engines: EngineProcess[];
 }
 
-const clusterOf = async (url: string) => (await (await fetch(`${url}/admin/cluster`, { headers: ADMIN })).json()) as { members: Array<{ node: string; shardsOwned: number }>; owners: Record<string, string> };
-
-/** Every one of `engines` sees exactly them holding all the shards. */
-const untilServedBy = (engines: readonly EngineProcess[], names: readonly string[]) =>
-  until(
-    async () => {
-      for (const e of engines) {
-        const status = await clusterOf(e.url).catch(() => undefined);
-        if (!status || Object.keys(status.owners).length !== SHARDS) return false;
-        if (status.members.map((m) => m.node).sort().join() !== [...names].sort().join()) return false;
-      }
-      return true;
-    },
-    `${names.join(', ')} serve all ${SHARDS} shards`,
-    60_000,
-    100,
-  );
+const untilServedBy = (engines: readonly EngineProcess[], names: readonly string[]) => untilShared(engines, names, SHARDS);
 
 const postgres = availableDatabaseKinds().find((k) => k.name === 'postgres');
-const env = (nats: PrivateNats, node: string) => ({
-  CLUSTER_NATS_URL: nats.url,
-  CLUSTER_NAME: 'failover',
-  NODE_NAME: node,
-  CLUSTER_SHARDS: String(SHARDS),
-  CLUSTER_LEASE_MS: String(LEASE_MS),
-  ADMIN_TOKEN: 'cluster-test',
-  SWEEP_INTERVAL_MS: '200',
-  REQUEST_TIMEOUT_MS: '8000',
-});
+const env = (nats: PrivateNats, node: string) => memberEnv(nats, 'failover', node, { shards: SHARDS, leaseMs: LEASE_MS }, { REQUEST_TIMEOUT_MS: '8000' });
 
 /** A create answered 201; 503 (a shard between owners) goes again. */
 async function created(url: string, path: string, body: unknown): Promise<string> {

@@ -2,7 +2,8 @@
 
 import * as assert from 'uvu/assert';
 import { appliedTwice } from '../helpers/applied-once.js';
-import { startEngineProcess, type EngineProcess } from '../helpers/child.js';
+import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
+import { clusterOf, memberEnv, untilShared } from '../helpers/cluster.js';
 import { availableDatabaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { checkInvariants } from '../helpers/invariants.js';
 import { privateNats, type PrivateNats } from '../helpers/nats.js';
@@ -10,7 +11,6 @@ import { suite } from '../helpers/suite.js';
 import { until } from '../helpers/until.js';
 
 const SHARDS = 32;
-const ADMIN = { authorization: 'Bearer cluster-test' };
 
 interface Ctx {
   nats: PrivateNats;
@@ -18,51 +18,16 @@ interface Ctx {
   engines: EngineProcess[];
 }
 
-interface Answer {
-  readonly status: number;
-  readonly retryAfter: string | null;
-  readonly body: any;
+/** A call whose 503 must carry Retry-After: the answer with that header. */
+async function call(url: string, method: string, path: string, body?: unknown) {
+  const answer = await http(url, method, path, body);
+  return { ...answer, retryAfter: answer.headers.get('retry-after') };
 }
 
-async function call(url: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const abort = new AbortController();
-  const deadline = setTimeout(() => abort.abort(new Error(`${method} ${path}: no answer within 30 s`)), 30_000);
-  try {
-    const response = await fetch(url + path, { method, signal: abort.signal, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() };
-  } finally {
-    clearTimeout(deadline);
-  }
-}
-
-const cluster = async (e: EngineProcess) => (await (await fetch(`${e.url}/admin/cluster`, { headers: ADMIN })).json()) as { members: Array<{ node: string; shardsOwned: number }>; owners: Record<string, string> };
-const balanced = (engines: readonly EngineProcess[], names: readonly string[]) =>
-  until(
-    async () => {
-      for (const e of engines) {
-        const status = await cluster(e);
-        if (Object.keys(status.owners).length !== SHARDS) return false;
-        if (status.members.map((m) => m.node).sort().join() !== [...names].sort().join()) return false;
-        if (status.members.some((m) => m.shardsOwned > Math.ceil(SHARDS / names.length))) return false;
-      }
-      return true;
-    },
-    `${names.join(', ')} share the ${SHARDS} shards fairly`,
-    60_000,
-    100,
-  );
+const balanced = (engines: readonly EngineProcess[], names: readonly string[]) => untilShared(engines, names, SHARDS);
 
 const postgres = availableDatabaseKinds().find((k) => k.name === 'postgres');
-const env = (nats: PrivateNats, node: string) => ({
-  CLUSTER_NATS_URL: nats.url,
-  CLUSTER_NAME: 'join',
-  NODE_NAME: node,
-  CLUSTER_SHARDS: String(SHARDS),
-  CLUSTER_LEASE_MS: '2000',
-  ADMIN_TOKEN: 'cluster-test',
-  SWEEP_INTERVAL_MS: '200',
-  REQUEST_TIMEOUT_MS: '5000',
-});
+const env = (nats: PrivateNats, node: string) => memberEnv(nats, 'join', node, { shards: SHARDS }, { REQUEST_TIMEOUT_MS: '5000' });
 
 const it = suite<Ctx>('members joining and leaving under load', { needs: ['postgres', 'nats-server'] });
 it.before(async (ctx) => {
@@ -115,7 +80,7 @@ it('a fourth member joins mid-sale and takes shards; a SIGTERM hands shards off;
   ctx.engines = [...ctx.engines, joined];
   await balanced(ctx.engines, ['j1', 'j2', 'j3', 'j4']);
   assert.ok(answered > beforeJoin, 'pays were answered while the member joined');
-  assert.ok((await cluster(joined)).members.find((m) => m.node === 'j4')!.shardsOwned > 0, 'the new member took shards');
+  assert.ok((await clusterOf(joined.url))!.members.find((m) => m.node === 'j4')!.shardsOwned > 0, 'the new member took shards');
 
   const [leaving, ...staying] = ctx.engines as [EngineProcess, ...EngineProcess[]];
   ctx.engines = staying;

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { appliedTwice } from '../helpers/applied-once.js';
 import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
 import { availableDatabaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { clusterOf, memberEnv, untilShared } from '../helpers/cluster.js';
 import { checkInvariants } from '../helpers/invariants.js';
 import { privateNats, type PrivateNats } from '../helpers/nats.js';
 import { suite } from '../helpers/suite.js';
@@ -11,7 +12,6 @@ import { until } from '../helpers/until.js';
 
 const SHARDS = 16;
 const LEASE_MS = 2000;
-const ADMIN = { authorization: 'Bearer cluster-test' };
 
 interface Ctx {
   nats: PrivateNats;
@@ -19,30 +19,14 @@ interface Ctx {
   engines: EngineProcess[];
 }
 
-const owners = async (e: EngineProcess) => ((await (await fetch(`${e.url}/admin/cluster`, { headers: ADMIN })).json()) as { owners: Record<string, string> }).owners;
-const allServed = (engines: readonly EngineProcess[]) =>
-  until(async () => {
-    for (const e of engines) if (Object.keys(await owners(e).catch(() => ({}))).length !== SHARDS) return false;
-    return true;
-  }, `every shard served, as each of ${engines.length} members sees it`);
-
 const postgres = availableDatabaseKinds().find((k) => k.name === 'postgres');
 const it = suite<Ctx>('cluster through a NATS outage', { needs: ['postgres', 'nats-server'] });
 it.before(async (ctx) => {
   ctx.nats = await privateNats();
   ctx.db = await postgres!.create();
-  const env = (node: string) => ({
-    CLUSTER_NATS_URL: ctx.nats.url,
-    CLUSTER_NAME: 'outage',
-    NODE_NAME: node,
-    CLUSTER_SHARDS: String(SHARDS),
-    CLUSTER_LEASE_MS: String(LEASE_MS),
-    ADMIN_TOKEN: 'cluster-test',
-    SWEEP_INTERVAL_MS: '200',
-    REQUEST_TIMEOUT_MS: '3000',
-  });
+  const env = (node: string) => memberEnv(ctx.nats, 'outage', node, { shards: SHARDS, leaseMs: LEASE_MS }, { REQUEST_TIMEOUT_MS: '3000' });
   ctx.engines = await Promise.all(['a1', 'a2'].map((n) => startEngineProcess(ctx.db.url, env(n))));
-  await allServed(ctx.engines);
+  await untilShared(ctx.engines, ['a1', 'a2'], SHARDS);
 });
 it.after(async (ctx) => {
   for (const e of ctx.engines ?? []) await e.kill().catch(() => undefined);
@@ -82,12 +66,12 @@ it('NATS away for a few seconds under load: readiness says so, pays answer 503 o
   // Readiness turns 503 while NATS is away (the member can neither keep its shards nor route).
   await until(async () => (await http(a.url, 'GET', '/health/ready')).status === 503, 'a member reports itself not ready');
   // Past the lease, no member serves anything (it cannot know it still owns a shard).
-  await until(async () => (await (await fetch(`${a.url}/admin/cluster`, { headers: ADMIN })).json()).served.length === 0, 'the member has let its shards go');
+  await until(async () => (await clusterOf(a.url))?.served.length === 0, 'the member has let its shards go');
   await new Promise((r) => setTimeout(r, 2 * LEASE_MS));
   await ctx.nats.start();
 
   await until(async () => (await http(a.url, 'GET', '/health/ready')).status === 200 && (await http(b.url, 'GET', '/health/ready')).status === 200, 'both members ready again');
-  await allServed(ctx.engines);
+  await untilShared(ctx.engines, ['a1', 'a2'], SHARDS);
   await paying;
   console.log(`  answers through the outage: ${[...seen].map(([s, n]) => `${n}× ${s}`).join(', ')}`);
   assert.ok((seen.get(503) ?? 0) > 0, 'some pays met the outage');

@@ -66,13 +66,13 @@ export async function startEngineProcess(databaseUrl: string, env: Record<string
 }
 
 /** Rejects after `HTTP_DEADLINE_MS` instead of waiting forever on a connection its server lost (a killed process). */
-export async function http(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+export async function http(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const abort = new AbortController();
   // A timer of the test's own (AbortSignal.timeout's does not keep the process alive): a fetch
   // left hanging on a socket its server dropped is cut off and fails, rather than end the run quietly.
   const deadline = setTimeout(() => abort.abort(new Error(`${method} ${path}: no answer within ${HTTP_DEADLINE_MS} ms`)), HTTP_DEADLINE_MS);
   try {
-    return await answer(base, method, path, body, abort.signal);
+    return await answer(base, method, path, body, headers, abort.signal);
   } finally {
     clearTimeout(deadline);
   }
@@ -80,11 +80,18 @@ export async function http(base: string, method: string, path: string, body?: un
 
 const HTTP_DEADLINE_MS = 60_000;
 
-async function answer(base: string, method: string, path: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: any }> {
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: any;
+}
+
+async function answer(base: string, method: string, path: string, body: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<Answer> {
   const response = await fetch(base + path, {
     method,
     signal,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
   let json: unknown;
@@ -93,7 +100,7 @@ async function answer(base: string, method: string, path: string, body: unknown,
   } catch {
     json = text;
   }
-  return { status: response.status, body: json };
+  return { status: response.status, headers: response.headers, body: json };
 }
 
 /** Resident memory of a process in bytes (Linux /proc), or undefined once it is gone. */
