@@ -34,6 +34,8 @@ export interface ClusterObserver {
 export interface ShardHost extends LocalDelivery {
   /** Stops the actors of the shards `leaving` picks; their waiting callers hear 503. */
   drop(leaving: (to: Address) => boolean): number;
+  /** Stops waiting for answers from the actors `gone` picks: their process is gone, and the answers with it. */
+  giveUp(gone: (to: Address) => boolean): void;
 }
 
 export interface ClusterStatus {
@@ -57,8 +59,16 @@ export class Cluster {
   private readonly serving = new Set<number>();
   private owners = new Map<number, LeaseHolder>();
   private memberCount = 1;
+  /**
+   * Members NATS says no longer listen (killed, or cut off): nothing is sent to them, what was
+   * sent is given up, they are not counted for the fair share, and their shards are taken as
+   * soon as the leases expire. Kept until their names leave the members bucket.
+   */
+  private readonly gone = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private prober: NodeJS.Timeout | undefined;
   private ticking = false;
+  private probing = false;
   private leaving = false;
   private host: ShardHost | undefined;
   private drain: () => Promise<void> = async () => undefined;
@@ -160,6 +170,8 @@ export class Cluster {
     const every = Math.max(50, Math.floor(this.config.leaseMs / 3));
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
+    this.prober = setInterval(() => void this.probe(), PROBE_MS);
+    this.prober.unref();
     void this.tick();
   }
 
@@ -179,10 +191,35 @@ export class Cluster {
     };
   }
 
+  /**
+   * Asks every other owner whether it still listens. One that does not is gone: its callers here
+   * are answered at once instead of at their time-out, and rounds run often until its shards are taken.
+   */
+  private async probe(): Promise<void> {
+    if (this.probing || this.leaving) return;
+    this.probing = true;
+    try {
+      const others = new Set(this.gone);
+      for (const holder of this.owners.values()) if (holder.node !== this.config.node) others.add(holder.node);
+      await Promise.all(
+        [...others].map(async (node) => {
+          if (await this.transport.listening(node)) return this.gone.delete(node);
+          if (this.gone.has(node)) return;
+          this.gone.add(node);
+          this.host?.giveUp((to) => this.owners.get(this.shardOf(to.id))?.node === node);
+        }),
+      );
+      if ([...this.owners.values()].some((holder) => this.gone.has(holder.node))) void this.tick();
+    } finally {
+      this.probing = false;
+    }
+  }
+
   /** Hands every shard off, once in-flight work has committed, and leaves the cluster. */
   async leave(): Promise<void> {
     this.leaving = true;
     clearInterval(this.timer);
+    clearInterval(this.prober);
     const shards = [...this.serving];
     this.serving.clear();
     await this.drain();
@@ -199,7 +236,7 @@ export class Cluster {
     const shard = this.shardOf(to.id);
     if (this.serving.has(shard) && this.leases.holds(shard)) return this.config.node;
     const holder = this.owners.get(shard);
-    return holder && holder.node !== this.config.node ? holder.node : undefined;
+    return holder && holder.node !== this.config.node && !this.gone.has(holder.node) ? holder.node : undefined;
   }
 
   private fencesFor(entries: readonly AppendEntry[]): Fence[] {
@@ -238,8 +275,9 @@ export class Cluster {
       // counting it twice made every member hand off a third of its shards and take them back.
       const names = new Set<string>();
       for await (const name of await this.members.keys()) names.add(name);
-      this.memberCount = Math.max(1, names.size);
       this.owners = await this.leases.holders();
+      for (const node of this.gone) if (!names.has(node) && ![...this.owners.values()].some((h) => h.node === node)) this.gone.delete(node);
+      this.memberCount = Math.max(1, [...names].filter((name) => !this.gone.has(name)).length);
       const fair = Math.ceil(this.config.shards / this.memberCount);
       const mine = [...this.leases.owned.keys()];
       if (mine.length > fair) await this.handOff(mine.slice(fair));
@@ -259,17 +297,17 @@ export class Cluster {
       const j = Math.floor(Math.random() * (i + 1));
       [free[i], free[j]] = [free[j]!, free[i]!];
     }
-    const taken: Array<{ shard: number; epoch: number }> = [];
+    // All at once: after a member dies, a third of the shards may be free, and one at a time took seconds.
+    const attempts = await Promise.allSettled(free.slice(0, wanted).map((shard) => this.leases.tryAcquire(shard)));
+    const taken = attempts.flatMap((a) => (a.status === 'fulfilled' && a.value ? [{ shard: a.value.shard, epoch: a.value.epoch }] : []));
     try {
-      for (const shard of free.slice(0, wanted)) {
-        const lease = await this.leases.tryAcquire(shard);
-        if (!lease) continue;
-        taken.push({ shard, epoch: lease.epoch });
-        // Fenced before served: a batch still on its way from the last owner is refused from here on.
-        await this.store.writeBatch([], [], undefined, [{ shard, epoch: lease.epoch }]);
-      }
+      const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+      if (failed) throw failed.reason;
+      if (taken.length === 0) return;
+      // Fenced before served: a batch still on its way from the last owners is refused from here on.
+      await this.store.writeBatch([], [], undefined, taken);
       // The last owners can write no more: rows from here on number past all of theirs.
-      if (taken.length > 0) await this.outbox?.passRowsWaiting();
+      await this.outbox?.passRowsWaiting();
     } catch (error) {
       // Not served, so not kept: another process (or the next round) takes them.
       for (const { shard } of taken) await this.leases.release(shard).catch(() => undefined);
@@ -295,6 +333,9 @@ export class Cluster {
     this.observer?.moved('handed_off', shards.length);
   }
 }
+
+/** How often the other owners are asked whether they still listen (see `probe`). */
+const PROBE_MS = 500;
 
 /** Slots are handed out in turn from a counter in the database: unique among the last `POSITION_SLOTS` members to join. */
 async function takeSlot(database: Database): Promise<number> {

@@ -1,6 +1,6 @@
 // Envelopes and answers between engine processes over NATS core request subjects, as JSON: one subject per process.
 
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { RequestError, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Address } from '../../actors/shared/entity.js';
 import type { Result } from '../../actors/shared/result.js';
 import type { Envelope, ReplyTo } from '../engine/envelope.js';
@@ -45,6 +45,7 @@ export interface NatsTransportOptions {
 
 const MAX_HOPS = 4;
 const OWNER_POLL_MS = 25;
+const PROBE_TIMEOUT_MS = 1000;
 
 /**
  * ```ts
@@ -71,6 +72,11 @@ export class NatsTransport implements Transport {
     this.subscription = this.nc.subscribe(this.subject(this.options.node), {
       callback: (error, message) => {
         if (error) return;
+        // An empty request is another process asking whether this one is still there.
+        if (message.data.length === 0) {
+          if (message.reply) message.respond();
+          return;
+        }
         const packet = message.json<Packet>();
         this.options.clock?.observe(packet.clock);
         for (const wire of packet.wires) {
@@ -96,6 +102,19 @@ export class NatsTransport implements Transport {
 
   reply(node: string, correlationId: number, result: Result<unknown>): void {
     this.send(node, { kind: 'reply', correlationId, result });
+  }
+
+  /**
+   * Whether `node` still listens on its subject: false as soon as NATS knows nobody does (a
+   * process killed, or cut off from NATS); true when it answers, and when it is only slow.
+   */
+  async listening(node: string): Promise<boolean> {
+    try {
+      await this.nc.request(this.subject(node), undefined, { timeout: PROBE_TIMEOUT_MS });
+      return true;
+    } catch (error) {
+      return !(error instanceof RequestError && error.isNoResponders());
+    }
   }
 
   async close(): Promise<void> {

@@ -108,12 +108,14 @@ export class ShardLeases {
   /** Every shard's holder as the bucket says now (a lease may have lapsed since). */
   async holders(): Promise<Map<number, LeaseHolder>> {
     const out = new Map<number, LeaseHolder>();
-    const keys = await this.kv.keys('shard.*');
-    for await (const k of keys) {
-      const entry = await this.kv.get(k);
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys('shard.*')) keys.push(k);
+    // Asked together: one at a time, a few hundred shards took a round its whole period on a busy process.
+    const entries = await Promise.all(keys.map((k) => this.kv.get(k)));
+    for (const entry of entries) {
       if (!entry || entry.operation !== 'PUT') continue;
       const { node } = entry.json<{ node: string }>();
-      out.set(Number(k.slice('shard.'.length)), { node, epoch: entry.revision });
+      out.set(Number(entry.key.slice('shard.'.length)), { node, epoch: entry.revision });
     }
     return out;
   }

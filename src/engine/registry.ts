@@ -80,7 +80,7 @@ export class Registry implements Postman {
   private readonly live = new Map<string, Live>();
   private readonly waiting = new Map<number, Waiting>();
   /** Steps of sagas here sent to actors in other processes, awaiting their answers (in send order). */
-  private readonly farSteps = new Map<string, { replyTo: { readonly actor: Address; readonly step: unknown; readonly incarnation: number }; deadline: number }>();
+  private readonly farSteps = new Map<string, { replyTo: { readonly actor: Address; readonly step: unknown; readonly incarnation: number }; readonly to: Address; deadline: number }>();
   private nextCorrelationId = 1;
   /** Envelopes sent and not yet taken from an inbox. */
   private queued = 0;
@@ -104,7 +104,7 @@ export class Registry implements Postman {
       const far = !remote.hosts(to);
       this.observer?.posted?.(far);
       if (far) {
-        if (envelope.type === 'command' && envelope.replyTo && 'actor' in envelope.replyTo) this.awaitFarStep(envelope.replyTo);
+        if (envelope.type === 'command' && envelope.replyTo && 'actor' in envelope.replyTo) this.awaitFarStep(envelope.replyTo, to);
         return this.postRemote(remote, to, envelope);
       }
       if (envelope.type === 'reply' && this.farSteps.size > 0) this.farSteps.delete(farStepKey(to, envelope.step, envelope.incarnation));
@@ -298,8 +298,8 @@ export class Registry implements Postman {
    * answer is awaited until the ask time-out; then the step counts as not done, the saga stalls,
    * and the sweeper resumes it, asking again (every step is idempotent by its ref).
    */
-  private awaitFarStep(replyTo: { readonly actor: Address; readonly step: unknown; readonly incarnation: number }): void {
-    this.farSteps.set(farStepKey(replyTo.actor, replyTo.step, replyTo.incarnation), { replyTo, deadline: Date.now() + this.options.askTimeoutMs });
+  private awaitFarStep(replyTo: { readonly actor: Address; readonly step: unknown; readonly incarnation: number }, to: Address): void {
+    this.farSteps.set(farStepKey(replyTo.actor, replyTo.step, replyTo.incarnation), { replyTo, to, deadline: Date.now() + this.options.askTimeoutMs });
   }
 
   private expireFarSteps(now: number): void {
@@ -307,6 +307,24 @@ export class Registry implements Postman {
       if (deadline > now) return;
       this.farSteps.delete(key);
       this.post(replyTo.actor, { type: 'reply', step: replyTo.step, incarnation: replyTo.incarnation, result: lostStep });
+    }
+  }
+
+  /**
+   * The process hosting the actors `gone` picks is gone: callers waiting on them are answered
+   * 503 at once rather than at their time-out (whether it applied their command is unknown, as
+   * after a time-out), and saga steps sent there count as not done, so the sweeper asks again.
+   */
+  giveUp(gone: (to: Address) => boolean): void {
+    for (const [key, { replyTo, to }] of this.farSteps) {
+      if (!gone(to)) continue;
+      this.farSteps.delete(key);
+      this.post(replyTo.actor, { type: 'reply', step: replyTo.step, incarnation: replyTo.incarnation, result: lostStep });
+    }
+    for (const [id, waiting] of this.waiting) {
+      if (!gone(waiting.to)) continue;
+      this.waiting.delete(id);
+      waiting.resolve(reject('TIMEOUT', `the process hosting ${waiting.to.kind} ${waiting.to.id} is gone; try again`));
     }
   }
 
