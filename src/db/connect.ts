@@ -37,11 +37,10 @@ export interface Database {
   readonly transactInOrder?: (queries: readonly CompiledQuery[], chain: number) => Promise<void>;
   /**
    * The lock that keeps a second engine process off this database. Absent on PGlite, which
-   * runs inside the one process that opened it. `shared` (PostgreSQL only, else undefined): the
-   * members of a cluster hold it together, and a process alone cannot take it beside them, nor
-   * they beside it.
+   * runs inside the one process that opened it. `shared`: the members of a cluster hold it
+   * together, and a process alone cannot take it beside them, nor they beside it.
    */
-  readonly soleWriterLock?: (shared?: boolean) => SoleWriterLock | undefined;
+  readonly soleWriterLock?: (shared: boolean) => SoleWriterLock;
   close(): Promise<void>;
 }
 

@@ -24,7 +24,6 @@ export function openMysql(url: string, poolSize: number): OpenedDialect {
   return {
     dialect: new MysqlDialect({ pool }),
     traits: { dialect: 'mysql', documentType: 'mediumtext', arrayParameters: false, upsert: 'on-duplicate-key', jsonAgg: false },
-    // GET_LOCK has no shared mode: a cluster on MySQL takes no lock.
-    soleWriterLock: (shared) => (shared ? undefined : mysqlSoleWriterLock(url)),
+    soleWriterLock: (shared) => mysqlSoleWriterLock(url, shared),
   };
 }
