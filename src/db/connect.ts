@@ -37,11 +37,10 @@ export interface Database {
   readonly transactInOrder?: (queries: readonly CompiledQuery[], chain: number) => Promise<void>;
   /**
    * The lock that keeps a second engine process off this database. Absent on PGlite, which
-   * runs inside the one process that opened it. `shared` (PostgreSQL only, else undefined): the
-   * members of a cluster hold it together, and a process alone cannot take it beside them, nor
-   * they beside it.
+   * runs inside the one process that opened it. `shared`: the members of a cluster hold it
+   * together, and a process alone cannot take it beside them, nor they beside it.
    */
-  readonly soleWriterLock?: (shared?: boolean) => SoleWriterLock | undefined;
+  readonly soleWriterLock?: (shared: boolean) => SoleWriterLock;
   close(): Promise<void>;
 }
 
@@ -52,8 +51,9 @@ export interface ConnectOptions {
   /** Connections of the PostgreSQL read pool (`reads`); 0 sends reads through `db`. */
   readonly readPoolSize?: number;
   /**
-   * PostgreSQL: the server ends a session left idle inside a transaction this long (a cluster
-   * member paused mid-batch would otherwise keep its row locks, and the shard's next owner waits).
+   * The server ends a session left idle inside a transaction this long (a cluster member paused
+   * mid-batch would otherwise keep its row locks, and the shard's next owner waits). PostgreSQL,
+   * and MariaDB in whole seconds, rounded up; MySQL has no such setting.
    */
   readonly idleInTransactionMs?: number;
 }
@@ -106,6 +106,6 @@ async function open({ url, dataDir, poolSize, readPoolSize = 0, idleInTransactio
   if (url.startsWith('memory:')) return openPglite(undefined);
   if (url.startsWith('pglite:')) return openPglite(url.slice('pglite:'.length));
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, { poolSize, readPoolSize, idleInTransactionMs });
-  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) return openMysql(url, poolSize);
+  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) return openMysql(url, { poolSize, idleInTransactionMs });
   throw new Error(`DATABASE_URL must start with postgres://, mysql:// or be unset for PGlite; got ${url.split(':')[0]}:`);
 }

@@ -16,5 +16,5 @@ export interface OpenedDialect {
   /** The dialect of `Database.reads`, when reads have a pool of their own. */
   readonly readDialect?: Dialect;
   /** See `Database.soleWriterLock`. */
-  readonly soleWriterLock?: (shared?: boolean) => SoleWriterLock | undefined;
+  readonly soleWriterLock?: (shared: boolean) => SoleWriterLock;
 }

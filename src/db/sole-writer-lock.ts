@@ -1,12 +1,12 @@
-// The database's one-writer lock: without a cluster, one engine process serves a database, and a second one refuses to start.
+// The database's one-writer lock: without a cluster, one engine process serves a database, and a second one refuses to start; a cluster's members share it.
 
 export type LockOutcome = { readonly ok: true } | { readonly ok: false; readonly holder: string | undefined };
 
 /**
  * Held on a connection of its own for the life of the process: a PostgreSQL session-level
- * advisory lock, or MySQL's `GET_LOCK`. The database drops it with the connection, so a process
- * that dies frees it at once; the holder checks it every few seconds and takes it again after a
- * reconnect.
+ * advisory lock, or named locks (`GET_LOCK`) on MySQL; shared by a cluster's members, exclusive
+ * for a process alone. The database drops it with the connection, so a process that dies frees
+ * it at once; the holder checks it every few seconds and takes it again after a reconnect.
  *
  * ```ts
  * const outcome = await lock.acquire('web-1 pid 4242');

@@ -69,36 +69,39 @@ for (const kind of databaseKinds().filter((k) => k.name !== 'pglite')) {
   it.run();
 }
 
-// PostgreSQL's lock has a shared mode: a cluster's members hold it together. (MySQL's GET_LOCK has none; see docs/cluster.md.)
-const postgres = databaseKinds().find((k) => k.name === 'postgres')!;
-const both = suite<{ db: TestDatabase; engine?: EngineProcess }>('a process alone and a cluster never share a database', { needs: [...postgres.needs, 'nats-server'] });
-both.after(async (ctx) => {
-  await ctx.engine?.kill().catch(() => undefined);
-  await ctx.db?.drop();
-});
+// A cluster's members hold the lock together: PostgreSQL's advisory lock in its shared mode, on MySQL and MariaDB a named lock each.
+for (const kind of databaseKinds().filter((k) => k.name !== 'pglite')) {
+  const both = suite<{ db: TestDatabase; engine?: EngineProcess }>(`a process alone and a cluster never share a database on ${kind.name}`, { needs: [...kind.needs, 'nats-server'] });
+  both.after(async (ctx) => {
+    await ctx.engine?.kill().catch(() => undefined);
+    await ctx.db?.drop();
+  });
 
-both('a cluster member refuses to start beside a process alone, and a process alone beside a cluster member', async (ctx) => {
-  ctx.db = await postgres.create();
-  const nats = await privateNats();
-  try {
-    const member = { CLUSTER_NATS_URL: nats.url, CLUSTER_NAME: 'apart', CLUSTER_SHARDS: '8', NODE_NAME: 'm1' };
-    ctx.engine = await startEngineProcess(ctx.db.url);
-    const refusedMember = await runToExit(ctx.db.url, member);
-    assert.is(refusedMember.code, 1, refusedMember.stderr);
-    assert.match(refusedMember.stderr, /a single engine process serves this database \(.+ pid \d+ since .+\): a cluster member cannot join it/);
-    assert.is(await ctx.engine.stop(), 0);
+  both('a cluster member refuses to start beside a process alone, and a process alone beside a cluster member', async (ctx) => {
+    ctx.db = await kind.create();
+    const nats = await privateNats();
+    try {
+      const member = { CLUSTER_NATS_URL: nats.url, CLUSTER_NAME: 'apart', CLUSTER_SHARDS: '8', NODE_NAME: 'm1' };
+      ctx.engine = await startEngineProcess(ctx.db.url);
+      const refusedMember = await runToExit(ctx.db.url, member);
+      assert.is(refusedMember.code, 1, refusedMember.stderr);
+      assert.is(refusedMember.stderr.trim().split('\n').length, 1, `one line: ${refusedMember.stderr}`);
+      assert.match(refusedMember.stderr, new RegExp(`^order-engine: a single engine process serves this database \\(.+ pid ${ctx.engine.child.pid} since .+\\): a cluster member cannot join it`));
+      assert.is(await ctx.engine.stop(), 0);
 
-    ctx.engine = await startEngineProcess(ctx.db.url, member);
-    const refusedAlone = await runToExit(ctx.db.url);
-    assert.is(refusedAlone.code, 1, refusedAlone.stderr);
-    assert.match(refusedAlone.stderr, /another engine process serves this database \(cluster member m1, /);
-    // A second member joins beside the first.
-    const second = await startEngineProcess(ctx.db.url, { ...member, NODE_NAME: 'm2' });
-    assert.is((await http(second.url, 'GET', '/health/ready')).status, 200);
-    await second.kill();
-  } finally {
-    await nats.dispose();
-  }
-});
+      ctx.engine = await startEngineProcess(ctx.db.url, member);
+      const refusedAlone = await runToExit(ctx.db.url);
+      assert.is(refusedAlone.code, 1, refusedAlone.stderr);
+      assert.is(refusedAlone.stderr.trim().split('\n').length, 1, `one line: ${refusedAlone.stderr}`);
+      assert.match(refusedAlone.stderr, new RegExp(`^order-engine: another engine process serves this database \\(cluster member m1, .+ pid ${ctx.engine.child.pid} since `));
+      // A second member joins beside the first.
+      const second = await startEngineProcess(ctx.db.url, { ...member, NODE_NAME: 'm2' });
+      assert.is((await http(second.url, 'GET', '/health/ready')).status, 200);
+      await second.kill();
+    } finally {
+      await nats.dispose();
+    }
+  });
 
-both.run();
+  both.run();
+}

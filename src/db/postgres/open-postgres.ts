@@ -52,6 +52,6 @@ export function openPostgres(url: string, { poolSize, readPoolSize, idleInTransa
       await Promise.all([client.end({ timeout: CLOSE_TIMEOUT_S }), readClient?.end({ timeout: CLOSE_TIMEOUT_S })]);
     },
     ...(readClient ? { readDialect: new PipelinedReadDialect(readClient) } : {}),
-    soleWriterLock: (shared) => postgresSoleWriterLock(url, shared ?? false),
+    soleWriterLock: (shared) => postgresSoleWriterLock(url, shared),
   };
 }
