@@ -193,7 +193,8 @@ export class Cluster {
 
   /**
    * Asks every other owner whether it still listens. One that does not is gone: its callers here
-   * are answered at once instead of at their time-out, and rounds run often until its shards are taken.
+   * are answered at once instead of at their time-out, and rounds run often until its shards have
+   * owners again.
    */
   private async probe(): Promise<void> {
     if (this.probing || this.leaving) return;
@@ -209,7 +210,9 @@ export class Cluster {
           this.host?.giveUp((to) => this.owners.get(this.shardOf(to.id))?.node === node);
         }),
       );
-      if ([...this.owners.values()].some((holder) => this.gone.has(holder.node))) void this.tick();
+      // Until every shard has an owner again, rounds run at this pace: to take the shards of a
+      // member gone as soon as they are free, and to learn who took the others (which waits here).
+      if (this.owners.size < this.config.shards || [...this.owners.values()].some((holder) => this.gone.has(holder.node))) void this.tick();
     } finally {
       this.probing = false;
     }
@@ -297,12 +300,16 @@ export class Cluster {
       const j = Math.floor(Math.random() * (i + 1));
       [free[i], free[j]] = [free[j]!, free[i]!];
     }
-    // All at once: after a member dies, a third of the shards may be free, and one at a time took seconds.
-    const attempts = await Promise.allSettled(free.slice(0, wanted).map((shard) => this.leases.tryAcquire(shard)));
-    const taken = attempts.flatMap((a) => (a.status === 'fulfilled' && a.value ? [{ shard: a.value.shard, epoch: a.value.epoch }] : []));
+    const taken: Array<{ shard: number; epoch: number }> = [];
     try {
-      const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
-      if (failed) throw failed.reason;
+      // All at once: after a member dies, a third of the shards may be free, and one at a time took
+      // seconds. Those another member took first are made up from the rest, not in the next round.
+      while (taken.length < wanted && free.length > 0) {
+        const attempts = await Promise.allSettled(free.splice(0, wanted - taken.length).map((shard) => this.leases.tryAcquire(shard)));
+        for (const a of attempts) if (a.status === 'fulfilled' && a.value) taken.push({ shard: a.value.shard, epoch: a.value.epoch });
+        const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+        if (failed) throw failed.reason;
+      }
       if (taken.length === 0) return;
       // Fenced before served: a batch still on its way from the last owners is refused from here on.
       await this.store.writeBatch([], [], undefined, taken);
