@@ -99,4 +99,18 @@ it('a step whose commit fails on the far side counts as not done: the saga relea
   assert.is(user.ok && user.value.points, 500, 'no points taken');
 });
 
+it('a process asks whether another still listens: yes while its subscription is there, no once it is gone', async ({ nats, a }) => {
+  assert.ok(await a.transport.listening('b'));
+  const nc = await connect({ servers: nats.url });
+  const c = new NatsTransport(nc, { prefix: 'test', node: 'c', ownerOf, waitForOwnerMs: 2000 });
+  c.listen({ post: () => undefined, deliver: () => undefined });
+  await nc.flush();
+  assert.ok(await a.transport.listening('c'));
+  await nc.close();
+  // The server lets go of the subscription a moment after the connection closes.
+  const { until } = await import('../helpers/until.js');
+  await until(async () => !(await a.transport.listening('c')), 'a closed connection listens no more');
+  assert.not.ok(await a.transport.listening('never-was'));
+});
+
 it.run();

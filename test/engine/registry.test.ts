@@ -103,4 +103,26 @@ it('an actor hosted elsewhere is reached through the transport, as plain data, a
   assert.is(registry.liveActors().length, 1);
 });
 
+it('when the process hosting an actor is gone, its callers and the saga steps sent there are answered at once, not at the time-out', async (ctx) => {
+  const sent: Address[] = [];
+  const registry = make(ctx, new FakeJournal(), {
+    askTimeoutMs: 60_000,
+    remote: { node: 'here', hosts: (to) => to.kind !== 'product', transport: { post: (to) => sent.push(to), reply: () => undefined } },
+  });
+  const read = registry.read({ kind: 'product', id: 'p1' });
+  assert.ok((await registry.create({ kind: 'user', id: 'u1' }, { type: 'CreateUser', name: 'ada', points: 100 })).ok);
+  assert.ok((await registry.create({ kind: 'order', id: 'o1' }, { type: 'CreateOrder', userId: 'u1', items: [{ productId: 'p2', quantity: 1, unitPrice: 10 }], ttlMs: 60_000 })).ok);
+  const paying = registry.ask({ kind: 'order', id: 'o1' }, { type: 'PayOrder' });
+  await until(() => sent.some((to) => to.id === 'p2'), 'the reservation went to the other process');
+  const started = Date.now();
+  registry.giveUp((to) => to.kind === 'product');
+  const answer = await read;
+  assert.is(answer.ok ? 'ok' : answer.error, 'TIMEOUT');
+  const paid = await paying;
+  assert.not.ok(paid.ok && paid.value.status === 'PAID', JSON.stringify(paid));
+  assert.ok(Date.now() - started < 30_000, 'answered long before the 60 s time-out');
+  const user = await registry.read({ kind: 'user', id: 'u1' });
+  assert.is(user.ok && user.value.points, 100, 'no points taken');
+});
+
 it.run();
