@@ -4,6 +4,7 @@
 //   npx tsx bench/engine-core.ts --db postgres://postgres@127.0.0.1:5432/test [--orders 60000] [--concurrency 256]
 //
 // A fresh database is created on the server of --db (or a PGlite directory) and dropped after.
+// ALLOCATIONS=file.heapprofile and CPU_PROFILE=file.cpuprofile record the pays alone.
 
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -72,6 +73,8 @@ try {
   };
   // ALLOCATIONS=file.heapprofile samples every allocation site during the pays, garbage included.
   const sampling = process.env.ALLOCATIONS ? await startAllocationSampling() : undefined;
+  // CPU_PROFILE=file.cpuprofile profiles the pays alone (not the seeding), for Chrome DevTools or speedscope.
+  const profiling = process.env.CPU_PROFILE ? await startCpuProfile() : undefined;
   const before = await batchStats();
   const dbKind = dbKindOf(values.db as string);
   const dbPids = dbKind === 'pglite' ? [] : databaseProcesses(dbKind, new URL(database.url).pathname.slice(1));
@@ -86,6 +89,7 @@ try {
   const dbUsed = cpuSecondsOf(dbPids) - dbCpu;
   const after = await batchStats();
   if (sampling) await sampling.stop(process.env.ALLOCATIONS as string);
+  if (profiling) await profiling.stop(process.env.CPU_PROFILE as string);
   const batches = after.batches - before.batches;
   const ms = (us: number) => (us / 1000).toFixed(2);
   console.log(
@@ -108,6 +112,20 @@ async function startAllocationSampling(): Promise<{ stop(file: string): Promise<
   return {
     async stop(file) {
       const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
+async function startCpuProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
       writeFileSync(file, JSON.stringify(profile));
       session.disconnect();
     },
