@@ -3,7 +3,7 @@
 import type { Address, Decision, DecideContext, EntityModule } from '../../actors/shared/entity.js';
 import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
 import type { Dependency } from '../journal/dependency.js';
-import type { AppendEntry, Journal, OutboxMessage, ReadModelRow, SalesDelta, StoredEvent } from '../journal/journal.js';
+import { appended, type AppendEntry, type AppendListener, type Journal, type OutboxMessage, type ReadModelRow, type SalesDelta, type StoredEvent } from '../journal/journal.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import { PendingDependencies } from './pending-dependencies.js';
 import { encodeSnapshot, recover } from './recovery.js';
@@ -58,6 +58,53 @@ const unavailable = (message = 'the database could not commit; try again'): Reje
 /** A saga step's answer has nobody to answer in turn. */
 const replyToOf = (envelope: Envelope): ReplyTo | undefined => (envelope.type === 'reply' ? undefined : envelope.replyTo);
 
+/**
+ * One append of an actor on its way to the database: what the actor does when it commits or
+ * fails, and the answers that wait for it. The journal's listener for that append, so that an
+ * append costs this one object rather than a promise and its reactions.
+ */
+class PendingAppend implements AppendListener {
+  outcome: 'pending' | 'committed' | 'failed' = 'pending';
+  /** Answers sent once this append (and so everything before it) is durable. */
+  answers: Array<{ readonly targets: ReadonlyArray<ReplyTo | undefined>; readonly result: Result<unknown> }> | undefined;
+  /** Rare paths (recovery, a journal look-up, an explicit snapshot) that wait for it to settle. */
+  settledWaiters: Array<() => void> | undefined;
+
+  constructor(
+    private readonly entity: Entity,
+    readonly sequenceNr: number,
+    readonly state: unknown,
+    readonly salesChanged: boolean,
+    readonly events: ReadonlyArray<{ type: string }>,
+  ) {}
+
+  committed(): void {
+    this.outcome = 'committed';
+    this.entity.appendCommitted(this);
+    this.settle();
+  }
+
+  failed(): void {
+    this.outcome = 'failed';
+    this.entity.appendFailed();
+    this.settle();
+  }
+
+  /** Resolves once the append has committed or failed. */
+  settled(): Promise<void> {
+    if (this.outcome !== 'pending') return Promise.resolve();
+    return new Promise((resolve) => (this.settledWaiters ??= []).push(resolve));
+  }
+
+  private settle(): void {
+    if (this.answers) {
+      const deliver = this.entity.answerNow;
+      for (const { targets, result } of this.answers) deliver(targets, this.outcome === 'committed' ? result : unavailable());
+    }
+    if (this.settledWaiters) for (const resolve of this.settledWaiters) resolve();
+  }
+}
+
 /** Unique in the process, so an answer meant for an earlier life of an actor never reaches a later one. */
 let incarnations = 0;
 
@@ -72,7 +119,8 @@ export class Entity {
   private committedSequenceNr = 0;
   private snapshotSequenceNr = 0;
   private readonly window: RefWindow;
-  private lastAppend: Promise<void> | undefined;
+  /** The latest append, while it or an earlier one may still be on its way. */
+  private lastAppend: PendingAppend | undefined;
   private pendingAppends = 0;
   private readonly waiters = new SagaWaiters();
   private recovered = false;
@@ -81,6 +129,7 @@ export class Entity {
   private busy = false;
   /** Uncommitted appends (this actor's and others') the pending state was decided on. */
   private readonly depends: PendingDependencies;
+  private readonly decideContext: { now: number; readonly seen: DecideContext['seen'] };
 
   constructor(
     readonly address: Address,
@@ -92,6 +141,7 @@ export class Entity {
     this.key = `${address.kind}-${address.id}`;
     this.window = new RefWindow(options.windowSize);
     this.depends = new PendingDependencies(journal);
+    this.decideContext = { now: 0, seen: (ref) => this.window.get(ref) };
     this.committed = this.pending = hosted.module.initial(address.id);
   }
 
@@ -264,7 +314,7 @@ export class Entity {
     after: Dependency | undefined,
   ): Promise<void> {
     // Everything appended so far must be durable before the journal can tell what this id did.
-    await this.lastAppend?.catch(() => undefined);
+    await this.lastAppend?.settled();
     if (this.stale) return this.postman.deliver(replyTo, unavailable());
     const types = await this.journal.refTypes(this.key, ref);
     if (this.stale) return this.postman.deliver(replyTo, unavailable());
@@ -318,18 +368,36 @@ export class Entity {
     }
   }
 
-  private answer(targets: Array<ReplyTo | undefined>, result: Result<unknown>, after: Promise<void> | undefined): void {
-    const answerAll = (r: Result<unknown>) => {
-      for (const target of targets) this.postman.deliver(target, r);
-    };
-    if (!after) return answerAll(result);
-    after.then(
-      () => answerAll(result),
-      () => answerAll(unavailable()),
-    );
+  /** Answers `targets` once `after` is durable (503 if it fails), or now when it has nothing to wait for. */
+  private answer(targets: ReadonlyArray<ReplyTo | undefined>, result: Result<unknown>, after: PendingAppend | undefined): void {
+    if (after === undefined || after.outcome === 'committed') return this.answerNow(targets, result);
+    if (after.outcome === 'failed') return this.answerNow(targets, unavailable());
+    (after.answers ??= []).push({ targets, result });
   }
 
-  private append(events: ReadonlyArray<{ type: string }>, before: unknown, state: unknown): Promise<void> {
+  readonly answerNow = (targets: ReadonlyArray<ReplyTo | undefined>, result: Result<unknown>): void => {
+    for (const target of targets) this.postman.deliver(target, result);
+  };
+
+  /** The journal committed `append` (appends commit in order: everything before it has too). */
+  appendCommitted(append: PendingAppend): void {
+    this.pendingAppends--;
+    if (this.lastAppend === append) this.lastAppend = undefined;
+    if (append.sequenceNr > this.committedSequenceNr) {
+      this.committed = append.state;
+      this.committedSequenceNr = append.sequenceNr;
+    }
+    // Before any asker hears of the commit: their next read must not find the older view.
+    this.options.views?.committed(this.key, append.salesChanged);
+    this.options.onCommitted?.(this.address, append.events);
+  }
+
+  appendFailed(): void {
+    this.pendingAppends--;
+    this.markStale();
+  }
+
+  private append(events: ReadonlyArray<{ type: string }>, before: unknown, state: unknown): PendingAppend {
     const { module } = this.hosted;
     const creates = this.sequenceNr === 0;
     const at = Date.now();
@@ -349,8 +417,12 @@ export class Entity {
     const salesChanged = sales !== undefined && sales.length > 0;
     const outbox = this.options.publishing === false ? undefined : this.hosted.outbox?.(this.key, state, events, stored);
     const after = this.depends.token();
+    const pending = new PendingAppend(this, sequenceNr, state, salesChanged, events);
+    this.pendingAppends++;
+    this.lastAppend = pending;
     // One shape for every entry (absent parts undefined): this runs for every append.
-    const commit = this.journal.append({
+    this.journal.append(
+      {
       key: this.key,
       events: stored,
       creates,
@@ -359,28 +431,11 @@ export class Entity {
       row,
       sales: salesChanged ? sales : undefined,
       outbox: outbox !== undefined && outbox.length > 0 ? outbox : undefined,
-    });
-    const position = this.journal.lastPosition;
-    this.depends.appended(after, position);
-    this.pendingAppends++;
-    this.lastAppend = commit;
-    commit.then(
-      () => {
-        this.pendingAppends--;
-        if (sequenceNr > this.committedSequenceNr) {
-          this.committed = state;
-          this.committedSequenceNr = sequenceNr;
-        }
-        // Before any asker hears of the commit: their next read must not find the older view.
-        this.options.views?.committed(this.key, salesChanged);
-        this.options.onCommitted?.(this.address, events);
       },
-      () => {
-        this.pendingAppends--;
-        this.markStale();
-      },
+      pending,
     );
-    return commit;
+    this.depends.appended(after, this.journal.lastPosition);
+    return pending;
   }
 
   /** This process no longer hosts the actor (its shard moved): callers waiting for a saga hear 503 now. */
@@ -395,14 +450,16 @@ export class Entity {
     for (const w of this.waiters.takeAll()) this.postman.deliver(w, unavailable());
   }
 
+  /** One context per actor, its clock set for each decision: `decide` reads it and keeps nothing of it. */
   private context(): DecideContext {
-    return { now: Date.now(), seen: (ref) => this.window.get(ref) };
+    this.decideContext.now = Date.now();
+    return this.decideContext;
   }
 
   /** Rebuilds the actor from the journal, as a new incarnation resting on nothing uncommitted. */
   private async recover(): Promise<void> {
     // Appends of the last life still in flight land first, so the journal read has them.
-    await this.lastAppend?.catch(() => undefined);
+    await this.lastAppend?.settled();
     this.incarnation = ++incarnations;
     this.depends.clear();
     const { state, sequenceNr, snapshotSequenceNr } = await recover(this.hosted.module, this.journal, this.key, this.address.id, this.options.replayPageSize, this.window);
@@ -418,13 +475,13 @@ export class Entity {
 
   private async snapshotNow(): Promise<Result<unknown>> {
     if (this.sequenceNr === 0) return reject('NOT_FOUND', `${this.address.kind} ${this.address.id} not found`);
-    await this.lastAppend?.catch(() => undefined);
+    await this.lastAppend?.settled();
     if (this.stale) return unavailable();
     const sequenceNr = this.committedSequenceNr;
     const state = this.committed;
     this.snapshotSequenceNr = sequenceNr;
     try {
-      await this.journal.append({ key: this.key, events: [], creates: false, snapshot: { sequenceNr, state: encodeSnapshot(this.hosted.module, state, this.window) } });
+      await appended(this.journal, { key: this.key, events: [], creates: false, snapshot: { sequenceNr, state: encodeSnapshot(this.hosted.module, state, this.window) } });
     } catch {
       return unavailable();
     }

@@ -77,7 +77,13 @@ export interface LiveActorSummary {
 }
 
 export class Registry implements Postman {
+  /** Every live actor by key, in (roughly) least recently used order: eviction walks it from the start. */
   private readonly live = new Map<string, Live>();
+  /**
+   * The same actors by kind and id: a message's address finds its actor without building the
+   * `kind-id` key string (and hashing it afresh) for every message.
+   */
+  private readonly byId: Record<ActorKind, Map<string, Live>> = { user: new Map(), product: new Map(), order: new Map(), coupon: new Map() };
   private readonly waiting = new Map<number, Waiting>();
   /** Steps of sagas here sent to actors in other processes, awaiting their answers (in send order). */
   private readonly farSteps = new Map<string, { replyTo: { readonly actor: Address; readonly step: unknown; readonly incarnation: number }; readonly to: Address; deadline: number }>();
@@ -138,7 +144,7 @@ export class Registry implements Postman {
 
   /** Asks an actor whose id was generated just now, so it starts empty without reading the journal. */
   create<K extends ActorKind>(to: AddressOf<K>, command: CommandOf<K>): Promise<Result<ViewOf<K>>> {
-    if ((!this.options.remote || this.options.remote.hosts(to)) && !this.live.has(keyOf(to))) this.activate(to).entity.markNew();
+    if ((!this.options.remote || this.options.remote.hosts(to)) && !this.byId[to.kind].has(to.id)) this.activate(to).entity.markNew();
     return this.ask(to, command);
   }
 
@@ -175,10 +181,9 @@ export class Registry implements Postman {
 
   /** Stops an idle actor; false when it is busy (queued messages, uncommitted events, waiting callers). */
   passivate(to: Address): boolean {
-    const key = keyOf(to);
-    const live = this.live.get(key);
+    const live = this.byId[to.kind].get(to.id);
     if (!live || !live.entity.idle) return false;
-    this.stop(key, live);
+    this.stop(live.entity.key, live);
     return true;
   }
 
@@ -251,7 +256,7 @@ export class Registry implements Postman {
    * actor of a kind answers with its module's view, so this is the one place the type comes back.
    */
   private request<T>(to: Address, envelope: (replyTo: ReplyTo) => Envelope): Promise<Result<T>> {
-    const live = this.live.get(keyOf(to));
+    const live = this.byId[to.kind].get(to.id);
     if (live && live.entity.mailboxDepth >= this.options.mailboxMax) {
       return Promise.resolve(reject('MAILBOX_FULL', `${to.kind} ${to.id} has ${live.entity.mailboxDepth} messages waiting; try again shortly`));
     }
@@ -339,16 +344,15 @@ export class Registry implements Postman {
   }
 
   private activate(to: Address): Live {
-    const key = keyOf(to);
-    const existing = this.live.get(key);
+    const existing = this.byId[to.kind].get(to.id);
     if (existing) {
       // Map order is (roughly) recency order: the first entries are the least recently used.
       // Moving an entry costs a delete and an insert, so a busy actor moves once a second at most.
       const now = Date.now();
       if (now - existing.touched >= TOUCH_MS) {
         existing.touched = now;
-        this.live.delete(key);
-        this.live.set(key, existing);
+        this.live.delete(existing.entity.key);
+        this.live.set(existing.entity.key, existing);
       }
       return existing;
     }
@@ -363,9 +367,10 @@ export class Registry implements Postman {
       return more.then(wakeAgain);
     });
     const live: Live = { entity, ref, touched: Date.now() };
-    this.live.set(key, live);
+    this.live.set(entity.key, live);
+    this.byId[to.kind].set(to.id, live);
     this.observer?.activated(to.kind);
-    if (this.live.size > this.options.maxLive) this.evict(key);
+    if (this.live.size > this.options.maxLive) this.evict(entity.key);
     return live;
   }
 
@@ -382,6 +387,7 @@ export class Registry implements Postman {
 
   private stop(key: string, live: Live): void {
     this.live.delete(key);
+    this.byId[live.entity.address.kind].delete(live.entity.address.id);
     this.queued -= live.entity.mailboxDepth;
     stopActor(live.ref);
     this.observer?.passivated(live.entity.address.kind);

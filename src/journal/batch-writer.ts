@@ -2,7 +2,7 @@
 
 import type { OutboxTable } from '../db/schema.js';
 import type { Dependency } from './dependency.js';
-import type { AppendEntry, Journal, Snapshot, StoredEvent } from './journal.js';
+import type { AppendEntry, AppendListener, Journal, Snapshot, StoredEvent } from './journal.js';
 import type { Fence } from './shard-fence.js';
 import { JournalUnavailableError } from './journal.js';
 import { withTimeout } from '../db/with-timeout.js';
@@ -62,8 +62,7 @@ const MAX_FAILED_RANGES = 1024;
 interface Pending {
   readonly entry: AppendEntry;
   readonly position: number;
-  resolve(): void;
-  reject(error: Error): void;
+  readonly listener: AppendListener;
 }
 
 /**
@@ -72,7 +71,7 @@ interface Pending {
  *
  * ```ts
  * const journal = new BatchWriter(new SqlJournalStore(db), { maxBatchEvents: 2000, maxQueuedEvents: 100_000 });
- * await journal.append({ key: 'product-1', events, creates: false });
+ * journal.append({ key: 'product-1', events, creates: false }, { committed: () => reply(), failed: () => retry() });
  * ```
  */
 export class BatchWriter implements Journal {
@@ -104,17 +103,17 @@ export class BatchWriter implements Journal {
     this.maxInFlight = store.commitsInOrder ? Math.max(1, options.maxInFlight ?? 1) : 1;
   }
 
-  append(entry: AppendEntry): Promise<void> {
+  append(entry: AppendEntry, listener: AppendListener): void {
     const position = ++this.position;
     if (entry.after && this.outstanding(entry.after) === 'failed') {
       this.markFailed(position, position);
-      return Promise.reject(new JournalUnavailableError('an append these events depend on failed to commit'));
+      const error = new JournalUnavailableError('an append these events depend on failed to commit');
+      queueMicrotask(() => listener.failed(error));
+      return;
     }
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entry, position, resolve, reject });
-      this.queuedEvents += entry.events.length;
-      this.schedule();
-    });
+    this.queue.push({ entry, position, listener });
+    this.queuedEvents += entry.events.length;
+    this.schedule();
   }
 
   get lastPosition(): number {
@@ -234,7 +233,7 @@ export class BatchWriter implements Journal {
       const events = batch.reduce((n, p) => n + p.entry.events.length, 0);
       this.options.observer?.batchCommitted(batch.length, events, (performance.now() - started) / 1000);
       this.decidedThrough = Math.max(this.decidedThrough, batch[batch.length - 1]?.position ?? 0);
-      for (const p of batch) p.resolve();
+      for (const p of batch) p.listener.committed();
       this.handOver(entries, outbox);
     } catch (cause) {
       const error = new JournalUnavailableError(`journal commit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
@@ -247,9 +246,11 @@ export class BatchWriter implements Journal {
         this.markFailed(this.decidedThrough + 1, this.position);
         this.decidedThrough = this.position;
         this.options.observer?.batchFailed(batch.length + rest.length, cause);
-        for (const p of rest) p.reject(error);
+        for (const p of batch) p.listener.failed(error);
+        for (const p of rest) p.listener.failed(error);
+      } else {
+        for (const p of batch) p.listener.failed(error);
       }
-      for (const p of batch) p.reject(error);
       if (outbox.length > 0) this.options.outbox?.uncertain(outbox);
     } finally {
       this.inFlight--;

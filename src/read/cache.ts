@@ -54,7 +54,8 @@ export class ReadCache {
     this.views?.delete(key);
     if (sales && this.popular) {
       this.salesGeneration++;
-      this.popular.clear();
+      // clear() rewrites the cache's arrays whole, empty or not: every paid order would pay for it.
+      if (this.popular.size > 0) this.popular.clear();
     }
   }
 

@@ -1,13 +1,12 @@
 // A journal in memory whose commits the test holds and releases (or fails), for the runtime's own unit tests.
 
 import type { Dependency } from '../../src/journal/dependency.js';
-import type { AppendEntry, Journal, Snapshot, StoredEvent } from '../../src/journal/journal.js';
+import type { AppendEntry, AppendListener, Journal, Snapshot, StoredEvent } from '../../src/journal/journal.js';
 
 interface Held {
   readonly entry: AppendEntry;
   readonly position: number;
-  resolve(): void;
-  reject(error: Error): void;
+  readonly listener: AppendListener;
 }
 
 export class FakeJournal implements Journal {
@@ -20,14 +19,15 @@ export class FakeJournal implements Journal {
   /** When false, appends wait for `commitAll`/`failAll`; when true they commit at once. */
   constructor(public autoCommit = true) {}
 
-  append(entry: AppendEntry): Promise<void> {
-    if (entry.after && this.outstanding(entry.after) === 'failed') return Promise.reject(new Error('rests on a failed append'));
+  append(entry: AppendEntry, listener: AppendListener): void {
+    if (entry.after && this.outstanding(entry.after) === 'failed') {
+      queueMicrotask(() => listener.failed(new Error('rests on a failed append')));
+      return;
+    }
     const position = ++this.lastPosition;
-    return new Promise<void>((resolve, reject) => {
-      const held: Held = { entry, position, resolve, reject };
-      if (this.autoCommit) queueMicrotask(() => this.commit(held));
-      else this.held.push(held);
-    });
+    const held: Held = { entry, position, listener };
+    if (this.autoCommit) queueMicrotask(() => this.commit(held));
+    else this.held.push(held);
   }
 
   commitAll(): void {
@@ -37,7 +37,7 @@ export class FakeJournal implements Journal {
   failAll(): void {
     for (const h of this.held.splice(0)) {
       this.failed.add(h.position);
-      h.reject(new Error('the batch failed'));
+      h.listener.failed(new Error('the batch failed'));
     }
   }
 
@@ -78,6 +78,6 @@ export class FakeJournal implements Journal {
     const { entry } = held;
     this.events.set(entry.key, [...(this.events.get(entry.key) ?? []), ...entry.events]);
     if (entry.snapshot) this.snapshots.set(entry.key, entry.snapshot);
-    held.resolve();
+    held.listener.committed();
   }
 }

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
-import type { AppendEntry } from '../../src/journal/journal.js';
+import { appended, type AppendEntry } from '../../src/journal/journal.js';
 import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
 import { DelegatingJournalStore } from '../helpers/delegating-journal-store.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
@@ -50,7 +50,7 @@ for (const kind of databaseKinds()) {
       const key = keys[(i * 7 + (i >> 3)) % keys.length] as string;
       const seq = (next.get(key) ?? 0) + 1;
       next.set(key, seq);
-      appends.push(journal.append({ key, events: [event(seq, key)], creates: false }));
+      appends.push(appended(journal, { key, events: [event(seq, key)], creates: false }));
     }
     await Promise.all(appends);
     for (const key of keys) {
@@ -69,9 +69,9 @@ for (const kind of databaseKinds()) {
 
   it('(key, sequence) is unique: a second writer of the same sequence fails', async ({ database }) => {
     const journal = new BatchWriter(new SqlJournalStore(database), { maxBatchEvents: 100, maxQueuedEvents: 100 });
-    await journal.append({ key: 'fence', events: [event(1, 'fence')], creates: false });
+    await appended(journal, { key: 'fence', events: [event(1, 'fence')], creates: false });
     let failed = false;
-    await journal.append({ key: 'fence', events: [event(1, 'fence')], creates: false }).catch(() => (failed = true));
+    await appended(journal, { key: 'fence', events: [event(1, 'fence')], creates: false }).catch(() => (failed = true));
     assert.ok(failed);
     assert.is((await journal.readEvents('fence', 0, 10)).length, 1);
   });
@@ -81,12 +81,12 @@ for (const kind of databaseKinds()) {
     const journal = new BatchWriter(store, { maxBatchEvents: 1000, maxQueuedEvents: 10_000 });
     store.failing = true;
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => journal.append({ key: `fail-${i % 3}`, events: [event(Math.floor(i / 3) + 1, 'x')], creates: false })),
+      Array.from({ length: 20 }, (_, i) => appended(journal, { key: `fail-${i % 3}`, events: [event(Math.floor(i / 3) + 1, 'x')], creates: false })),
     );
     assert.ok(results.every((r) => r.status === 'rejected'));
     for (const key of ['fail-0', 'fail-1', 'fail-2', '__poison']) assert.is((await journal.readEvents(key, 0, 10)).length, 0);
     store.failing = false;
-    await journal.append({ key: 'fail-0', events: [event(1, 'x')], creates: false });
+    await appended(journal, { key: 'fail-0', events: [event(1, 'x')], creates: false });
     assert.is((await journal.readEvents('fail-0', 0, 10)).length, 1);
   });
 

@@ -3,7 +3,7 @@
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
-import type { AppendEntry } from '../../src/journal/journal.js';
+import { appended, type AppendEntry } from '../../src/journal/journal.js';
 import type { JournalStore } from '../../src/journal/journal-store.js';
 
 /** A store that keeps nothing: each batch waits for `release`, then commits, or fails while `failing` is set. */
@@ -43,7 +43,7 @@ const it = suite('journal dependencies');
 it('queued, committed, failed: and appends made after a failure that depend on it are refused', async () => {
   const store = new GateStore();
   const journal = new BatchWriter(store, { maxBatchEvents: 100, maxQueuedEvents: 1000 });
-  const a = journal.append(entry('a'));
+  const a = appended(journal, entry('a'));
   const pa = journal.lastPosition;
   assert.equal(journal.outstanding({ from: pa, to: pa }), { from: pa, to: pa });
   await tick();
@@ -52,7 +52,7 @@ it('queued, committed, failed: and appends made after a failure that depend on i
   assert.is(journal.outstanding({ from: pa, to: pa }), undefined);
 
   store.failing = true;
-  const b = journal.append(entry('b')).catch((e: Error) => e);
+  const b = appended(journal, entry('b')).catch((e: Error) => e);
   const pb = journal.lastPosition;
   await tick();
   store.release();
@@ -63,9 +63,9 @@ it('queued, committed, failed: and appends made after a failure that depend on i
 
   // The database is back: an append resting on the failed one must not commit.
   store.failing = false;
-  const refused = await journal.append(entry('c', { from: pb, to: pb })).catch((e: Error) => e);
+  const refused = await appended(journal, entry('c', { from: pb, to: pb })).catch((e: Error) => e);
   assert.instance(refused, Error);
-  const d = journal.append(entry('d', { from: pa, to: pa }));
+  const d = appended(journal, entry('d', { from: pa, to: pa }));
   const pd = journal.lastPosition;
   await tick();
   store.release();
@@ -76,9 +76,9 @@ it('queued, committed, failed: and appends made after a failure that depend on i
 it('a range narrows to its part still in flight', async () => {
   const store = new GateStore();
   const journal = new BatchWriter(store, { maxBatchEvents: 1, maxQueuedEvents: 1000 });
-  const first = journal.append(entry('a'));
+  const first = appended(journal, entry('a'));
   const p1 = journal.lastPosition;
-  const second = journal.append(entry('b'));
+  const second = appended(journal, entry('b'));
   const p2 = journal.lastPosition;
   await tick();
   store.release();

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
-import type { AppendEntry } from '../../src/journal/journal.js';
+import { appended, type AppendEntry } from '../../src/journal/journal.js';
 import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
 import { DelegatingJournalStore } from '../helpers/delegating-journal-store.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
@@ -116,7 +116,7 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
     const store = new WatchedStore(new SqlJournalStore(database));
     const journal = new BatchWriter(store, { maxBatchEvents: 5, maxQueuedEvents: 100_000, maxInFlight: 4 });
     const appends: Promise<void>[] = [];
-    for (let i = 1; i <= 400; i++) appends.push(journal.append(entry(`many-${i % 7}`, Math.ceil(i / 7))));
+    for (let i = 1; i <= 400; i++) appends.push(appended(journal, entry(`many-${i % 7}`, Math.ceil(i / 7))));
     await Promise.all(appends);
     assert.ok(store.mostAtOnce > 1, `batches on their way at once: ${store.mostAtOnce}`);
     assert.ok(store.mostAtOnce <= 4);
@@ -127,8 +127,8 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
 
     // A duplicate (key, sequence) in the third batch (of five events each) fails it: the two
     // before it commit, and everything sent or queued behind it fails.
-    await journal.append(entry('dup', 1));
-    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => journal.append(entry(i === 12 ? 'dup' : `after-${i}`, 1))));
+    await appended(journal, entry('dup', 1));
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => appended(journal, entry(i === 12 ? 'dup' : `after-${i}`, 1))));
     assert.equal(
       outcomes.map((o) => o.status),
       Array.from({ length: 40 }, (_, i) => (i < 10 ? 'fulfilled' : 'rejected')),
@@ -137,7 +137,7 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
       if (i === 12) continue;
       assert.is((await journal.readEvents(`after-${i}`, 0, 10)).length, i < 10 ? 1 : 0, `after-${i} is stored exactly when its append succeeded`);
     }
-    await journal.append(entry('after-20', 1));
+    await appended(journal, entry('after-20', 1));
     assert.is((await journal.readEvents('after-20', 0, 10)).length, 1);
   });
 

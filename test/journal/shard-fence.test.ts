@@ -3,7 +3,7 @@
 import * as assert from 'uvu/assert';
 import { connect, type Database } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import type { AppendEntry } from '../../src/journal/journal.js';
+import { appended, type AppendEntry } from '../../src/journal/journal.js';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
 import { isStaleEpoch, type Fence } from '../../src/journal/shard-fence.js';
 import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
@@ -66,10 +66,10 @@ for (const kind of databaseKinds()) {
         holds: () => held,
       },
     });
-    await journal.append(entry('w-11', 1));
+    await appended(journal, entry('w-11', 1));
     assert.equal(written.at(-1), [{ shard: 11, epoch: 50 }]);
     held = false;
-    const lost = await journal.append(entry('w-12', 1)).then(
+    const lost = await appended(journal, entry('w-12', 1)).then(
       () => 'acknowledged',
       () => 'refused',
     );
