@@ -1,7 +1,11 @@
 // The engine's own cost per payment, without HTTP or a load generator: pays one hot product
 // through the facade with a fixed number in flight and prints pays/s, latency and CPU per pay.
 //
-//   npx tsx bench/engine-core.ts --db postgres://postgres@127.0.0.1:5432/test [--orders 60000] [--concurrency 256]
+//   npx tsx bench/engine-core.ts --db postgres://postgres@127.0.0.1:5432/test [--orders 60000] [--concurrency 256] [--writes none]
+//
+// `--writes none` keeps every batch out of the database (each commits a turn of the event loop
+// later, with nothing written): what is left is the engine's own CPU, its actors and the journal's
+// bookkeeping, without building or sending SQL.
 //
 // A fresh database is created on the server of --db (or a PGlite directory) and dropped after.
 // ALLOCATIONS=file.heapprofile and CPU_PROFILE=file.cpuprofile record the pays alone.
@@ -13,6 +17,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { build } from 'hdr-histogram-js';
 import { loadConfig } from '../src/config.js';
 import { startEngine } from '../src/engine/start-engine.js';
+import type { JournalStore } from '../src/journal/journal-store.js';
+import { SqlJournalStore } from '../src/journal/sql-journal-store.js';
 import { Metrics } from '../src/metrics.js';
 import { cpuSecondsOf, databaseProcesses } from './lib/cpu.js';
 import { createSideDatabase } from './lib/database.js';
@@ -24,6 +30,7 @@ const { values } = parseArgs({
     orders: { type: 'string', default: '60000' },
     concurrency: { type: 'string', default: '256' },
     users: { type: 'string', default: '10000' },
+    writes: { type: 'string', default: 'database' },
   },
 });
 const orders = Number(values.orders);
@@ -32,7 +39,11 @@ const userCount = Number(values.users);
 
 const database = await createSideDatabase(dbKindOf(values.db as string), values.db as string, 'engine');
 const metrics = new Metrics();
-const engine = await startEngine(loadConfig({ ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }), metrics);
+const engine = await startEngine(
+  loadConfig({ ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
+  metrics,
+  values.writes === 'none' ? { journalStore: (db) => withoutWrites(new SqlJournalStore(db)) } : {},
+);
 const batchStats = async () => {
   const [events, commit] = await Promise.all([metrics.batchEvents.get(), metrics.batchCommit.get()]);
   const pick = (m: typeof events, name: string) => m.values.find((v) => v.metricName?.endsWith(name))?.value ?? 0;
@@ -129,5 +140,16 @@ async function startCpuProfile(): Promise<{ stop(file: string): Promise<void> }>
       writeFileSync(file, JSON.stringify(profile));
       session.disconnect();
     },
+  };
+}
+
+/** A store whose batches commit a turn of the event loop later without reaching the database; reads still do. */
+function withoutWrites(store: JournalStore): JournalStore {
+  return {
+    commitsInOrder: false,
+    writeBatch: () => new Promise((resolve) => setImmediate(resolve)),
+    loadSnapshot: (key) => store.loadSnapshot(key),
+    readEvents: (key, after, limit) => store.readEvents(key, after, limit),
+    refTypes: (key, ref) => store.refTypes(key, ref),
   };
 }
