@@ -7,7 +7,7 @@ import { startEngine } from './engine/start-engine.js';
 import { buildApp } from './http/app.js';
 import { SqlIdempotencyStore } from './idempotency/sql-idempotency-store.js';
 import { Metrics } from './metrics.js';
-import { startTracing } from './tracing.js';
+import { startTracing } from './tracing/start-tracing.js';
 
 const config = loadConfig();
 const metrics = new Metrics();

@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
 import { PastViews } from '../engine/past-views.js';
 import type { Metrics } from '../metrics.js';
-import type { Tracing } from '../tracing.js';
+import type { Tracing } from '../tracing/start-tracing.js';
 import { sendError } from './errors.js';
 import { admissionPlugin } from './plugins/admission.js';
 import { emptyBodiesPlugin } from './plugins/empty-bodies.js';

@@ -5,7 +5,7 @@ import { tracing as sdkTracing } from '@opentelemetry/sdk-node';
 import { startEngine } from '../../src/engine/start-engine.js';
 import { buildApp } from '../../src/http/app.js';
 import { Metrics } from '../../src/metrics.js';
-import { startTracing } from '../../src/tracing.js';
+import { startTracing } from '../../src/tracing/start-tracing.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { appOptions, call, testConfig } from '../helpers/engine.js';
 import { suite } from '../helpers/suite.js';
