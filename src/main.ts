@@ -27,6 +27,7 @@ const app = await buildApp({
 async function start(): Promise<Engine> {
   try {
     return await startEngine(config, metrics, {
+      ...(tracing ? { spans: tracing.spans } : {}),
       onDatabaseTaken: (holder) => {
         app.log.fatal({ holder }, 'another engine process took this database while the connection holding its lock was lost; stopping');
         void shutdown('database taken', 1);
