@@ -105,6 +105,7 @@ function payBatch(now: number): BatchPlan {
       attempts: 0,
       last_error: null,
       shard: 0,
+      trace_parent: null,
     });
   }
   return planBatch(entries, now, outbox);

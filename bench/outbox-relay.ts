@@ -41,7 +41,7 @@ try {
       const type = types[i % 3]!;
       const id = `${order}:${i}`;
       const payload = JSON.stringify({ id, type, orderId: order, aggregate: { kind: 'order', id: order, sequenceNr: i }, at: now, data: { userId: 'u', total: 100, items: [{ productId: 'p', quantity: 1, unitPrice: 100 }] } });
-      rows.push({ position: i + 1, sink: 'nats', event_id: id, order_key: order, event_type: type, payload, created_at: now, attempts: 0, last_error: null, shard: 0 });
+      rows.push({ position: i + 1, sink: 'nats', event_id: id, order_key: order, event_type: type, payload, created_at: now, attempts: 0, last_error: null, shard: 0, trace_parent: null });
     }
     await db.db.insertInto('outbox').values(rows).execute();
   }

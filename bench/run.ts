@@ -22,6 +22,7 @@ import { htmlReport } from './lib/html.js';
 import { JsonClient } from './lib/http.js';
 import type { FromLoad, LoadPlan, LoadResult, ToLoad } from './lib/load-protocol.js';
 import { benchStream, OutboxWatch } from './lib/outbox.js';
+import { otlpReceiver, type OtlpReceiver } from './lib/otlp-receiver.js';
 import { parseOptions, USAGE, type Options, type Side } from './lib/options.js';
 import { benchJson, redact, sideTable, summaryTable, targetLabel, type ProcessRun, type SideRun } from './lib/report.js';
 import { seed } from './lib/seed.js';
@@ -29,6 +30,8 @@ import { ROOT, startServer } from './lib/server.js';
 
 /** How long the engine gets after the load to finish payments whose answers were cut off. */
 const SETTLE_MS = 20_000;
+/** The span of a pay at its order: one per payment whose trace reached the receiver. */
+const PAY_SPAN = 'order PayOrder';
 
 // cold-actors has a driver of its own: bulk seeding in-process, the engine side only.
 if (process.argv[process.argv.indexOf('--scenario') + 1] === 'cold-actors') {
@@ -128,6 +131,7 @@ async function runSide(side: Side): Promise<SideRun> {
   let serverPids: number[] = [];
   let natsPid: number | undefined;
   let cluster: { token: string; statuses: ClusterStatus[] } | undefined;
+  let traces: OtlpReceiver | undefined;
   let stopServer = async () => {};
   let databaseUrl: string | undefined;
   if (options.url) {
@@ -167,8 +171,15 @@ async function runSide(side: Side): Promise<SideRun> {
         env = stream.env;
         say(`outbox to NATS ${options.nats}, stream ${stream.env.NATS_STREAM}`);
       }
-      // The engine alone, even if the harness's own environment names a cluster.
-      if (side === 'engine') env = { CLUSTER_NATS_URL: '', ...env };
+      if (side === 'engine' && options.tracing) {
+        const receiver = await otlpReceiver([PAY_SPAN]);
+        traces = receiver;
+        cleanups.push(() => receiver.close());
+        env = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+        say(`tracing on: OTLP to ${receiver.url} (answers 200, counts the spans)`);
+      }
+      // The engine alone, even if the harness's own environment names a cluster; untraced unless --tracing.
+      if (side === 'engine') env = { CLUSTER_NATS_URL: '', OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', ...env };
       const server = await startServer(side, database.url, join(ROOT, 'bench/out', `${options.scenario}-${side}.log`), env);
       cleanups.push(() => server.stop());
       urls = [server.url];
@@ -231,6 +242,7 @@ async function runSide(side: Side): Promise<SideRun> {
     loadChild?.kill();
   }
   const sampled = sampler.stop();
+  const spansAtLoadEnd = traces?.stats().spans;
   const metricsAfter: Array<Scrape | undefined> = side === 'engine' ? await scrapeAll(clients) : [];
   const perProcess = metricsAfter.map((after, i) => engineStats(metricsBefore[i], after, load.elapsedMs));
   const engine = combineStats(perProcess);
@@ -245,6 +257,8 @@ async function runSide(side: Side): Promise<SideRun> {
   for (const c of clients) c.close();
   await stopServer();
   const invariants = databaseUrl ? await readInvariants(databaseUrl, seeded.seeded) : undefined;
+  // Read after the server stopped: it sends the spans it still held when it shuts down.
+  const traced = traces?.stats();
   while (cleanups.length > depth) await (cleanups.pop() as () => Promise<void>)();
 
   const byProcess: ProcessRun[] | undefined = cluster?.statuses.map((status, i) => {
@@ -288,6 +302,7 @@ async function runSide(side: Side): Promise<SideRun> {
     ...(engine ? { engine } : {}),
     ...(cache ? { cache } : {}),
     ...(outbox ? { outbox } : {}),
+    ...(traced ? { traces: { ...traced, spansAfterLoad: traced.spans - (spansAtLoadEnd ?? 0), payAnswers: load.byKind.pay?.count ?? 0, cutOff: load.cutOff } } : {}),
     ordersSeeded: seeded.orderIds.length,
     ...(options.scenario === 'flash-sale' ? { sold: invariants?.unitsSold.get(seeded.hotProductId) ?? 0 } : {}),
   };

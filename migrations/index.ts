@@ -13,6 +13,7 @@ import { engineHolder } from './0008_engine_holder.js';
 import { shardFences } from './0009_shard_fences.js';
 import { outboxShard } from './0010_outbox_shard.js';
 import { idempotencyRequests } from './0011_idempotency_requests.js';
+import { outboxTraceParent } from './0012_outbox_trace_parent.js';
 
 export const migrations = (traits: DialectTraits): Record<string, Migration> => ({
   '0001_journal': journal(traits),
@@ -26,4 +27,5 @@ export const migrations = (traits: DialectTraits): Record<string, Migration> => 
   '0009_shard_fences': shardFences(traits),
   '0010_outbox_shard': outboxShard(traits),
   '0011_idempotency_requests': idempotencyRequests(traits),
+  '0012_outbox_trace_parent': outboxTraceParent(traits),
 });

@@ -7,7 +7,7 @@ import { startEngine } from './engine/start-engine.js';
 import { buildApp } from './http/app.js';
 import { SqlIdempotencyStore } from './idempotency/sql-idempotency-store.js';
 import { Metrics } from './metrics.js';
-import { startTracing } from './tracing.js';
+import { startTracing } from './tracing/start-tracing.js';
 
 const config = loadConfig();
 const metrics = new Metrics();
@@ -27,6 +27,7 @@ const app = await buildApp({
 async function start(): Promise<Engine> {
   try {
     return await startEngine(config, metrics, {
+      ...(tracing ? { spans: tracing.spans } : {}),
       onDatabaseTaken: (holder) => {
         app.log.fatal({ holder }, 'another engine process took this database while the connection holding its lock was lost; stopping');
         void shutdown('database taken', 1);

@@ -43,6 +43,8 @@ export interface Options {
   readonly nats: string | undefined;
   /** Engine processes: 1 is the engine alone (no cluster); 2 or more run as cluster members on a private nats-server. */
   readonly processes: number;
+  /** The engine exports its traces over OTLP to a receiver of the harness's own, which answers 200 and counts the spans. */
+  readonly tracing: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -67,7 +69,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --processes N         engine processes (default 1: one process, no cluster); 2 or more run as
                         cluster members on one database and a private nats-server, the load spread
                         over them evenly; reports CPU per payment summed over them and the share of
-                        actor messages that crossed processes (PostgreSQL or MySQL, engine side)`;
+                        actor messages that crossed processes (PostgreSQL or MySQL, engine side)
+  --tracing             the engine traces every request (OTEL_EXPORTER_OTLP_ENDPOINT set, the SDK's
+                        defaults otherwise) and exports to an OTLP receiver in the harness that
+                        answers 200 and counts the spans; reports what arrived and how many of the
+                        payments' traces reached it (one engine process, engine side)`;
 
 /**
  * Each profile as fractions of the duration and of the connections (or rate). `load` ramps up,
@@ -152,6 +158,7 @@ export function parseOptions(argv: readonly string[]): Options {
       url: { type: 'string' },
       nats: { type: 'string' },
       processes: { type: 'string' },
+      tracing: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -177,7 +184,9 @@ export function parseOptions(argv: readonly string[]): Options {
     if (dbKind === 'pglite') throw new Error('--processes 2 or more needs a database server (PostgreSQL or MySQL): PGlite is one process by nature');
     // The cluster's members are started without an outbox stream of the run's own.
     if (values.nats !== undefined) throw new Error('--nats (the outbox) does not go with --processes 2 or more: the harness does not give a cluster an outbox stream yet');
+    if (values.tracing) throw new Error('--tracing does not go with --processes 2 or more: the harness starts cluster members without a trace receiver');
   }
+  if (values.tracing && url !== undefined) throw new Error('--tracing configures the engine the harness starts: it does not go with --url');
 
   const requested = values.sides === undefined ? undefined : values.sides.split(',').map((s) => oneOf('sides', s.trim(), SIDES));
   let sides: Side[];
@@ -209,5 +218,6 @@ export function parseOptions(argv: readonly string[]): Options {
     url,
     nats: values.nats,
     processes,
+    tracing: values.tracing,
   };
 }

@@ -8,6 +8,19 @@ import type { CacheHitRate, EngineStats } from './engine-metrics.js';
 import type { LatencySummary, LoadResult } from './load-protocol.js';
 import type { Options, Side } from './options.js';
 import type { OutboxStats } from './outbox.js';
+import type { TraceStats } from './otlp-receiver.js';
+
+/** With --tracing: what the OTLP receiver got over the whole run (seeding included), and the pay requests of the load. */
+export interface TracesRun extends TraceStats {
+  /**
+   * Spans that arrived after the load had ended: the export running behind (their export's CPU
+   * is then missing from the load's figures), or the last ones sent at shutdown.
+   */
+  readonly spansAfterLoad: number;
+  readonly payAnswers: number;
+  /** Requests of the load never answered (their pays may still have gone through, traced). */
+  readonly cutOff: number;
+}
 
 /** One engine process of --processes N, over the load. */
 export interface ProcessRun {
@@ -50,6 +63,7 @@ export interface SideRun {
   readonly cache?: CacheHitRate;
   /** With --nats: the outbox relay's deliveries and lag over the load and after it. */
   readonly outbox?: OutboxStats;
+  readonly traces?: TracesRun;
   readonly ordersSeeded: number;
   /** Flash sale: units of the one product sold (the stock, when it sold out). */
   readonly sold?: number;
@@ -110,6 +124,7 @@ export interface SideJson {
   readonly engineStats?: EngineStats;
   readonly cacheHitRate?: CacheHitRate;
   readonly outbox?: OutboxStats;
+  readonly traces?: TracesRun;
 }
 
 export interface BenchJson {
@@ -202,6 +217,7 @@ export function sideJson(run: SideRun, options: Options): SideJson {
     ...(run.engine ? { engineStats: run.engine } : {}),
     ...(run.cache ? { cacheHitRate: run.cache } : {}),
     ...(run.outbox ? { outbox: run.outbox } : {}),
+    ...(run.traces ? { traces: run.traces } : {}),
   };
 }
 
@@ -341,6 +357,16 @@ export function sideTable(run: SideRun, options: Options): string {
     rows.push([
       'outbox (NATS)',
       `${o.delivered} events delivered, ${o.deliveredPerSecDuringLoad}/s during the load · lag max ${o.maxLagSeconds} s, ${o.lagAtLoadEndSeconds} s at the end · ${after}`,
+    ]);
+  }
+  const t = run.traces;
+  if (t) {
+    const pays = t.named['order PayOrder'] ?? 0;
+    rows.push([
+      'traces (OTLP)',
+      `${t.spans} spans in ${t.exports} exports, ${round(t.bytes / 1e6)} MB, over the whole run (seeding too), ${t.spansAfterLoad} of them after the load · ${pays} pays traced at the order for ${t.payAnswers} pays answered${
+        t.cutOff > 0 ? ` and ${t.cutOff} requests cut off` : ''
+      }${pays < t.payAnswers ? ' (fewer: sampled out, or dropped by the SDK)' : ''}`,
     ]);
   }
   const inv = run.invariants;

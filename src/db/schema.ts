@@ -101,6 +101,8 @@ export interface OutboxTable {
   last_error: string | null;
   /** The shard of `order_key` in a cluster (the process serving it delivers the row); 0 in one process. */
   shard: number;
+  /** The span that committed the event (a W3C traceparent), when tracing was on: its publish goes under it. */
+  trace_parent: string | null;
 }
 
 /** A row the relay gave up on after its last attempt, kept with the error until an admin retries it. */

@@ -4,6 +4,7 @@ import type { Address, Decision, DecideContext, EntityModule } from '../../actor
 import { accept, reject, type Rejection, type Result } from '../../actors/shared/result.js';
 import type { Dependency } from '../journal/dependency.js';
 import { appended, type AppendEntry, type AppendListener, type Journal, type OutboxMessage, type ReadModelRow, type SalesDelta, type StoredEvent } from '../journal/journal.js';
+import type { Spans, TraceParent } from '../tracing/spans.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import { PendingDependencies } from './pending-dependencies.js';
 import { encodeSnapshot, recover } from './recovery.js';
@@ -38,6 +39,8 @@ export interface EntityOptions {
   readonly publishing?: boolean;
   /** Hears an append's durable events once they committed (never the events replayed at recovery). */
   readonly onCommitted?: (address: Address, events: ReadonlyArray<{ type: string }>) => void;
+  /** Tracing on: a span for each command that arrives with a trace context. */
+  readonly spans?: Spans;
 }
 
 /** What the admin API shows of one live actor, read through its mailbox. */
@@ -280,19 +283,26 @@ export class Entity {
           this.postman.deliver(envelope.replyTo, unavailable('work this depends on was not committed; try again'));
           return undefined;
         }
-        return this.command(envelope.command, envelope.mode, envelope.replyTo, envelope.after);
+        return this.command(envelope.command, envelope.mode, envelope.replyTo, envelope.after, envelope.trace);
       case 'reply': {
         if (envelope.incarnation !== this.incarnation) return undefined;
         // The step's events were lost with a failed batch: for the saga it did not happen.
         const lost = envelope.after !== undefined && this.journal.outstanding(envelope.after) === 'failed';
         const command = module.replied?.(envelope.step, lost ? unavailable('the step was not committed; try again') : envelope.result);
         if (command === undefined) return undefined;
-        return this.command(command, 'decision', undefined, lost ? undefined : envelope.after);
+        return this.command(command, 'decision', undefined, lost ? undefined : envelope.after, envelope.trace);
       }
     }
   }
 
-  private command(command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined, after?: Dependency): Promise<void> | undefined {
+  private command(command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined, after?: Dependency, parent?: TraceParent): Promise<void> | undefined {
+    const { spans } = this.options;
+    // Tracing off, or a message outside any trace: no span, nothing allocated for one.
+    if (parent === undefined || spans === undefined) return this.decideAndApply(command, mode, replyTo, after, undefined);
+    return spans.handle(parent, this.address, (command as { type: string }).type, (trace) => this.decideAndApply(command, mode, replyTo, after, trace));
+  }
+
+  private decideAndApply(command: unknown, mode: 'commit' | 'decision', replyTo: ReplyTo | undefined, after: Dependency | undefined, trace: TraceParent | undefined): Promise<void> | undefined {
     // Only new work from outside is refused when the journal is full: a saga's own messages
     // (steps and their answers) must get through, or the saga could wait for an answer forever.
     if (mode === 'commit' && !this.journal.hasCapacity()) {
@@ -300,8 +310,8 @@ export class Entity {
       return undefined;
     }
     const decision = this.hosted.module.decide(this.pending, command, this.context()) as Decision<{ type: string }, unknown>;
-    if ('recall' in decision) return this.recallThenApply(decision.recall, command, mode, replyTo, after);
-    this.apply(decision, mode, replyTo, after);
+    if ('recall' in decision) return this.recallThenApply(decision.recall, command, mode, replyTo, after, trace);
+    this.apply(decision, mode, replyTo, after, trace);
     return undefined;
   }
 
@@ -312,6 +322,7 @@ export class Entity {
     mode: 'commit' | 'decision',
     replyTo: ReplyTo | undefined,
     after: Dependency | undefined,
+    trace: TraceParent | undefined,
   ): Promise<void> {
     // Everything appended so far must be durable before the journal can tell what this id did.
     await this.lastAppend?.settled();
@@ -321,7 +332,7 @@ export class Entity {
     this.window.set(ref, types);
     const decision = this.hosted.module.decide(this.pending, command, this.context()) as Decision<{ type: string }, unknown>;
     if ('recall' in decision) throw new Error(`${this.key} asked twice to recall ${ref}`);
-    this.apply(decision, mode, replyTo, after);
+    this.apply(decision, mode, replyTo, after, trace);
   }
 
   private apply(
@@ -329,6 +340,7 @@ export class Entity {
     mode: 'commit' | 'decision',
     replyTo: ReplyTo | undefined,
     after: Dependency | undefined,
+    trace: TraceParent | undefined,
   ): void {
     const { module } = this.hosted;
     // The state moves on from this message, so it rests on whatever the message rested on.
@@ -341,7 +353,7 @@ export class Entity {
       if (module.isDurable(event)) durable.push(event);
     }
     this.pending = state;
-    const commit = durable.length > 0 ? this.append(durable, before, state) : undefined;
+    const commit = durable.length > 0 ? this.append(durable, before, state, trace) : undefined;
     const durableFor = commit ?? this.lastAppend;
     const token = this.depends.token();
 
@@ -351,6 +363,7 @@ export class Entity {
         command: effect.command,
         mode: 'decision',
         replyTo: { actor: this.address, step: effect.step, incarnation: this.incarnation },
+        trace,
         ...(token ? { after: token } : {}),
       });
     }
@@ -359,7 +372,7 @@ export class Entity {
       if (replyTo) this.waiters.add(decision.saga ?? '', replyTo);
     } else {
       const result = decision.reply === 'view' ? accept(module.view(state)) : decision.reply;
-      if (mode === 'decision') this.postman.deliver(replyTo, result, token);
+      if (mode === 'decision') this.postman.deliver(replyTo, result, token, trace);
       else this.answer([replyTo], result, durableFor);
     }
     if (decision.settle) {
@@ -397,7 +410,7 @@ export class Entity {
     this.markStale();
   }
 
-  private append(events: ReadonlyArray<{ type: string }>, before: unknown, state: unknown): PendingAppend {
+  private append(events: ReadonlyArray<{ type: string }>, before: unknown, state: unknown, trace: TraceParent | undefined): PendingAppend {
     const { module } = this.hosted;
     const creates = this.sequenceNr === 0;
     const at = Date.now();
@@ -423,14 +436,15 @@ export class Entity {
     // One shape for every entry (absent parts undefined): this runs for every append.
     this.journal.append(
       {
-      key: this.key,
-      events: stored,
-      creates,
-      after,
-      snapshot,
-      row,
-      sales: salesChanged ? sales : undefined,
-      outbox: outbox !== undefined && outbox.length > 0 ? outbox : undefined,
+        key: this.key,
+        events: stored,
+        creates,
+        after,
+        snapshot,
+        row,
+        sales: salesChanged ? sales : undefined,
+        outbox: outbox !== undefined && outbox.length > 0 ? outbox : undefined,
+        trace,
       },
       pending,
     );

@@ -3,6 +3,7 @@
 import type { Address } from '../../actors/shared/entity.js';
 import type { Result } from '../../actors/shared/result.js';
 import type { Dependency } from '../journal/dependency.js';
+import type { TraceParent } from '../tracing/spans.js';
 
 /** Where an answer goes: a waiting caller (the engine's own correlation id, and its process in a cluster) or a saga's actor. */
 export type ReplyTo =
@@ -20,6 +21,8 @@ export type Envelope =
       readonly incarnation?: number;
       /** The sender's uncommitted appends the command was decided on: refused if they fail. */
       readonly after?: Dependency;
+      /** The span that sent it (tracing on, within a sampled trace): the command's span at the actor is its child. */
+      readonly trace?: TraceParent;
     }
   | {
       /** A saga step's answer, given before the answering actor's events committed. */
@@ -29,6 +32,8 @@ export type Envelope =
       readonly incarnation: number;
       /** If these appends fail, the step counts as not done (DATABASE_UNAVAILABLE). */
       readonly after?: Dependency;
+      /** The span of the step that answers: the saga's next command at the actor is its child. */
+      readonly trace?: TraceParent;
     }
   | { readonly type: 'read'; readonly replyTo: ReplyTo }
   | { readonly type: 'inspect'; readonly replyTo: ReplyTo }
@@ -37,8 +42,8 @@ export type Envelope =
 export interface Postman {
   /** Hands an envelope to the actor at `to`, wherever it lives. */
   post(to: Address, envelope: Envelope): void;
-  /** `after`: the answering actor's uncommitted appends the answer rests on. */
-  deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency): void;
+  /** `after`: the answering actor's uncommitted appends the answer rests on; `trace`: the answering command's span. */
+  deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency, trace?: TraceParent): void;
   /** An actor took one envelope from its inbox (so the postman knows when every inbox is empty). */
   taken(): void;
 }

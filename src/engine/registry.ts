@@ -4,6 +4,7 @@ import type { ActorKind, Address } from '../../actors/shared/entity.js';
 import { reject, type Result } from '../../actors/shared/result.js';
 import type { Dependency } from '../journal/dependency.js';
 import type { Journal } from '../journal/journal.js';
+import type { TraceParent } from '../tracing/spans.js';
 import { Entity, type EntityOptions, type Hosted, type Inspection } from './entity.js';
 import type { Envelope, Postman, ReplyTo } from './envelope.js';
 import type { AddressOf, CommandOf, ViewOf } from './kinds.js';
@@ -134,7 +135,8 @@ export class Registry implements Postman {
 
   /** Sends a command and resolves with the actor's answer once its events commit, or TIMEOUT after the ask timeout. */
   ask<K extends ActorKind>(to: AddressOf<K>, command: CommandOf<K>): Promise<Result<ViewOf<K>>> {
-    return this.request<ViewOf<K>>(to, (replyTo) => ({ type: 'command', command, mode: 'commit', replyTo }));
+    // The caller's trace (the HTTP request's span) goes with the command, so the actor's span joins it.
+    return this.request<ViewOf<K>>(to, (replyTo) => ({ type: 'command', command, mode: 'commit', replyTo, trace: this.options.spans?.current() }));
   }
 
   /** Sends a command nobody waits for (the sweeper's pokes). */
@@ -161,7 +163,7 @@ export class Registry implements Postman {
     return this.request<unknown>(to, (replyTo) => ({ type: 'snapshot', replyTo }));
   }
 
-  deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency): void {
+  deliver(replyTo: ReplyTo | undefined, result: Result<unknown>, after?: Dependency, trace?: TraceParent): void {
     if (!replyTo) return;
     if ('correlationId' in replyTo) {
       const remote = this.options.remote;
@@ -176,7 +178,7 @@ export class Registry implements Postman {
       waiting.resolve(result);
       return;
     }
-    this.post(replyTo.actor, { type: 'reply', step: replyTo.step, result, incarnation: replyTo.incarnation, ...(after ? { after } : {}) });
+    this.post(replyTo.actor, { type: 'reply', step: replyTo.step, result, incarnation: replyTo.incarnation, trace, ...(after ? { after } : {}) });
   }
 
   /** Stops an idle actor; false when it is busy (queued messages, uncommitted events, waiting callers). */
@@ -285,7 +287,7 @@ export class Registry implements Postman {
     const after = envelope.type === 'command' || envelope.type === 'reply' ? envelope.after : undefined;
     if (after === undefined) return remote.transport.post(to, envelope);
     void this.resolved(after).then((committed) => {
-      if (envelope.type === 'reply') remote.transport.post(to, { type: 'reply', step: envelope.step, incarnation: envelope.incarnation, result: committed ? envelope.result : unavailableStep });
+      if (envelope.type === 'reply') remote.transport.post(to, { type: 'reply', step: envelope.step, incarnation: envelope.incarnation, result: committed ? envelope.result : unavailableStep, trace: envelope.trace });
       else if (envelope.type === 'command' && committed) {
         const { after: _local, ...rest } = envelope;
         remote.transport.post(to, rest);

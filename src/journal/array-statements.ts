@@ -107,10 +107,10 @@ export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan, parameter: 
   }
   if (plan.outbox.length > 0) {
     const r = plan.outbox;
-    add(sql`insert into outbox (position, sink, event_id, order_key, event_type, payload, created_at, shard)
+    add(sql`insert into outbox (position, sink, event_id, order_key, event_type, payload, created_at, shard, trace_parent)
       select * from unnest(${column(r, 'position')}::int8[], ${column(r, 'sink')}::text[], ${column(r, 'event_id')}::text[],
         ${column(r, 'order_key')}::text[], ${column(r, 'event_type')}::text[], ${column(r, 'payload')}::text[], ${column(r, 'created_at')}::int8[],
-        ${column(r, 'shard')}::int4[])`);
+        ${column(r, 'shard')}::int4[], ${column(r, 'trace_parent')}::text[])`);
   }
   if (users.updates.length > 0) {
     const r = users.updates;

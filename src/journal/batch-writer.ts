@@ -7,6 +7,7 @@ import type { Fence } from './shard-fence.js';
 import { JournalUnavailableError } from './journal.js';
 import { withTimeout } from '../db/with-timeout.js';
 import type { JournalStore } from './journal-store.js';
+import type { Spans } from '../tracing/spans.js';
 
 export interface BatchObserver {
   batchCommitted(entries: number, events: number, seconds: number): void;
@@ -54,6 +55,8 @@ export interface BatchWriterOptions {
   readonly holdMs?: number;
   /** Batches sent before the first has committed, where the store keeps them in order (PostgreSQL). */
   readonly maxInFlight?: number;
+  /** Tracing on: a commit span in the trace of each traced append. */
+  readonly spans?: Spans;
 }
 
 /** Failure episodes remembered exactly; a dependency older than all of them counts as failed. */
@@ -210,6 +213,7 @@ export class BatchWriter implements Journal {
     const batch = this.takeBatch();
     const entries = batch.map((p) => p.entry);
     const started = performance.now();
+    const traced = this.options.spans?.commit(entries);
     // Where the store keeps batches in order, the next one may be cut while this one commits.
     if (this.queue.length > 0) this.schedule();
     let outbox: OutboxTable[] = [];
@@ -230,6 +234,7 @@ export class BatchWriter implements Journal {
       // A batch sent before a failure that was behind it in order was failed with it (and the
       // store did not commit it, or a time-out left the outcome unknown): it stays failed.
       if (this.failures !== failuresBefore) throw new Error('a batch before this one failed');
+      traced?.end();
       const events = batch.reduce((n, p) => n + p.entry.events.length, 0);
       this.options.observer?.batchCommitted(batch.length, events, (performance.now() - started) / 1000);
       this.decidedThrough = Math.max(this.decidedThrough, batch[batch.length - 1]?.position ?? 0);
@@ -237,6 +242,7 @@ export class BatchWriter implements Journal {
       this.handOver(entries, outbox);
     } catch (cause) {
       const error = new JournalUnavailableError(`journal commit failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      traced?.end(error);
       if (this.failures === failuresBefore) {
         // Everything queued or sent behind may depend on what failed (an actor's next sequence
         // number, a saga's earlier step), so it fails too; the touched actors rebuild from the journal.

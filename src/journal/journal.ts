@@ -1,6 +1,7 @@
 // The journal's contract: append events (resolved when their batch commits) and read them back.
 
 import type { Dependency } from './dependency.js';
+import type { TraceParent } from '../tracing/spans.js';
 import type { CouponsTable, OrderItemsTable, OrdersTable, ProductsTable, UserCouponsTable, UsersTable } from '../db/schema.js';
 
 /** One actor's row in the read model, as it stands after the appended events. */
@@ -57,6 +58,8 @@ export interface AppendEntry {
   readonly outbox?: readonly OutboxMessage[];
   /** The events start the actor's life (sequence 1): its read-model row is inserted, not updated. */
   readonly creates: boolean;
+  /** The span of the command that made the events (tracing on): the batch's commit span and the outbox rows' publish spans go under it. */
+  readonly trace?: TraceParent;
 }
 
 export interface Snapshot {

@@ -1,7 +1,7 @@
-// NATS JetStream: publishes each event on `<prefix>.<type>` with its id as Nats-Msg-Id and waits for the PubAck.
+// NATS JetStream: publishes each event on `<prefix>.<type>` with its id as Nats-Msg-Id (and its trace as traceparent) and waits for the PubAck.
 
 import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { SinkUnavailableError, type Sink, type SinkMessage } from './sink.js';
 
@@ -12,6 +12,12 @@ export interface NatsSinkOptions {
   /** How long a publish waits for its PubAck. */
   readonly timeoutMs: number;
 }
+
+const traceHeaders = (traceparent: string) => {
+  const h = headers();
+  h.set('traceparent', traceparent);
+  return h;
+};
 
 /** The broker drops a repeated Nats-Msg-Id within this window: retries inside it never duplicate. */
 const DUPLICATE_WINDOW_MS = 2 * 60_000;
@@ -57,7 +63,7 @@ export class NatsSink implements Sink {
     try {
       this.stream ??= this.ensureStream(nc);
       await this.stream;
-      await js.publish(this.subjectOf(message.type), message.payload, { msgID: message.id, timeout: this.options.timeoutMs });
+      await js.publish(this.subjectOf(message.type), message.payload, { msgID: message.id, timeout: this.options.timeoutMs, ...(message.trace === undefined ? {} : { headers: traceHeaders(message.trace) }) });
     } catch (error) {
       // Check the stream again before the next publish: the server may have lost it.
       this.stream = undefined;

@@ -17,7 +17,7 @@ export interface AttemptNote {
   readonly lastError: string | null;
 }
 
-const COLUMNS = ['position', 'sink', 'event_id', 'order_key', 'event_type', 'payload', 'created_at', 'attempts', 'last_error', 'shard'] as const;
+const COLUMNS = ['position', 'sink', 'event_id', 'order_key', 'event_type', 'payload', 'created_at', 'attempts', 'last_error', 'shard', 'trace_parent'] as const;
 
 /** Errors are kept short: they go into a varchar(1000) column and the admin API. */
 export const clip = (error: string | null): string | null => (error === null ? null : error.slice(0, 1000));

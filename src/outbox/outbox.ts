@@ -7,11 +7,13 @@ import type { OutboxDeadLettersTable, OutboxTable } from '../db/schema.js';
 import type { OutboxHandoff } from '../journal/batch-writer.js';
 import type { AppendEntry } from '../journal/journal.js';
 import type { Metrics } from '../metrics.js';
+import type { Spans } from '../tracing/spans.js';
 import { LogSink } from './log-sink.js';
 import { NatsSink } from './nats-sink.js';
 import { OutboxStore } from './outbox-store.js';
 import { Relay, type BreakerState, type RelayObserver, type RelayStatus, type ServedShards } from './relay.js';
 import type { Sink } from './sink.js';
+import { TracedSink } from './traced-sink.js';
 import { WebhookSink } from './webhook-sink.js';
 
 /** A dead letter as the admin API shows it. */
@@ -40,6 +42,8 @@ export interface OutboxOptions {
   readonly sinks?: readonly Sink[];
   /** In a cluster: where an order's rows belong, and this process's place among the members. */
   readonly cluster?: OutboxPlacement;
+  /** Tracing on: each send of a row committed under a trace is a publish span in it. */
+  readonly spans?: Spans;
 }
 
 /** How a cluster member numbers and relays outbox rows. */
@@ -108,8 +112,8 @@ export class Outbox implements OutboxHandoff {
   static async open(database: Database, config: OutboxConfig, options: OutboxOptions): Promise<Outbox> {
     const log = pino({ level: options.logLevel, base: { component: 'outbox' } });
     const store = new OutboxStore(database);
-    const sinks: Sink[] = [...(options.sinks ?? configuredSinks(config, log))];
-    const { metrics } = options;
+    const { metrics, spans } = options;
+    const sinks: Sink[] = (options.sinks ?? configuredSinks(config, log)).map((sink) => (spans ? new TracedSink(sink, spans) : sink));
     const observer: RelayObserver = {
       delivered: (sink) => metrics?.outboxDelivered.inc({ sink }),
       failedAttempt: (sink) => metrics?.outboxFailedAttempts.inc({ sink }),
@@ -189,6 +193,7 @@ export class Outbox implements OutboxHandoff {
             created_at: m.at,
             attempts: 0,
             last_error: null,
+            trace_parent: entry.trace ?? null,
           });
         }
       }

@@ -71,7 +71,7 @@ class AttemptsExhaustedError extends Error {
 }
 
 const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-const messageOf = (row: OutboxTable): SinkMessage => ({ id: row.event_id, type: row.event_type, payload: row.payload });
+const messageOf = (row: OutboxTable): SinkMessage => ({ id: row.event_id, type: row.event_type, payload: row.payload, trace: row.trace_parent ?? undefined });
 
 const breakerStates: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: 'closed',

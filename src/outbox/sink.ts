@@ -1,10 +1,14 @@
 // The one small interface every outbox destination implements: send an event, say how the connection is, close.
 
+import type { TraceParent } from '../tracing/spans.js';
+
 /** What a sink sends: the event's dedupe id, its type (NATS subject) and its JSON body. */
 export interface SinkMessage {
   readonly id: string;
   readonly type: string;
   readonly payload: string;
+  /** Tracing on: the publish span's context, sent along as the message's `traceparent` header. */
+  readonly trace?: TraceParent;
 }
 
 /**

@@ -1,4 +1,4 @@
-// The data platform's webhook: each event POSTed as JSON with its id as Idempotency-Key; a 2xx answer means delivered.
+// The data platform's webhook: each event POSTed as JSON with its id as Idempotency-Key (and its trace as traceparent); a 2xx answer means delivered.
 
 import { SinkUnavailableError, type Sink, type SinkMessage } from './sink.js';
 
@@ -27,12 +27,14 @@ export class WebhookSink implements Sink {
     }, this.timeoutMs);
     const onStop = () => controller.abort();
     stop.addEventListener('abort', onStop, { once: true });
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': message.id, 'x-event-type': message.type };
+    if (message.trace !== undefined) headers.traceparent = message.trace;
     let response: Response;
     let text: string;
     try {
       response = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': message.id, 'x-event-type': message.type },
+        headers,
         body: message.payload,
         signal: controller.signal,
       });

@@ -129,6 +129,15 @@ test('--processes: 1 by default, 2 or more only with a database server, not with
   assert.match(USAGE, /--processes N/);
 });
 
+test('--tracing: off by default, one engine process the harness starts; in --help', () => {
+  const pg = ['--db', 'postgres://postgres@127.0.0.1:5432/test'];
+  assert.is(parseOptions([]).tracing, false);
+  assert.is(parseOptions([...pg, '--tracing']).tracing, true);
+  assert.throws(() => parseOptions([...pg, '--tracing', '--processes', '2']), /--tracing/);
+  assert.throws(() => parseOptions(['--url', 'http://127.0.0.1:3000', '--tracing']), /--url/);
+  assert.match(USAGE, /--tracing/);
+});
+
 const status = (node: string, served: number[], owners: number, members = 2): ClusterStatus => ({
   node,
   shards: 4,

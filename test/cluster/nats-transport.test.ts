@@ -1,4 +1,4 @@
-// Two registries in one test process, each hosting some kinds, joined by the NATS transport: asks and a whole payment saga cross between them as JSON.
+// Two registries in one test process, each hosting some kinds, joined by the NATS transport: asks, a whole payment saga and its trace context cross between them as JSON.
 
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import * as assert from 'uvu/assert';
@@ -9,6 +9,7 @@ import { startSystem, type ActorSystem } from '../../src/engine/nact.js';
 import { Registry } from '../../src/engine/registry.js';
 import { FakeJournal } from '../helpers/fake-journal.js';
 import { privateNats, type PrivateNats } from '../helpers/nats.js';
+import { RecordingSpans, traceparent } from '../helpers/recording-spans.js';
 import { suite } from '../helpers/suite.js';
 
 interface Member {
@@ -17,6 +18,8 @@ interface Member {
   readonly transport: NatsTransport;
   readonly system: ActorSystem;
   readonly nc: NatsConnection;
+  /** Outside any trace unless a test sets `active`: then nothing is traced. */
+  readonly spans: RecordingSpans;
 }
 
 const base = { snapshotEvery: 100, windowSize: 100, replayPageSize: 100, maxLive: 1000, mailboxMax: 1000, idleMs: 60_000, askTimeoutMs: 5000 };
@@ -32,11 +35,12 @@ it.before(async (ctx) => {
     const journal = new FakeJournal();
     const transport = new NatsTransport(nc, { prefix: 'test', node, ownerOf, waitForOwnerMs: 2000 });
     const system = startSystem();
-    const registry = new Registry(system, hostedKinds, journal, { ...base, remote: { node, hosts: (to) => ownerOf(to) === node, transport } });
+    const spans = new RecordingSpans(node);
+    const registry = new Registry(system, hostedKinds, journal, { ...base, spans, remote: { node, hosts: (to) => ownerOf(to) === node, transport } });
     transport.listen(registry);
     // The subscription reaches the server before anyone sends to it (a member is routed to only once it holds shards, later still).
     await nc.flush();
-    return { registry, journal, transport, system, nc };
+    return { registry, journal, transport, system, nc, spans };
   };
   ctx.a = await member('a');
   ctx.b = await member('b');
@@ -111,6 +115,25 @@ it('a process asks whether another still listens: yes while its subscription is 
   const { until } = await import('../helpers/until.js');
   await until(async () => !(await a.transport.listening('c')), 'a closed connection listens no more');
   assert.not.ok(await a.transport.listening('never-was'));
+});
+
+it('the trace context crosses processes inside the envelopes: each step at its actor is the child of the span that sent it', async ({ a, b }) => {
+  assert.ok((await a.registry.create({ kind: 'user', id: 'u3' }, { type: 'CreateUser', name: 'cy', points: 500 })).ok);
+  assert.ok((await b.registry.create({ kind: 'product', id: 'p4' }, { type: 'CreateProduct', name: 'shelf', price: 50, stock: 3 })).ok);
+  assert.ok((await a.registry.create({ kind: 'order', id: 'o3' }, { type: 'CreateOrder', userId: 'u3', items: [{ productId: 'p4', quantity: 1, unitPrice: 50 }], ttlMs: 60_000 })).ok);
+  // The pay is asked on b, inside a trace there; the order lives on a.
+  const root = traceparent('2'.repeat(32), 'beef');
+  b.spans.active = root;
+  const paying = b.registry.ask({ kind: 'order', id: 'o3' }, { type: 'PayOrder' });
+  b.spans.active = undefined;
+  const paid = await paying;
+  assert.is(paid.ok && paid.value.status, 'PAID', JSON.stringify(paid));
+  const pay = a.spans.handled.find((h) => h.command === 'PayOrder' && h.actor.id === 'o3');
+  assert.is(pay?.parent, root, "PayOrder on a is the child of the caller's span on b");
+  const reserve = b.spans.handled.find((h) => h.command === 'ReserveStock' && h.actor.id === 'p4');
+  assert.is(reserve?.parent, pay?.traceparent, "ReserveStock on b is the child of PayOrder's span on a");
+  const answered = a.spans.handled.find((h) => h.command === 'StepReplied' && h.parent === reserve?.traceparent);
+  assert.ok(answered, "the reservation's answer at the order on a is the child of ReserveStock's span on b");
 });
 
 it.run();

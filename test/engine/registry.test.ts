@@ -1,4 +1,4 @@
-// The registry on its own, over a fake journal: activation, the live-actor cap, time-outs, a full mailbox, and the transport seam.
+// The registry on its own, over a fake journal: activation, the live-actor cap, time-outs, a full mailbox, the transport seam and the trace context it carries.
 
 import * as assert from 'uvu/assert';
 import type { Address } from '../../actors/shared/entity.js';
@@ -7,6 +7,7 @@ import { hostedKinds } from '../../src/engine/kinds.js';
 import { startSystem, type ActorSystem } from '../../src/engine/nact.js';
 import { Registry, type RegistryOptions } from '../../src/engine/registry.js';
 import { FakeJournal } from '../helpers/fake-journal.js';
+import { RecordingSpans, traceparent } from '../helpers/recording-spans.js';
 import { suite } from '../helpers/suite.js';
 import { until } from '../helpers/until.js';
 
@@ -123,6 +124,64 @@ it('when the process hosting an actor is gone, its callers and the saga steps se
   assert.ok(Date.now() - started < 30_000, 'answered long before the 60 s time-out');
   const user = await registry.read({ kind: 'user', id: 'u1' });
   assert.is(user.ok && user.value.points, 100, 'no points taken');
+});
+
+/**
+ * A pay whose order and user live here and whose product lives elsewhere: the reservation is
+ * what crosses, as JSON, with the pay's append.
+ */
+const payAcross = async (ctx: { system: ActorSystem; registries: Registry[] }, options: Partial<RegistryOptions> = {}) => {
+  const sent: string[] = [];
+  const journal = new FakeJournal(false);
+  const registry = make(ctx, journal, {
+    ...options,
+    remote: { node: 'here', hosts: (to) => to.kind !== 'product', transport: { post: (to, envelope) => sent.push(JSON.stringify({ to, envelope })), reply: () => undefined } },
+  });
+  const committing = setInterval(() => journal.commitAll(), 5);
+  try {
+    assert.ok((await registry.create({ kind: 'user', id: 'u1' }, { type: 'CreateUser', name: 'ada', points: 100 })).ok);
+    assert.ok((await registry.create({ kind: 'order', id: 'o1' }, { type: 'CreateOrder', userId: 'u1', items: [{ productId: 'p1', quantity: 1, unitPrice: 10 }], ttlMs: 60_000 })).ok);
+  } finally {
+    clearInterval(committing);
+  }
+  void registry.ask({ kind: 'order', id: 'o1' }, { type: 'PayOrder' });
+  await until(() => journal.held.length === 1, 'the pay is appended');
+  const appended = journal.held[0]!.entry;
+  // A step leaves for another process once what it rests on has committed.
+  journal.commitAll();
+  await until(() => sent.length === 1, 'the reservation is sent');
+  const { to, envelope } = JSON.parse(sent[0]!) as { to: Address; envelope: Envelope & { trace?: string } };
+  return { to, envelope, appended };
+};
+
+it('with tracing off an envelope carries no trace context, on the wire or in the journal', async (ctx) => {
+  const { envelope, appended } = await payAcross(ctx);
+  assert.is(envelope.type, 'command');
+  assert.not.ok('trace' in envelope, JSON.stringify(envelope));
+  assert.is(appended.key, 'order-o1');
+  assert.is(appended.trace, undefined);
+});
+
+it('with tracing on but outside any trace, nothing is traced either', async (ctx) => {
+  const spans = new RecordingSpans('a');
+  const { envelope, appended } = await payAcross(ctx, { spans });
+  assert.not.ok('trace' in envelope, JSON.stringify(envelope));
+  assert.is(appended.trace, undefined);
+  assert.is(spans.handled.length, 0);
+});
+
+it("with tracing on, a command carries its caller's span and each step the span of the command that sent it", async (ctx) => {
+  const spans = new RecordingSpans('a');
+  spans.active = traceparent('1'.repeat(32), 'f00d');
+  const { to, envelope, appended } = await payAcross(ctx, { spans });
+  const pay = spans.handled.find((h) => h.command === 'PayOrder');
+  assert.ok(pay, JSON.stringify(spans.handled));
+  assert.equal(pay!.actor, { kind: 'order', id: 'o1' });
+  assert.is(pay!.parent, spans.active, "PayOrder's span is the caller's child");
+  assert.equal(to, { kind: 'product', id: 'p1' });
+  assert.is(envelope.trace, pay!.traceparent, "the reservation leaves with PayOrder's span as its parent");
+  assert.is(appended.key, 'order-o1');
+  assert.is(appended.trace, pay!.traceparent, "the pay's append carries PayOrder's span, for its commit and outbox spans");
 });
 
 it.run();

@@ -26,6 +26,8 @@ export interface StreamMessage {
   readonly seq: number;
   readonly subject: string;
   readonly msgId: string | undefined;
+  /** The W3C trace context the message carried, if any. */
+  readonly traceparent: string | undefined;
   readonly body: any;
 }
 
@@ -45,7 +47,7 @@ export async function readStream(url: string, stream: string): Promise<StreamMes
         const batch = await consumer.fetch({ max_messages: Math.min(1000, total - out.length), expires: 2000 });
         let got = 0;
         for await (const m of batch) {
-          out.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined, body: m.json() });
+          out.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined, traceparent: m.headers?.get('traceparent') || undefined, body: m.json() });
           got++;
         }
         if (got === 0) break;

@@ -7,6 +7,8 @@ export interface ReceivedCall {
   readonly key: string;
   readonly body: any;
   readonly answered: number | 'hang';
+  /** The W3C trace context the call carried, if any. */
+  readonly traceparent: string | undefined;
 }
 
 /** What the receiver does with a call: answer with a status (now or after a while), or hold it until the caller gives up. */
@@ -42,7 +44,8 @@ export async function webhookReceiver(behaviour: Behaviour = () => 200): Promise
       }
       const behaviour = current({ key, body, nth: calls.length });
       const answer = typeof behaviour === 'object' ? behaviour.status : behaviour;
-      const record = { key, body, answered: answer };
+      const traceparent = req.headers.traceparent;
+      const record = { key, body, answered: answer, traceparent: typeof traceparent === 'string' ? traceparent : undefined };
       calls.push(record);
       if (answer === 'hang') {
         held.add(res);

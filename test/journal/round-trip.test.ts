@@ -60,6 +60,7 @@ for (const kind of databaseKinds()) {
         attempts: 0,
         last_error: null,
         shard: 0,
+        trace_parent: i % 2 === 0 ? null : `00-${'a'.repeat(32)}-${i.toString(16).padStart(16, '0')}-01`,
       }));
       await store.writeBatch(entries, outbox);
 
@@ -71,13 +72,13 @@ for (const kind of databaseKinds()) {
       assert.equal(await store.loadSnapshot(key), { sequenceNr: BIG - 1, state: texts.join('|') });
       const rows = await database.db
         .selectFrom('outbox')
-        .select(['position', 'order_key', 'event_type', 'payload', 'created_at', 'last_error'])
+        .select(['position', 'order_key', 'event_type', 'payload', 'created_at', 'last_error', 'trace_parent'])
         .where('event_id', 'like', `k-${name}-%`)
         .orderBy('position')
         .execute();
       assert.equal(
-        rows.map((r) => [Number(r.position), r.order_key, r.event_type, r.payload, Number(r.created_at), r.last_error]),
-        outbox.map((r) => [r.position, r.order_key, r.event_type, r.payload, r.created_at, null]),
+        rows.map((r) => [Number(r.position), r.order_key, r.event_type, r.payload, Number(r.created_at), r.last_error, r.trace_parent]),
+        outbox.map((r) => [r.position, r.order_key, r.event_type, r.payload, r.created_at, null, r.trace_parent]),
       );
     });
   }

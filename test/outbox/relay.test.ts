@@ -87,6 +87,7 @@ function rows(orders: number, perOrder: number, sink = 'scripted'): OutboxTable[
         attempts: 0,
         last_error: null,
         shard: 0,
+        trace_parent: null,
       });
     }
   }
