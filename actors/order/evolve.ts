@@ -2,73 +2,40 @@
 
 import { assertNever } from '../shared/result.js';
 import type { OrderEvent } from './protocol.js';
-import { stepKey, type ExistingOrder, type OrderState, type SagaProgress } from './state.js';
+import { orderIn, stepKey, type OrderState, type SagaProgress } from './state.js';
 
 export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
   if (event.type === 'OrderCreated') {
     const { id, userId, items, total, expiresAt, at } = event;
-    const couponId = event.couponId ?? null;
-    const discount = event.discount ?? 0;
-    return { status: 'CREATED', id, userId, items, total, couponId, discount, expiresAt, createdAt: at, updatedAt: at };
+    const base = { id, userId, items, total, couponId: event.couponId ?? null, discount: event.discount ?? 0, createdAt: at, updatedAt: at, expiresAt };
+    return orderIn('CREATED', base, at, null, 0, null);
   }
   if (state.status === 'NONE') return state;
   switch (event.type) {
     case 'PaymentStarted':
-      return { ...moved(state, 'PAYING', event.at), saga: null, attempt: 0 };
+      return orderIn('PAYING', state, event.at, null, 0, null);
     case 'OrderPaid':
-      return moved(state, 'PAID', event.at);
+      return orderIn('PAID', state, event.at, null, 0, null);
     case 'OrderFailed':
-      return { ...moved(state, 'FAILED', event.at), failure: event.failure };
+      return orderIn('FAILED', state, event.at, null, 0, event.failure);
     case 'CancelStarted':
-      return { ...moved(state, 'CANCELLING', event.at), saga: null, attempt: 0 };
+      return orderIn('CANCELLING', state, event.at, null, 0, null);
     case 'OrderCancelled':
-      return moved(state, 'CANCELLED', event.at);
+      return orderIn('CANCELLED', state, event.at, null, 0, null);
     case 'OrderExpired':
-      return moved(state, 'EXPIRED', event.at);
+      return orderIn('EXPIRED', state, event.at, null, 0, null);
     case 'SagaStarted':
     case 'StepSucceeded':
     case 'StepFailed':
     case 'SagaStalled': {
       if (state.status !== 'PAYING' && state.status !== 'CANCELLING') return state;
       // Saga progress keeps `updatedAt`: it is in memory only and changes nothing a reader sees.
-      // Runs several times per payment: one literal with every field, nothing spread.
-      return {
-        status: state.status,
-        id: state.id,
-        userId: state.userId,
-        items: state.items,
-        total: state.total,
-        couponId: state.couponId,
-        discount: state.discount,
-        createdAt: state.createdAt,
-        updatedAt: state.updatedAt,
-        expiresAt: state.expiresAt,
-        saga: progress(state.saga, event),
-        attempt: event.type === 'SagaStarted' ? event.attempt : state.attempt,
-      };
+      const attempt = event.type === 'SagaStarted' ? event.attempt : state.attempt;
+      return orderIn(state.status, state, state.updatedAt, progress(state.saga, event), attempt, null);
     }
     default:
       return assertNever(event);
   }
-}
-
-/**
- * The order in a new status, built field by field: spreading states of different shapes makes
- * V8 take its slow generic copy. The status-specific fields are added by the caller.
- */
-function moved<S extends ExistingOrder['status']>(state: ExistingOrder, status: S, updatedAt: number) {
-  return {
-    status,
-    id: state.id,
-    userId: state.userId,
-    items: state.items,
-    total: state.total,
-    couponId: state.couponId,
-    discount: state.discount,
-    createdAt: state.createdAt,
-    updatedAt,
-    expiresAt: state.expiresAt,
-  };
 }
 
 type ProgressEvent = Extract<OrderEvent, { type: 'SagaStarted' | 'StepSucceeded' | 'StepFailed' | 'SagaStalled' }>;

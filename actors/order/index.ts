@@ -4,7 +4,7 @@ import type { EntityModule } from '../shared/entity.js';
 import { decideOrder } from './decide.js';
 import { evolveOrder } from './evolve.js';
 import type { OrderCommand, OrderEvent, OrderStatus, OrderView, SagaStep } from './protocol.js';
-import { initialOrder, type OrderState } from './state.js';
+import { attemptOf, initialOrder, orderIn, type OrderState } from './state.js';
 
 export type { OrderCommand, OrderCoupon, OrderEvent, OrderItem, OrderStatus, OrderView, SagaStep } from './protocol.js';
 export type { OrderState } from './state.js';
@@ -40,8 +40,12 @@ export const orderModule: EntityModule<OrderState, OrderCommand, OrderEvent, Ord
           updatedAt: state.updatedAt,
         },
   snapshot: (state) => (state.status === 'PAYING' || state.status === 'CANCELLING' ? { ...state, saga: null } : state),
-  // Orders snapshotted before coupons existed have none and no discount.
-  restore: (state) => (state.status === 'NONE' || state.couponId !== undefined ? state : { ...state, couponId: null, discount: 0 }),
+  // In the one layout of every order (see `orderIn`); orders snapshotted before coupons existed have none and no discount.
+  restore: (state) => {
+    if (state.status === 'NONE') return state;
+    const base = { ...state, couponId: state.couponId ?? null, discount: state.discount ?? 0 };
+    return orderIn(state.status, base, state.updatedAt, null, attemptOf(state), state.status === 'FAILED' ? state.failure : null);
+  },
   onRecovered: (state) => (state.status === 'PAYING' || state.status === 'CANCELLING' ? { type: 'ResumeSaga' } : undefined),
   replied: (step, result) => ({ type: 'StepReplied', step, result }),
 };
