@@ -370,7 +370,8 @@ export class Entity {
 
     if (decision.reply === 'defer') {
       if (replyTo) this.waiters.add(decision.saga ?? '', replyTo);
-    } else {
+    } else if (replyTo !== undefined) {
+      // A saga's own step answers nobody: its view is not built.
       const result = decision.reply === 'view' ? accept(module.view(state)) : decision.reply;
       if (mode === 'decision') this.postman.deliver(replyTo, result, token, trace);
       else this.answer([replyTo], result, durableFor);

@@ -49,7 +49,10 @@ export interface RegistryObserver {
 interface Live {
   readonly entity: Entity;
   readonly ref: ActorRef<Wake>;
-  touched: number;
+  /** The registry's tick when a message last came for it. */
+  used: number;
+  /** The tick when it was last put at the recent end of the order. */
+  placed: number;
 }
 
 /** The only nact message: the entity has queued envelopes to handle. */
@@ -64,10 +67,8 @@ interface Waiting {
   readonly deadline: number;
 }
 
-/** How often waiting callers are checked against their deadline: one timer, not one per request. */
+/** How often waiting callers are checked against their deadline (one timer, not one per request); also the clock of `Live.used`. */
 const EXPIRY_TICK_MS = 250;
-/** A live actor moves to the recent end of the LRU order at most this often. */
-const TOUCH_MS = 1000;
 
 export interface LiveActorSummary {
   readonly kind: ActorKind;
@@ -78,8 +79,14 @@ export interface LiveActorSummary {
 }
 
 export class Registry implements Postman {
-  /** Every live actor by key, in (roughly) least recently used order: eviction walks it from the start. */
+  /**
+   * Every live actor by key, in the order it was last placed: eviction walks it from the start and
+   * gives an actor used since it was placed a second chance at the end (CLOCK, an approximate
+   * LRU). A message costs a field write, not a move in a map of a hundred thousand entries.
+   */
   private readonly live = new Map<string, Live>();
+  /** Counts expiry ticks: the coarse clock of `Live.used` and `Live.placed`. */
+  private ticks = 0;
   /**
    * The same actors by kind and id: a message's address finds its actor without building the
    * `kind-id` key string (and hashing it afresh) for every message.
@@ -101,7 +108,10 @@ export class Registry implements Postman {
     private readonly options: RegistryOptions,
     private readonly observer?: RegistryObserver,
   ) {
-    this.expiry = setInterval(() => this.expire(Date.now()), EXPIRY_TICK_MS);
+    this.expiry = setInterval(() => {
+      this.ticks++;
+      this.expire(Date.now());
+    }, EXPIRY_TICK_MS);
     this.expiry.unref();
   }
 
@@ -348,14 +358,7 @@ export class Registry implements Postman {
   private activate(to: Address): Live {
     const existing = this.byId[to.kind].get(to.id);
     if (existing) {
-      // Map order is (roughly) recency order: the first entries are the least recently used.
-      // Moving an entry costs a delete and an insert, so a busy actor moves once a second at most.
-      const now = Date.now();
-      if (now - existing.touched >= TOUCH_MS) {
-        existing.touched = now;
-        this.live.delete(existing.entity.key);
-        this.live.set(existing.entity.key, existing);
-      }
+      existing.used = this.ticks;
       return existing;
     }
     const entity = new Entity(to, this.hosted[to.kind], this.journal, this, this.options);
@@ -368,7 +371,7 @@ export class Registry implements Postman {
       if (typeof more === 'boolean') return wakeAgain(more);
       return more.then(wakeAgain);
     });
-    const live: Live = { entity, ref, touched: Date.now() };
+    const live: Live = { entity, ref, used: this.ticks, placed: this.ticks };
     this.live.set(entity.key, live);
     this.byId[to.kind].set(to.id, live);
     this.observer?.activated(to.kind);
@@ -378,9 +381,16 @@ export class Registry implements Postman {
 
   private evict(activating: string): void {
     let excess = this.live.size - this.options.maxLive;
+    // Entries placed again at the end are met again: the walk visits each entry once at most.
+    let visits = this.live.size;
     for (const [key, live] of this.live) {
-      if (excess <= 0) return;
-      if (key !== activating && live.entity.idle) {
+      if (excess <= 0 || visits-- <= 0) return;
+      if (key === activating) continue;
+      if (live.used > live.placed) {
+        live.placed = this.ticks;
+        this.live.delete(key);
+        this.live.set(key, live);
+      } else if (live.entity.idle) {
         this.stop(key, live);
         excess--;
       }
