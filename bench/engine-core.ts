@@ -1,19 +1,21 @@
 // The engine's own cost per payment, without HTTP or a load generator: pays one hot product
 // through the facade with a fixed number in flight and prints pays/s, latency and CPU per pay.
 //
-//   npx tsx bench/engine-core.ts --db postgres://postgres@127.0.0.1:5432/test [--orders 60000] [--concurrency 256] [--writes none]
+//   npx tsx bench/engine-core.ts --db postgres://postgres@127.0.0.1:5432/test [--orders 60000] [--pays N] [--concurrency 256] [--writes none]
 //
 // `--writes none` keeps every batch out of the database (each commits a turn of the event loop
 // later, with nothing written): what is left is the engine's own CPU, its actors and the journal's
 // bookkeeping, without building or sending SQL.
 //
 // A fresh database is created on the server of --db (or a PGlite directory) and dropped after.
-// ALLOCATIONS=file.heapprofile and CPU_PROFILE=file.cpuprofile record the pays alone.
+// ALLOCATIONS=file.heapprofile and CPU_PROFILE=file.cpuprofile record the pays alone;
+// HEAP_SNAPSHOT_AFTER_MS=ms writes a heap snapshot that far into them.
 
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { build } from 'hdr-histogram-js';
 import { loadConfig } from '../src/config.js';
 import { startEngine } from '../src/engine/start-engine.js';
@@ -31,9 +33,13 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '256' },
     users: { type: 'string', default: '10000' },
     writes: { type: 'string', default: 'database' },
+    pays: { type: 'string' },
   },
 });
 const orders = Number(values.orders);
+// Fewer pays than orders: two runs that differ only in --pays differ only in the pays, whatever
+// the setup cost (for instruction counts under valgrind, which cannot time the pays alone).
+const pays = Math.min(orders, Number(values.pays ?? orders));
 const concurrency = Number(values.concurrency);
 const userCount = Number(values.users);
 
@@ -73,7 +79,7 @@ try {
   let paid = 0;
   let failed = 0;
   const worker = async () => {
-    while (next < ids.length) {
+    while (next < Math.min(ids.length, pays)) {
       const id = ids[next++] as string;
       const started = performance.now();
       const result = await engine.payOrder(id);
@@ -86,6 +92,8 @@ try {
   const sampling = process.env.ALLOCATIONS ? await startAllocationSampling() : undefined;
   // CPU_PROFILE=file.cpuprofile profiles the pays alone (not the seeding), for Chrome DevTools or speedscope.
   const profiling = process.env.CPU_PROFILE ? await startCpuProfile() : undefined;
+  // HEAP_SNAPSHOT_AFTER_MS=ms writes a heap snapshot that long into the pays: what is alive mid-load.
+  const snapshotTimer = process.env.HEAP_SNAPSHOT_AFTER_MS ? setTimeout(() => console.log(`heap snapshot: ${writeHeapSnapshot()}`), Number(process.env.HEAP_SNAPSHOT_AFTER_MS)) : undefined;
   const before = await batchStats();
   const dbKind = dbKindOf(values.db as string);
   const dbPids = dbKind === 'pglite' ? [] : databaseProcesses(dbKind, new URL(database.url).pathname.slice(1));
@@ -95,6 +103,7 @@ try {
   lag.enable();
   await Promise.all(Array.from({ length: concurrency }, worker));
   lag.disable();
+  clearTimeout(snapshotTimer);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const dbUsed = cpuSecondsOf(dbPids) - dbCpu;
