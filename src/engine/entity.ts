@@ -101,8 +101,7 @@ class PendingAppend implements AppendListener {
 
   private settle(): void {
     if (this.answers) {
-      const deliver = this.entity.answerNow;
-      for (const { targets, result } of this.answers) deliver(targets, this.outcome === 'committed' ? result : unavailable());
+      for (const { targets, result } of this.answers) this.entity.answerNow(targets, this.outcome === 'committed' ? result : unavailable());
     }
     if (this.settledWaiters) for (const resolve of this.settledWaiters) resolve();
   }
@@ -389,9 +388,9 @@ export class Entity {
     (after.answers ??= []).push({ targets, result });
   }
 
-  readonly answerNow = (targets: ReadonlyArray<ReplyTo | undefined>, result: Result<unknown>): void => {
+  answerNow(targets: ReadonlyArray<ReplyTo | undefined>, result: Result<unknown>): void {
     for (const target of targets) this.postman.deliver(target, result);
-  };
+  }
 
   /** The journal committed `append` (appends commit in order: everything before it has too). */
   appendCommitted(append: PendingAppend): void {
