@@ -5,7 +5,7 @@ import { accept, reject, type Rejection, type Result } from '../../actors/shared
 import type { Dependency } from '../journal/dependency.js';
 import { appended, type AppendEntry, type AppendListener, type Journal, type OutboxMessage, type ReadModelRow, type SalesDelta, type StoredEvent } from '../journal/journal.js';
 import type { Spans, TraceParent } from '../tracing/spans.js';
-import type { Envelope, Postman, ReplyTo } from './envelope.js';
+import { commandEnvelope, type Envelope, type Postman, type ReplyTo } from './envelope.js';
 import { PendingDependencies } from './pending-dependencies.js';
 import { encodeSnapshot, recover } from './recovery.js';
 import { RefWindow } from './ref-window.js';
@@ -357,14 +357,7 @@ export class Entity {
     const token = this.depends.token();
 
     for (const effect of decision.effects ?? []) {
-      this.postman.post(effect.to, {
-        type: 'command',
-        command: effect.command,
-        mode: 'decision',
-        replyTo: { actor: this.address, step: effect.step, incarnation: this.incarnation },
-        trace,
-        ...(token ? { after: token } : {}),
-      });
+      this.postman.post(effect.to, commandEnvelope(effect.command, 'decision', { actor: this.address, step: effect.step, incarnation: this.incarnation }, token, trace));
     }
 
     if (decision.reply === 'defer') {
@@ -484,7 +477,7 @@ export class Entity {
     this.recovered = true;
     this.stale = false;
     const resume = this.hosted.module.onRecovered?.(state);
-    if (resume !== undefined) this.postman.post(this.address, { type: 'command', command: resume, mode: 'decision' });
+    if (resume !== undefined) this.postman.post(this.address, commandEnvelope(resume, 'decision', undefined, undefined, undefined));
   }
 
   private async snapshotNow(): Promise<Result<unknown>> {

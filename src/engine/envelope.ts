@@ -39,6 +39,32 @@ export type Envelope =
   | { readonly type: 'inspect'; readonly replyTo: ReplyTo }
   | { readonly type: 'snapshot'; readonly replyTo: ReplyTo };
 
+export type CommandEnvelope = Extract<Envelope, { type: 'command' }>;
+export type ReplyEnvelope = Extract<Envelope, { type: 'reply' }>;
+
+/**
+ * A command envelope, every field present (undefined where unused): one layout for every command
+ * an actor takes, so that reading its fields does not search several (a handful of envelopes per
+ * payment, each read several times).
+ */
+export const commandEnvelope = (
+  command: unknown,
+  mode: CommandEnvelope['mode'],
+  replyTo: ReplyTo | undefined,
+  after: Dependency | undefined,
+  trace: TraceParent | undefined,
+): CommandEnvelope => ({ type: 'command', command, mode, replyTo, incarnation: undefined, after, trace });
+
+/** A saga step's answer, in the one layout of answers (see `commandEnvelope`). */
+export const replyEnvelope = (step: unknown, result: Result<unknown>, incarnation: number, after: Dependency | undefined, trace: TraceParent | undefined): ReplyEnvelope => ({
+  type: 'reply',
+  step,
+  result,
+  incarnation,
+  after,
+  trace,
+});
+
 export interface Postman {
   /** Hands an envelope to the actor at `to`, wherever it lives. */
   post(to: Address, envelope: Envelope): void;

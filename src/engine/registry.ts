@@ -6,7 +6,7 @@ import type { Dependency } from '../journal/dependency.js';
 import type { Journal } from '../journal/journal.js';
 import type { TraceParent } from '../tracing/spans.js';
 import { Entity, type EntityOptions, type Hosted, type Inspection } from './entity.js';
-import type { Envelope, Postman, ReplyTo } from './envelope.js';
+import { commandEnvelope, replyEnvelope, type Envelope, type Postman, type ReplyTo } from './envelope.js';
 import type { AddressOf, CommandOf, ViewOf } from './kinds.js';
 import { dispatch, spawnActor, stopActor, type ActorRef, type ActorSystem } from './nact.js';
 
@@ -146,12 +146,12 @@ export class Registry implements Postman {
   /** Sends a command and resolves with the actor's answer once its events commit, or TIMEOUT after the ask timeout. */
   ask<K extends ActorKind>(to: AddressOf<K>, command: CommandOf<K>): Promise<Result<ViewOf<K>>> {
     // The caller's trace (the HTTP request's span) goes with the command, so the actor's span joins it.
-    return this.request<ViewOf<K>>(to, (replyTo) => ({ type: 'command', command, mode: 'commit', replyTo, trace: this.options.spans?.current() }));
+    return this.request<ViewOf<K>>(to, (replyTo) => commandEnvelope(command, 'commit', replyTo, undefined, this.options.spans?.current()));
   }
 
   /** Sends a command nobody waits for (the sweeper's pokes). */
   tell<K extends ActorKind>(to: AddressOf<K>, command: CommandOf<K>): void {
-    this.post(to, { type: 'command', command, mode: 'decision' });
+    this.post(to, commandEnvelope(command, 'decision', undefined, undefined, undefined));
   }
 
   /** Asks an actor whose id was generated just now, so it starts empty without reading the journal. */
@@ -188,7 +188,7 @@ export class Registry implements Postman {
       waiting.resolve(result);
       return;
     }
-    this.post(replyTo.actor, { type: 'reply', step: replyTo.step, result, incarnation: replyTo.incarnation, trace, ...(after ? { after } : {}) });
+    this.post(replyTo.actor, replyEnvelope(replyTo.step, result, replyTo.incarnation, after, trace));
   }
 
   /** Stops an idle actor; false when it is busy (queued messages, uncommitted events, waiting callers). */
@@ -297,7 +297,7 @@ export class Registry implements Postman {
     const after = envelope.type === 'command' || envelope.type === 'reply' ? envelope.after : undefined;
     if (after === undefined) return remote.transport.post(to, envelope);
     void this.resolved(after).then((committed) => {
-      if (envelope.type === 'reply') remote.transport.post(to, { type: 'reply', step: envelope.step, incarnation: envelope.incarnation, result: committed ? envelope.result : unavailableStep, trace: envelope.trace });
+      if (envelope.type === 'reply') remote.transport.post(to, replyEnvelope(envelope.step, committed ? envelope.result : unavailableStep, envelope.incarnation, undefined, envelope.trace));
       else if (envelope.type === 'command' && committed) {
         const { after: _local, ...rest } = envelope;
         remote.transport.post(to, rest);
@@ -323,7 +323,7 @@ export class Registry implements Postman {
     for (const [key, { replyTo, deadline }] of this.farSteps) {
       if (deadline > now) return;
       this.farSteps.delete(key);
-      this.post(replyTo.actor, { type: 'reply', step: replyTo.step, incarnation: replyTo.incarnation, result: lostStep });
+      this.post(replyTo.actor, replyEnvelope(replyTo.step, lostStep, replyTo.incarnation, undefined, undefined));
     }
   }
 
@@ -336,7 +336,7 @@ export class Registry implements Postman {
     for (const [key, { replyTo, to }] of this.farSteps) {
       if (!gone(to)) continue;
       this.farSteps.delete(key);
-      this.post(replyTo.actor, { type: 'reply', step: replyTo.step, incarnation: replyTo.incarnation, result: lostStep });
+      this.post(replyTo.actor, replyEnvelope(replyTo.step, lostStep, replyTo.incarnation, undefined, undefined));
     }
     for (const [id, waiting] of this.waiting) {
       if (!gone(waiting.to)) continue;
