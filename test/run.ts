@@ -89,6 +89,19 @@ if (passed + failures === 0) {
   failures = 1;
 }
 
+// The slowest suites, so that a run that grows past its budget says where the time went.
+let previous = 0;
+const took = book.suites
+  .filter((s) => s.ended !== undefined)
+  .map((s) => {
+    const ms = s.ended! - previous;
+    previous = s.ended!;
+    return { name: `${s.file} › ${s.title}`, ms };
+  })
+  .sort((a, b) => b.ms - a.ms)
+  .slice(0, 12);
+if (took.length) console.log(`\nslowest suites:\n${took.map((t) => `  ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.name}`).join('\n')}`);
+
 if (skips.size) {
   console.log('\nskipped, by reason:');
   for (const [reason, tests] of skips) console.log(`  ${reason}: ${tests.length} test${tests.length === 1 ? '' : 's'}\n${tests.map((t) => `    ${t}`).join('\n')}`);

@@ -13,6 +13,8 @@ export interface SuiteRecord {
   passed: number;
   failed: number;
   ran: boolean;
+  /** When its last after hook ended (performance.now()), if it ran. */
+  ended?: number;
 }
 
 export interface Ledger {
@@ -93,7 +95,13 @@ export function suite<T = Record<string, any>>(title: string, options: SuiteOpti
   it.run = () => {
     record.ran = true;
     if (missing && strict) record.problems.push(`needs what CI provides, and it is missing: ${missing}`);
-    if (!missing) inner.run();
+    if (missing) return;
+    // Added last, so it runs after the suite's own after hooks: suites run one after another, so
+    // a suite took from the previous one's end to its own.
+    inner.after(() => {
+      record.ended = performance.now();
+    });
+    inner.run();
   };
   return it;
 }

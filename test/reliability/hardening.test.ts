@@ -140,6 +140,8 @@ const REVIEWED: Record<string, string> = {
   'src/db/postgres/postgres-pipeline.ts: .unsafe(RECORD_MARK)': 'constant with bound parameter',
   // The read dialect: Kysely's compiled read queries, values bound the same way.
   'src/db/postgres/pipelined-read-driver.ts: .unsafe(query.sql)': 'compiled Kysely query with bound parameters',
+  // MariaDB's session variable: constant text, the seconds travel as a bound parameter.
+  "src/db/mysql/idle-transaction-timeout.ts: CompiledQuery.raw('set session idle_transaction_timeout = ?')": 'constant with bound parameter',
   // Multi-row updates as CASE expressions (PGlite, MySQL): numbers from actor state, typed
   // `number`, inlined as numeric literals because bound CASE branches come out as text on
   // PostgreSQL. sql.lit quotes strings, but only numbers reach it.
