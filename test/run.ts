@@ -2,7 +2,7 @@
 // Ends with "N passed, N failed, N skipped", where failed counts every reason the run fails.
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { allCapabilities, strict } from './helpers/matrix.js';
 
@@ -89,18 +89,23 @@ if (passed + failures === 0) {
   failures = 1;
 }
 
-// The slowest suites, so that a run that grows past its budget says where the time went.
+// The slowest suites and the time per folder, so that a run that grows past its budget says where the time went.
 let previous = 0;
-const took = book.suites
+const timed = book.suites
   .filter((s) => s.ended !== undefined)
   .map((s) => {
     const ms = s.ended! - previous;
     previous = s.ended!;
-    return { name: `${s.file} › ${s.title}`, ms };
-  })
-  .sort((a, b) => b.ms - a.ms)
-  .slice(0, 12);
-if (took.length) console.log(`\nslowest suites:\n${took.map((t) => `  ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.name}`).join('\n')}`);
+    return { file: s.file, name: `${s.file} › ${s.title}`, ms };
+  });
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1).padStart(6)} s`;
+if (timed.length) {
+  const folders = new Map<string, number>();
+  for (const t of timed) folders.set(dirname(t.file), (folders.get(dirname(t.file)) ?? 0) + t.ms);
+  const slowest = [...timed].sort((a, b) => b.ms - a.ms).slice(0, Number(process.env.TEST_SLOWEST ?? 15));
+  console.log(`\nslowest suites:\n${slowest.map((t) => `  ${seconds(t.ms)}  ${t.name}`).join('\n')}`);
+  console.log(`by folder:\n${[...folders].sort((a, b) => b[1] - a[1]).map(([f, ms]) => `  ${seconds(ms)}  ${f}`).join('\n')}`);
+}
 
 if (skips.size) {
   console.log('\nskipped, by reason:');
