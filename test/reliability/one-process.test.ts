@@ -3,7 +3,7 @@
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
+import { engineArgs, http, startEngineProcess, type EngineProcess } from '../helpers/child.js';
 import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
 import { privateNats } from '../helpers/nats.js';
 import { suite } from '../helpers/suite.js';
@@ -13,7 +13,7 @@ const root = resolve(import.meta.dirname, '../..');
 /** Runs `npm start`'s entry point until it exits on its own, answering its exit code and what it printed. */
 function runToExit(databaseUrl: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, engineArgs(), {
       cwd: root,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],

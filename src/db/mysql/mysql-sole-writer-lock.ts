@@ -7,7 +7,7 @@ import { MEMBER_LOCKS, mysqlLockNames, type MysqlLockNames } from './mysql-lock-
 
 /** How long a starting process waits for another to finish taking its name (a few statements, or the grace below). */
 const GATE_WAIT_S = 10;
-/** The server may not yet have noticed that a holder which just died is gone. */
+/** The server may not yet have noticed that a holder which just died is gone (GET_LOCK waits whole seconds). */
 const GRACE_MS = 3000;
 const GRACE_POLL_MS = 100;
 
@@ -31,13 +31,16 @@ interface Held {
  * refusing. A bounded set of member names rather than one per member listed in a table: the
  * lock is taken before the migrations, when the database may have no tables yet, and a process
  * alone checks the whole set in one statement. The holder of each name is written in
- * `engine_holder` so that a process refused can name it.
+ * `engine_holder` so that a process refused can name it. `timing`: how long a holder seen is
+ * given to turn out gone before the process is refused, and how often the holder checks that its
+ * connection still holds its name.
  *
  * ```ts
  * const outcome = await mysqlSoleWriterLock('mysql://root@localhost/orders', true).acquire('cluster member m1, …');
  * ```
  */
-export function mysqlSoleWriterLock(url: string, shared = false): SoleWriterLock {
+export function mysqlSoleWriterLock(url: string, shared = false, timing: { graceMs?: number; checkMs?: number } = {}): SoleWriterLock {
+  const { graceMs = GRACE_MS, checkMs = LOCK_CHECK_MS } = timing;
   let connection: Connection | undefined;
   let names: MysqlLockNames | undefined;
   let held: Held | undefined;
@@ -72,7 +75,7 @@ export function mysqlSoleWriterLock(url: string, shared = false): SoleWriterLock
 
   /** The index of the first of `candidates` another session holds once the grace has passed, or undefined when none is held. */
   const firstHeld = async (c: Connection, candidates: readonly string[]): Promise<number | undefined> => {
-    const deadline = Date.now() + GRACE_MS;
+    const deadline = Date.now() + graceMs;
     for (;;) {
       const [rows] = await c.query({ sql: `select ${candidates.map(() => 'is_used_lock(?)').join(', ')}`, rowsAsArray: true }, [...candidates]);
       const index = ((rows as unknown[][])[0] ?? []).findIndex((id) => id !== null);
@@ -99,7 +102,7 @@ export function mysqlSoleWriterLock(url: string, shared = false): SoleWriterLock
   };
 
   const takeAlone = async (c: Connection, n: MysqlLockNames): Promise<LockOutcome> => {
-    if (!(await getLock(c, n.alone, GRACE_MS / 1000))) return { ok: false, holder: await holderIn(c, ALONE_ROW) };
+    if (!(await getLock(c, n.alone, Math.ceil(graceMs / 1000)))) return { ok: false, holder: await holderIn(c, ALONE_ROW) };
     const member = await firstHeld(c, n.members);
     if (member === undefined) {
       held = { name: n.alone, row: ALONE_ROW };
@@ -168,7 +171,7 @@ export function mysqlSoleWriterLock(url: string, shared = false): SoleWriterLock
       timer = setInterval(() => {
         // A take can outlast the interval (the gate, the grace): one check at a time on the connection.
         checking ??= check().finally(() => (checking = undefined));
-      }, LOCK_CHECK_MS);
+      }, checkMs);
       timer.unref();
       return { ok: true };
     },
