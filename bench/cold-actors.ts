@@ -35,6 +35,16 @@ const MIX = [
 const say = (line: string) => console.log(`  · ${line}`);
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
+/** Nanoseconds the process's main thread has run on a CPU, and waited runnable for one (/proc/PID/task/PID/schedstat). */
+function mainThreadOf(pid: number): { running: number; waiting: number } | undefined {
+  try {
+    const [running, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return running === undefined || waiting === undefined ? undefined : { running, waiting };
+  } catch {
+    return undefined;
+  }
+}
+
 function rssOf(pid: number): number | undefined {
   try {
     const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -124,6 +134,8 @@ export async function runColdActors(argv: readonly string[]): Promise<number> {
     const client = new JsonClient(server.url);
     const rssIdle = rssOf(server.pid) ?? 0;
     const before = await scrape(client);
+    const threadBefore = mainThreadOf(server.pid);
+    const loadStarted = process.hrtime.bigint();
 
     // Charges answered 200, and charges sent: autocannon cuts off the requests in flight when the
     // time is up, and the server may well have done those.
@@ -178,6 +190,8 @@ export async function runColdActors(argv: readonly string[]): Promise<number> {
         },
       ],
     });
+    const loadNs = Number(process.hrtime.bigint() - loadStarted);
+    const threadAfter = mainThreadOf(server.pid);
     clearInterval(rssTimer);
     clearInterval(liveTimer);
     const after = await scrape(client);
@@ -187,6 +201,17 @@ export async function runColdActors(argv: readonly string[]): Promise<number> {
     const liveEnd = sum(after, 'orderengine_live_actors');
     livePeak = Math.max(livePeak, liveEnd);
     const seconds = durationS;
+    // The engine's main thread over the load: on a CPU, runnable but waiting for one (a busy
+    // machine), or idle (the event loop waiting on the database or on requests).
+    const share = (ns: number) => Math.round((1000 * ns) / loadNs) / 10;
+    const mainThread =
+      threadBefore && threadAfter
+        ? {
+            runningPercent: share(threadAfter.running - threadBefore.running),
+            waitingPercent: share(threadAfter.waiting - threadBefore.waiting),
+            idlePercent: share(loadNs - (threadAfter.running - threadBefore.running) - (threadAfter.waiting - threadBefore.waiting)),
+          }
+        : null;
 
     // Passivated actors come back as they were: a sample of charged users and of random ones.
     const sample = [...[...sent.keys()].slice(0, 500), ...Array.from({ length: 500 }, () => pick(seeded.userIds))];
@@ -226,6 +251,7 @@ export async function runColdActors(argv: readonly string[]): Promise<number> {
       /** Heap in use with the cap full: lowest and highest sample. */
       heapAtCapMiB: heapAtCap.length > 0 ? [mib(Math.min(...heapAtCap)), mib(Math.max(...heapAtCap))] : null,
       heapLimitMiB: Number(values.heap) > 0 ? Number(values.heap) : null,
+      mainThread,
       stateChecked: sample.length,
       stateWrong: wrong,
     };
@@ -236,6 +262,7 @@ export async function runColdActors(argv: readonly string[]): Promise<number> {
       .filter(([s]) => !s.startsWith('2'))
       .reduce((n, [, c]) => n + c, 0)} |
 `);
+    if (mainThread) say(`main thread over the load: ${mainThread.runningPercent}% on a CPU, ${mainThread.waitingPercent}% waiting for one, ${mainThread.idlePercent}% idle`);
     say(`${summary.stateChecked} users read back after the load: ${wrong === 0 ? 'all as expected' : `${wrong} WRONG`}`);
     if (values.json) {
       const { writeFileSync } = await import('node:fs');

@@ -157,7 +157,7 @@ function withoutWrites(store: JournalStore): JournalStore {
   return {
     commitsInOrder: false,
     writeBatch: () => new Promise((resolve) => setImmediate(resolve)),
-    loadSnapshot: (key) => store.loadSnapshot(key),
+    loadLatest: (key, limit) => store.loadLatest(key, limit),
     readEvents: (key, after, limit) => store.readEvents(key, after, limit),
     refTypes: (key, ref) => store.refTypes(key, ref),
   };

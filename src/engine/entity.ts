@@ -149,7 +149,7 @@ export class Entity {
 
   /**
    * Skips recovery for an id the engine has just generated: the journal cannot hold anything
-   * for it, so reading it would only cost two queries per new user, product or order.
+   * for it, so reading it would only cost a query per new user, product or order.
    */
   markNew(): void {
     if (this.recovered || this.sequenceNr !== 0) return;

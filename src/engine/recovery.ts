@@ -17,27 +17,29 @@ export function encodeSnapshot(module: AnyModule, state: unknown, window: RefWin
 
 /**
  * Reads the actor of `key` back: its latest snapshot (brought to today's shape by the module's
- * `restore`), then its later events in pages of `pageSize`. Fills `window` with the command ids seen.
+ * `restore`) and its later events, in pages of `pageSize`, the first page in the snapshot's read.
+ * Fills `window` with the command ids seen.
  */
 export async function recover(module: AnyModule, journal: Journal, key: string, id: string, pageSize: number, window: RefWindow): Promise<Recovered> {
   window.clear();
   let state: unknown = module.initial(id);
   let sequenceNr = 0;
-  const snapshot = await journal.loadSnapshot(key);
+  const { snapshot, events } = await journal.loadLatest(key, pageSize);
   if (snapshot) {
     const decoded = JSON.parse(snapshot.state) as { state: unknown; window: Array<[string, string[]]> };
     state = module.restore ? module.restore(decoded.state) : decoded.state;
     for (const [ref, types] of decoded.window) window.set(ref, types);
     sequenceNr = snapshot.sequenceNr;
   }
+  let page = events;
   for (;;) {
-    const page = await journal.readEvents(key, sequenceNr, pageSize);
     for (const event of page) {
       state = module.evolve(state, JSON.parse(event.payload));
       if (event.ref !== null) window.note(event.ref, event.type);
       sequenceNr = event.sequenceNr;
     }
     if (page.length < pageSize) break;
+    page = await journal.readEvents(key, sequenceNr, pageSize);
   }
   return { state, sequenceNr, snapshotSequenceNr: snapshot?.sequenceNr ?? 0 };
 }

@@ -2,7 +2,7 @@
 
 import type { OutboxTable } from '../db/schema.js';
 import type { Dependency } from './dependency.js';
-import type { AppendEntry, AppendListener, Journal, Snapshot, StoredEvent } from './journal.js';
+import type { AppendEntry, AppendListener, Journal, Latest, StoredEvent } from './journal.js';
 import type { Fence } from './shard-fence.js';
 import { JournalUnavailableError } from './journal.js';
 import { withTimeout } from '../db/with-timeout.js';
@@ -151,8 +151,8 @@ export class BatchWriter implements Journal {
     return this.queuedEvents;
   }
 
-  loadSnapshot(key: string): Promise<Snapshot | undefined> {
-    return this.bounded(this.store.loadSnapshot(key), 'reading a snapshot');
+  loadLatest(key: string, limit: number): Promise<Latest> {
+    return this.bounded(this.store.loadLatest(key, limit), 'reading a snapshot and events');
   }
 
   readEvents(key: string, afterSequenceNr: number, limit: number): Promise<StoredEvent[]> {

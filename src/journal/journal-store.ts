@@ -1,7 +1,7 @@
 // The journal's seam to storage: what the batch writer asks of the database, one batch or one actor at a time.
 
 import type { OutboxTable } from '../db/schema.js';
-import type { AppendEntry, Snapshot, StoredEvent } from './journal.js';
+import type { AppendEntry, Latest, StoredEvent } from './journal.js';
 import type { Fence } from './shard-fence.js';
 
 /**
@@ -23,8 +23,11 @@ export interface JournalStore {
    * writer has raised one of them since.
    */
   writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }, fences?: readonly Fence[]): Promise<void>;
-  /** The actor's latest snapshot, if it has one. */
-  loadSnapshot(key: string): Promise<Snapshot | undefined>;
+  /**
+   * The actor's latest snapshot, if it has one, and up to `limit` of its events after it (from
+   * the first when it has none), as one consistent read: an activation's one round trip.
+   */
+  loadLatest(key: string, limit: number): Promise<Latest>;
   /** Up to `limit` of the actor's events after `afterSequenceNr`, in sequence order. */
   readEvents(key: string, afterSequenceNr: number, limit: number): Promise<StoredEvent[]>;
   /** The event types recorded for a command id of one actor, oldest first. */

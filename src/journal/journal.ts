@@ -67,6 +67,13 @@ export interface Snapshot {
   readonly state: string;
 }
 
+/** What an actor's activation reads first: its latest snapshot, if any, and the first events after it. */
+export interface Latest {
+  readonly snapshot: Snapshot | undefined;
+  /** In sequence order; as many as asked for when there may be more (read on with `readEvents`). */
+  readonly events: StoredEvent[];
+}
+
 /** Thrown into every waiting append when a batch could not be committed. */
 export class JournalUnavailableError extends Error {
   override readonly name = 'JournalUnavailableError';
@@ -102,7 +109,9 @@ export interface Journal {
   whenResolved(dependency: Dependency): Promise<boolean>;
   /** False when the queue is full: callers refuse new work instead of queueing without end. */
   hasCapacity(): boolean;
-  loadSnapshot(key: string): Promise<Snapshot | undefined>;
+  /** The actor's latest snapshot and up to `limit` of its events after it, in one read. */
+  loadLatest(key: string, limit: number): Promise<Latest>;
+  /** Up to `limit` of the actor's events after `afterSequenceNr`, in sequence order. */
   readEvents(key: string, afterSequenceNr: number, limit: number): Promise<StoredEvent[]>;
   /** The event types recorded for a command id of one actor, oldest first. */
   refTypes(key: string, ref: string): Promise<string[]>;

@@ -1,11 +1,11 @@
 // The journal's SQL: one transaction per batch for events, snapshots, read-model rows and outbox rows.
 
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/connect.js';
 import type { OutboxTable, Schema } from '../db/schema.js';
 import { arrayStatements } from './array-statements.js';
 import { planBatch } from './batch-plan.js';
-import type { AppendEntry, Snapshot, StoredEvent } from './journal.js';
+import type { AppendEntry, Latest, Snapshot, StoredEvent } from './journal.js';
 import type { JournalStore } from './journal-store.js';
 import { rowStatements } from './row-statements.js';
 import { fenceStatements, type Fence } from './shard-fence.js';
@@ -33,15 +33,53 @@ export class SqlJournalStore implements JournalStore {
     await (inOrder && transactInOrder ? transactInOrder(statements, inOrder.chain) : this.database.transact(statements));
   }
 
-  async loadSnapshot(key: string): Promise<Snapshot | undefined> {
-    const row = await this.db
+  /**
+   * One statement: the latest snapshot row, then the first `limit` events after it.
+   *
+   * ```sql
+   * select sequence_nr, state as payload, null as event_type, null as ref, created_at from snapshots
+   *   where persistence_key = ? and sequence_nr = (select max(sequence_nr) from snapshots where persistence_key = ?)
+   * union all
+   * (select sequence_nr, payload, event_type, ref, created_at from journal
+   *   where persistence_key = ? and sequence_nr > coalesce((select max(sequence_nr) from snapshots where persistence_key = ?), 0)
+   *   order by sequence_nr limit ?)
+   * order by sequence_nr
+   * ```
+   *
+   * Both legs and both subqueries see one state of the data, so a batch that commits a newer
+   * snapshot (and deletes the older) while the statement runs cannot leave a gap between the
+   * snapshot returned and the events after it: under the default isolation a statement sees the
+   * data as committed when it began on PostgreSQL and PGlite (READ COMMITTED), and reads one
+   * InnoDB read view on MySQL and MariaDB (REPEATABLE READ; an autocommit statement, its own
+   * transaction). The snapshot row is the one without an event type: a journal row always has one.
+   */
+  async loadLatest(key: string, limit: number): Promise<Latest> {
+    const latestSnapshot = this.db.selectFrom('snapshots').select((eb) => eb.fn.max('sequence_nr').as('sequence_nr')).where('persistence_key', '=', key);
+    const rows = await this.db
       .selectFrom('snapshots')
-      .select(['sequence_nr', 'state'])
+      .select(['sequence_nr', 'state as payload', sql<string | null>`null`.as('event_type'), sql<string | null>`null`.as('ref'), 'created_at'])
       .where('persistence_key', '=', key)
-      .orderBy('sequence_nr', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row ? { sequenceNr: Number(row.sequence_nr), state: row.state } : undefined;
+      .where('sequence_nr', '=', latestSnapshot)
+      .unionAll((eb) =>
+        eb.parens(
+          eb
+            .selectFrom('journal')
+            .select(['sequence_nr', 'payload', 'event_type', 'ref', 'created_at'])
+            .where('persistence_key', '=', key)
+            .where('sequence_nr', '>', eb.fn.coalesce(latestSnapshot, eb.lit(0)))
+            .orderBy('sequence_nr')
+            .limit(limit),
+        ),
+      )
+      .orderBy('sequence_nr')
+      .execute();
+    let snapshot: Snapshot | undefined;
+    const events: StoredEvent[] = [];
+    for (const r of rows) {
+      if (r.event_type === null) snapshot = { sequenceNr: Number(r.sequence_nr), state: r.payload };
+      else events.push({ sequenceNr: Number(r.sequence_nr), type: r.event_type, ref: r.ref, payload: r.payload, at: Number(r.created_at) });
+    }
+    return { snapshot, events };
   }
 
   async readEvents(key: string, afterSequenceNr: number, limit: number): Promise<StoredEvent[]> {

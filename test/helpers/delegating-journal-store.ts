@@ -1,7 +1,7 @@
 // A journal store that passes every call on to another: tests extend it to hold, count or fail calls on the way.
 
 import type { OutboxTable } from '../../src/db/schema.js';
-import type { AppendEntry, Snapshot, StoredEvent } from '../../src/journal/journal.js';
+import type { AppendEntry, Latest, StoredEvent } from '../../src/journal/journal.js';
 import type { Fence } from '../../src/journal/shard-fence.js';
 import type { JournalStore } from '../../src/journal/journal-store.js';
 
@@ -24,8 +24,8 @@ export class DelegatingJournalStore implements JournalStore {
     return this.inner.writeBatch(entries, outbox, inOrder, fences);
   }
 
-  loadSnapshot(key: string): Promise<Snapshot | undefined> {
-    return this.inner.loadSnapshot(key);
+  loadLatest(key: string, limit: number): Promise<Latest> {
+    return this.inner.loadLatest(key, limit);
   }
 
   readEvents(key: string, afterSequenceNr: number, limit: number): Promise<StoredEvent[]> {

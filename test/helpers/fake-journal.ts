@@ -1,7 +1,7 @@
 // A journal in memory whose commits the test holds and releases (or fails), for the runtime's own unit tests.
 
 import type { Dependency } from '../../src/journal/dependency.js';
-import type { AppendEntry, AppendListener, Journal, Snapshot, StoredEvent } from '../../src/journal/journal.js';
+import type { AppendEntry, AppendListener, Journal, Latest, Snapshot, StoredEvent } from '../../src/journal/journal.js';
 
 interface Held {
   readonly entry: AppendEntry;
@@ -60,8 +60,9 @@ export class FakeJournal implements Journal {
     return true;
   }
 
-  async loadSnapshot(key: string): Promise<Snapshot | undefined> {
-    return this.snapshots.get(key);
+  async loadLatest(key: string, limit: number): Promise<Latest> {
+    const snapshot = this.snapshots.get(key);
+    return { snapshot, events: await this.readEvents(key, snapshot?.sequenceNr ?? 0, limit) };
   }
 
   async readEvents(key: string, afterSequenceNr: number, limit: number): Promise<StoredEvent[]> {

@@ -3,7 +3,7 @@
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
-import { appended, type AppendEntry } from '../../src/journal/journal.js';
+import { appended, type AppendEntry, type Latest } from '../../src/journal/journal.js';
 import type { JournalStore } from '../../src/journal/journal-store.js';
 
 /** A store that keeps nothing: each batch waits for `release`, then commits, or fails while `failing` is set. */
@@ -15,8 +15,8 @@ class GateStore implements JournalStore {
     await new Promise<void>((resolve) => (this.gate = resolve));
     if (this.failing) throw new Error('down');
   }
-  async loadSnapshot(): Promise<undefined> {
-    return undefined;
+  async loadLatest(): Promise<Latest> {
+    return { snapshot: undefined, events: [] };
   }
   async readEvents(): Promise<[]> {
     return [];

@@ -4,7 +4,7 @@ import type { OutboxTable } from '../../src/db/schema.js';
 import { suite } from '../helpers/suite.js';
 import { until } from '../helpers/until.js';
 import * as assert from 'uvu/assert';
-import type { AppendEntry, Snapshot } from '../../src/journal/journal.js';
+import type { AppendEntry, Latest } from '../../src/journal/journal.js';
 import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
 import { DelegatingJournalStore } from '../helpers/delegating-journal-store.js';
 import { http, rssBytes, startEngineProcess, type EngineProcess } from '../helpers/child.js';
@@ -35,9 +35,9 @@ class GatedStore extends DelegatingJournalStore {
     this.openWrites();
   }
 
-  override async loadSnapshot(key: string): Promise<Snapshot | undefined> {
+  override async loadLatest(key: string, limit: number): Promise<Latest> {
     await this.reads;
-    return super.loadSnapshot(key);
+    return super.loadLatest(key, limit);
   }
   override async writeBatch(entries: readonly AppendEntry[], outbox?: readonly OutboxTable[], inOrder?: { chain: number }): Promise<void> {
     await this.writes;
