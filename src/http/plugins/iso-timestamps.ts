@@ -62,7 +62,7 @@ export function isoTimestamps(value: unknown): unknown {
 /** Registered before the routes: applies to every JSON answer (errors carry no instants). */
 export const isoTimestampsPlugin = fp(
   async (app) => {
-    app.addHook('preSerialization', async (_request, reply, payload) => (reply.statusCode < 400 ? isoTimestamps(payload) : payload));
+    app.addHook('preSerialization', (_request, reply, payload, done) => done(null, reply.statusCode < 400 ? isoTimestamps(payload) : payload));
   },
   { name: 'iso-timestamps' },
 );
