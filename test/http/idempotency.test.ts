@@ -127,11 +127,12 @@ it('the key is bound to method, path and body: reused for another request it ans
   assert.is(ctx.runs.length, 1);
 });
 
-it('without a key every request runs, each with a fresh id', async (ctx) => {
+it('without a key every request runs, each with a fresh id that stays the same however often it is read', async (ctx) => {
   assert.equal((await post(ctx.app, '/things/a/poke')).json(), { n: 1 });
   assert.equal((await post(ctx.app, '/things/a/poke')).json(), { n: 2 });
   assert.is(ctx.store.rows.size, 0);
   assert.is.not(ctx.runs[0]!.id, ctx.runs[1]!.id);
+  assert.is(ctx.runs[0]!.id, ctx.runs[0]!.id);
   assert.is(ctx.runs[0]!.key, undefined);
 });
 

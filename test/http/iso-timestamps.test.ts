@@ -1,7 +1,7 @@
 // Every instant in an HTTP body is an ISO 8601 string: orders, held coupons and the admin API's actors, journal, timeline and overview; events and states shown as stored stay as they are.
 
 import * as assert from 'uvu/assert';
-import { isoTimestamps } from '../../src/http/plugins/iso-timestamps.js';
+import { isoString, isoTimestamps } from '../../src/http/plugins/iso-timestamps.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { appSuite, call } from '../helpers/engine.js';
 import { suite } from '../helpers/suite.js';
@@ -20,6 +20,34 @@ unit('instant members become ISO strings at any depth; events and actor states s
     nextCursor: null,
   });
 });
+unit('an object or array without an instant is answered as it is, and the body given is never changed', () => {
+  const items = [{ productId: 'p', quantity: 1 }];
+  const body = { id: 'o', items, createdAt: 0, event: { at: 1 } };
+  const out = isoTimestamps(body) as typeof body;
+  assert.is(out.items, items);
+  assert.is(out.event, body.event);
+  assert.equal(body, { id: 'o', items: [{ productId: 'p', quantity: 1 }], createdAt: 0, event: { at: 1 } });
+  const plain = { id: 'u', name: 'n', tags: ['a'] };
+  assert.is(isoTimestamps(plain), plain);
+});
+
+unit('isoString is Date#toISOString: edge years and milliseconds, leap days, the range limits, and seconds that share a slot', () => {
+  const values: number[] = [0, -0, 1, 999, 1000, 1001, -1, -999, -1000, 0.5, 1.5, -0.5, 999.999, 8.64e15, -8.64e15, Number.MIN_VALUE, 2 ** 53, 2 ** 53 - 1];
+  for (const year of [1, 99, 100, 999, 1000, 1582, 1899, 1900, 1969, 1970, 1999, 2000, 2024, 2038, 2099, 2100, 2400, 9999, 10000, 275760, 0, -1, -271821]) {
+    // setUTCFullYear, since Date.UTC reads the years 0 to 99 as 1900 to 1999.
+    const start = new Date(0).setUTCFullYear(year, 0, 1);
+    const end = new Date(0).setUTCFullYear(year + 1, 0, 1) - 1;
+    values.push(start - 1, start, start + 1, start + 999, start + 1000, end - 1000, end - 1, end, end + 1);
+    for (const [month, day] of [[1, 28], [1, 29], [2, 1], [11, 31]] as const) values.push(new Date(0).setUTCFullYear(year, month, day) + 123);
+  }
+  for (let ms = 0; ms < 2000; ms++) values.push(Date.UTC(2026, 11, 3, 14, 15, 37) + ms);
+  // Seconds 256 apart take the same slot in turn.
+  for (let i = 0; i < 1000; i++) values.push(Date.UTC(2026, 0, 1) + (i % 2) * 256_000 + i);
+  for (let i = 0; i < 50_000; i++) values.push(Math.floor(Math.random() * 253_402_300_800_000));
+  for (let i = 0; i < 10_000; i++) values.push(Math.floor((Math.random() * 2 - 1) * 8.64e15));
+  for (const ms of values) if (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15) assert.is(isoString(ms), new Date(ms).toISOString(), String(ms));
+});
+
 unit.run();
 
 const it = appSuite(pglite!, 'ISO 8601 timestamps over HTTP');

@@ -39,20 +39,25 @@ export const admissionPlugin = fp<AdmissionOptions>(
     app.addHook('onClose', async () => {
       clearInterval(reaper);
     });
-    app.addHook('onRequest', async (request, reply) => {
+    // A refused request is answered here and goes no further: `done` is not called.
+    app.addHook('onRequest', (request, reply, done) => {
       if (closing) {
         reply.header('connection', 'close');
-        return sendError(reply, 'SHUTTING_DOWN', 'the engine is shutting down; try again shortly');
+        sendError(reply, 'SHUTTING_DOWN', 'the engine is shutting down; try again shortly');
+        return;
       }
-      if (EXEMPT.has(request.routeOptions.url ?? '')) return undefined;
-      if (inFlight >= maxInFlight) return sendError(reply, 'OVERLOADED', `${inFlight} requests in flight, the most this engine takes; try again shortly`);
+      if (EXEMPT.has(request.routeOptions.url ?? '')) return done();
+      if (inFlight >= maxInFlight) {
+        sendError(reply, 'OVERLOADED', `${inFlight} requests in flight, the most this engine takes; try again shortly`);
+        return;
+      }
       inFlight++;
       metrics.httpInFlight.set(inFlight);
       reply.raw.once('close', () => {
         inFlight--;
         metrics.httpInFlight.set(inFlight);
       });
-      return undefined;
+      done();
     });
   },
   { name: 'admission' },

@@ -12,10 +12,11 @@ const isEmpty = (headers: Record<string, string | string[] | undefined>): boolea
  */
 export const emptyBodiesPlugin = fp(
   async (app) => {
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', (request, _reply, done) => {
       if (request.headers['content-type'] !== undefined && request.routeOptions.schema?.body === undefined && isEmpty(request.headers)) {
         delete request.headers['content-type'];
       }
+      done();
     });
   },
   { name: 'empty-bodies' },

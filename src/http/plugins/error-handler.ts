@@ -29,10 +29,10 @@ export const errorHandlerPlugin = fp(
       return sendError(reply, 'INTERNAL', 'internal error');
     });
     // Every error body leaves as problem details, whichever code path built it (a route, a hook, this handler, a replay).
-    app.addHook('preSerialization', async (request, reply, payload) => {
-      if (reply.statusCode < 400 || !isErrorBody(payload)) return payload;
+    app.addHook('preSerialization', (request, reply, payload, done) => {
+      if (reply.statusCode < 400 || !isErrorBody(payload)) return done(null, payload);
       reply.type(PROBLEM_TYPE);
-      return problemOf(payload, reply.statusCode, request.url.split('?')[0]!.slice(0, 200));
+      done(null, problemOf(payload, reply.statusCode, request.url.split('?')[0]!.slice(0, 200)));
     });
     const methods = new RouteMethods();
     app.addHook('onRoute', (route) => {

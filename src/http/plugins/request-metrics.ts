@@ -10,11 +10,12 @@ export interface RequestMetricsOptions {
 /** The route template, never the URL, so that ids do not become label values. */
 export const requestMetricsPlugin = fp<RequestMetricsOptions>(
   async (app, { metrics }) => {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       metrics.httpDuration.observe(
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      done();
     });
   },
   { name: 'request-metrics' },
