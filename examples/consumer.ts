@@ -27,7 +27,8 @@ interface OrderEngineEvent {
   readonly type: string;
   readonly orderId: string;
   readonly aggregate: { readonly kind: string; readonly id: string; readonly sequenceNr: number };
-  readonly at: number;
+  /** ISO 8601, UTC. */
+  readonly at: string;
   readonly data: unknown;
 }
 

@@ -1,6 +1,6 @@
 // Which committed events leave the engine through the outbox, per actor kind, and the message each becomes.
 
-import { orderModule, type OrderEvent, type OrderState } from '../../actors/order/index.js';
+import { orderModule, type OrderEvent, type OrderState, type OrderView } from '../../actors/order/index.js';
 import type { ProductEvent, ProductState } from '../../actors/product/index.js';
 import type { UserEvent, UserState } from '../../actors/user/index.js';
 import type { OutboxMessage, StoredEvent } from '../journal/journal.js';
@@ -10,20 +10,23 @@ export type Publish<S, E> = (key: string, state: S, events: readonly E[], stored
 
 /**
  * The published body. `id` is the dedupe key (`Nats-Msg-Id`, `Idempotency-Key`); `sequenceNr`
- * orders the events of one aggregate, `orderId` ties every event to the order it concerns.
+ * orders the events of one aggregate, `orderId` ties every event to the order it concerns. Its
+ * instants are ISO 8601 strings in UTC, as in every HTTP body.
  */
 export interface PublishedEvent<D> {
   readonly id: string;
   readonly type: string;
   readonly orderId: string;
   readonly aggregate: { readonly kind: string; readonly id: string; readonly sequenceNr: number };
-  readonly at: number;
+  readonly at: string;
   readonly data: D;
 }
 
+const iso = (ms: number): string => new Date(ms).toISOString();
+
 const message = <D>(key: string, kind: string, aggregateId: string, stored: StoredEvent, orderId: string, data: D): OutboxMessage => {
   const id = `${key}:${stored.sequenceNr}`;
-  const body: PublishedEvent<D> = { id, type: stored.type, orderId, aggregate: { kind, id: aggregateId, sequenceNr: stored.sequenceNr }, at: stored.at, data };
+  const body: PublishedEvent<D> = { id, type: stored.type, orderId, aggregate: { kind, id: aggregateId, sequenceNr: stored.sequenceNr }, at: iso(stored.at), data };
   return { id, type: stored.type, orderId, payload: JSON.stringify(body), at: stored.at };
 };
 
@@ -43,10 +46,13 @@ const publisher =
     return out;
   };
 
+/** The order as an HTTP body shows it: its instants in ISO 8601. */
+const publishedOrder = (view: OrderView) => ({ ...view, createdAt: iso(view.createdAt), updatedAt: iso(view.updatedAt) });
+
 /** The order's own outcome events carry the whole order, so a consumer needs nothing else. */
 export const orderMessages = publisher<OrderState, OrderEvent>('order', (state, event) =>
   (event.type === 'OrderPaid' || event.type === 'OrderCancelled' || event.type === 'OrderFailed') && state.status !== 'NONE'
-    ? { orderId: state.id, data: orderModule.view(state) }
+    ? { orderId: state.id, data: publishedOrder(orderModule.view(state)) }
     : undefined,
 );
 

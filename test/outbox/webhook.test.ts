@@ -92,6 +92,10 @@ for (const kind of databaseKinds()) {
     const paidEvent = receiver.calls.find((c) => c.body?.type === 'OrderPaid' && c.body.orderId === paid[0])!;
     assert.is(paidEvent.key, paidEvent.body.id, 'Idempotency-Key is the event id');
     assert.equal(paidEvent.body.data.status, 'PAID');
+    // Instants as in every HTTP body: ISO 8601 in UTC, the same instant the engine stored.
+    const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    for (const instant of [paidEvent.body.at, paidEvent.body.data.createdAt, paidEvent.body.data.updatedAt]) assert.match(instant, ISO);
+    assert.ok(Date.parse(paidEvent.body.data.createdAt) <= Date.parse(paidEvent.body.at), 'created before it was paid');
     assert.ok(receiver.calls.some((c) => c.answered === 'hang'), 'some calls timed out');
     await until(() => t.engine.outboxStatus()[0]?.lagSeconds === 0, 'the lag returns to zero');
     assert.is(t.engine.outboxStatus()[0]?.breaker, 'closed');
