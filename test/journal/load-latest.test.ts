@@ -1,17 +1,14 @@
 // An activation's one read: the latest snapshot and the first events after it, on each database, and the actor it rebuilds.
 
-import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
 import { productModule, type ProductEvent } from '../../actors/product/index.js';
-import { connect, type Database } from '../../src/db/connect.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
 import { encodeSnapshot, recover } from '../../src/engine/recovery.js';
 import { RefWindow } from '../../src/engine/ref-window.js';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
 import type { Latest, StoredEvent } from '../../src/journal/journal.js';
-import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
 import { DelegatingJournalStore } from '../helpers/delegating-journal-store.js';
-import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { databaseKinds } from '../helpers/databases.js';
+import { journalStoreSuite } from '../helpers/journal-store-suite.js';
 
 const noted = (sequenceNr: number): StoredEvent => ({ sequenceNr, type: 'Noted', ref: sequenceNr % 2 === 0 ? `r${sequenceNr}` : null, payload: `{"n":${sequenceNr}}`, at: 1000 + sequenceNr });
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -45,17 +42,7 @@ function productEvents(id: string, count: number): StoredEvent[] {
 }
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ tdb: TestDatabase; database: Database; store: SqlJournalStore }>(`latest snapshot and events on ${kind.name}`, { needs: kind.needs });
-  it.before(async (ctx) => {
-    ctx.tdb = await kind.create();
-    ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 2 });
-    await migrateToLatest(ctx.database);
-    ctx.store = new SqlJournalStore(ctx.database);
-  });
-  it.after(async (ctx) => {
-    await ctx.database?.close();
-    await ctx.tdb?.drop();
-  });
+  const it = journalStoreSuite(`latest snapshot and events on ${kind.name}`, kind);
 
   it('without a snapshot: the events from the first, though another actor has one', async ({ store }) => {
     await store.writeBatch([

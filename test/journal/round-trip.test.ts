@@ -2,13 +2,11 @@
 
 import { suite } from '../helpers/suite.js';
 import * as assert from 'uvu/assert';
-import { connect, type Database } from '../../src/db/connect.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
 import type { OutboxTable } from '../../src/db/schema.js';
 import { arrayLiteral } from '../../src/journal/array-statements.js';
 import type { AppendEntry } from '../../src/journal/journal.js';
-import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
-import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
+import { databaseKinds } from '../helpers/databases.js';
+import { journalStoreSuite } from '../helpers/journal-store-suite.js';
 
 const BIG = 2 ** 53;
 /** Text that array literals and JSON treat specially, none of it a control character. */
@@ -19,17 +17,7 @@ const CONTROL = ['line\nbreak', 'tab\there', 'cr\r\n', '\u0001\u001f', '\b\f'];
 const event = (sequenceNr: number, payload: string, ref: string | null, at: number) => ({ sequenceNr, type: 'Noted', ref, payload, at });
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ tdb: TestDatabase; database: Database; store: SqlJournalStore }>(`batch round trip on ${kind.name}`, { needs: kind.needs });
-  it.before(async (ctx) => {
-    ctx.tdb = await kind.create();
-    ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 2 });
-    await migrateToLatest(ctx.database);
-    ctx.store = new SqlJournalStore(ctx.database);
-  });
-  it.after(async (ctx) => {
-    await ctx.database?.close();
-    await ctx.tdb?.drop();
-  });
+  const it = journalStoreSuite(`batch round trip on ${kind.name}`, kind);
 
   for (const [name, texts] of [
     ['printable', PRINTABLE],

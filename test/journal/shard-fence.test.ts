@@ -1,14 +1,12 @@
 // Fencing where the data lives: a batch from a writer whose shard epoch another writer has raised rolls back whole, on each database.
 
 import * as assert from 'uvu/assert';
-import { connect, type Database } from '../../src/db/connect.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
 import { appended, type AppendEntry } from '../../src/journal/journal.js';
 import { BatchWriter } from '../../src/journal/batch-writer.js';
 import { isStaleEpoch, type Fence } from '../../src/journal/shard-fence.js';
-import { SqlJournalStore } from '../../src/journal/sql-journal-store.js';
-import { databaseKinds, type TestDatabase } from '../helpers/databases.js';
-import { suite } from '../helpers/suite.js';
+import { databaseKinds } from '../helpers/databases.js';
+import type { Database } from '../../src/db/connect.js';
+import { journalStoreSuite } from '../helpers/journal-store-suite.js';
 
 const entry = (key: string, sequenceNr: number): AppendEntry => ({
   key,
@@ -17,17 +15,7 @@ const entry = (key: string, sequenceNr: number): AppendEntry => ({
 });
 
 for (const kind of databaseKinds()) {
-  const it = suite<{ tdb: TestDatabase; database: Database; store: SqlJournalStore }>(`shard fences on ${kind.name}`, { needs: kind.needs });
-  it.before(async (ctx) => {
-    ctx.tdb = await kind.create();
-    ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 2 });
-    await migrateToLatest(ctx.database);
-    ctx.store = new SqlJournalStore(ctx.database);
-  });
-  it.after(async (ctx) => {
-    await ctx.database?.close();
-    await ctx.tdb?.drop();
-  });
+  const it = journalStoreSuite(`shard fences on ${kind.name}`, kind);
 
   const stored = async (database: Database, key: string) => (await database.db.selectFrom('journal').select('sequence_nr').where('persistence_key', '=', key).execute()).length;
 
