@@ -78,8 +78,8 @@ interface Seeded {
 }
 
 /** Products, buyers with ample points, some holding a coupon, and orders over them (some with two items). */
-async function seed(url: string, orders: number): Promise<Seeded> {
-  const products = await Promise.all(Array.from({ length: 4 }, (_, i) => http(url, 'POST', '/products', { name: `p${i}`, price: 3 + i, stock: 300 })));
+async function seed(url: string, orders: number, stock = 300): Promise<Seeded> {
+  const products = await Promise.all(Array.from({ length: 4 }, (_, i) => http(url, 'POST', '/products', { name: `p${i}`, price: 3 + i, stock })));
   const users = (await Promise.all(Array.from({ length: 40 }, (_, i) => http(url, 'POST', '/users', { name: `u${i}`, points: 5000 })))).map((u) => u.body.id as string);
   const held = await heldCoupon(url, users.slice(0, HOLDERS));
   const ids: string[] = [];
@@ -156,7 +156,9 @@ const it = suite<Ctx>('database outage', { needs: ['pg_ctl'] });
 
   it('PostgreSQL stops mid-load and starts again: fast 503s, readiness red, bounded memory, recovery without a restart, nothing acknowledged lost', async (ctx) => {
     const engine = (ctx.engine = await startEngineProcess(ctx.pg.url, { SWEEP_INTERVAL_MS: '200', JOURNAL_TIMEOUT_MS: String(JOURNAL_TIMEOUT_MS), ...(await sinks(ctx)) }));
-    const { orders, users, held } = await seed(engine.url, 1000);
+    // Enough orders and stock that the sale is still on when the database goes: a compiled engine
+    // on a quiet box pays or refuses a thousand orders in the second pg_ctl takes to stop it.
+    const { orders, users, held } = await seed(engine.url, 2000, 1000);
     const rush = await scarceCoupon(engine.url, 25);
     const watcher = watch(engine);
     const load = payLoad(engine.url, orders, { workers: 24, retryDelayMs: 25 });
