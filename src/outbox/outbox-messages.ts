@@ -3,6 +3,7 @@
 import { orderModule, type OrderEvent, type OrderState, type OrderView } from '../../actors/order/index.js';
 import type { ProductEvent, ProductState } from '../../actors/product/index.js';
 import type { UserEvent, UserState } from '../../actors/user/index.js';
+import { isoString } from '../iso-string.js';
 import type { OutboxMessage, StoredEvent } from '../journal/journal.js';
 
 /** An actor kind's outbox messages for the durable events of one command, given the state after them. */
@@ -22,11 +23,9 @@ export interface PublishedEvent<D> {
   readonly data: D;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-
 const message = <D>(key: string, kind: string, aggregateId: string, stored: StoredEvent, orderId: string, data: D): OutboxMessage => {
   const id = `${key}:${stored.sequenceNr}`;
-  const body: PublishedEvent<D> = { id, type: stored.type, orderId, aggregate: { kind, id: aggregateId, sequenceNr: stored.sequenceNr }, at: iso(stored.at), data };
+  const body: PublishedEvent<D> = { id, type: stored.type, orderId, aggregate: { kind, id: aggregateId, sequenceNr: stored.sequenceNr }, at: isoString(stored.at), data };
   return { id, type: stored.type, orderId, payload: JSON.stringify(body), at: stored.at };
 };
 
@@ -47,7 +46,7 @@ const publisher =
   };
 
 /** The order as an HTTP body shows it: its instants in ISO 8601. */
-const publishedOrder = (view: OrderView) => ({ ...view, createdAt: iso(view.createdAt), updatedAt: iso(view.updatedAt) });
+const publishedOrder = (view: OrderView) => ({ ...view, createdAt: isoString(view.createdAt), updatedAt: isoString(view.updatedAt) });
 
 /** The order's own outcome events carry the whole order, so a consumer needs nothing else. */
 export const orderMessages = publisher<OrderState, OrderEvent>('order', (state, event) =>

@@ -1,7 +1,8 @@
 // Every instant in an HTTP body is an ISO 8601 string: orders, held coupons and the admin API's actors, journal, timeline and overview; events and states shown as stored stay as they are.
 
 import * as assert from 'uvu/assert';
-import { isoString, isoTimestamps } from '../../src/http/plugins/iso-timestamps.js';
+import { isoTimestamps } from '../../src/http/plugins/iso-timestamps.js';
+import { isoString } from '../../src/iso-string.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { appSuite, call } from '../helpers/engine.js';
 import { suite } from '../helpers/suite.js';
