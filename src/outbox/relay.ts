@@ -226,12 +226,16 @@ export class Relay {
   private async look(): Promise<void> {
     this.lookTimer = undefined;
     try {
-      const found = await this.store.at([...this.lookingFor]);
+      const found = await this.store.at([...this.lookingFor].sort((a, b) => a - b));
       if (this.closed) return;
       for (const row of found) {
         this.lookingFor.delete(row.position);
-        // A row past the cursor is read from the table in turn; only those behind it would be missed.
-        if (row.sink === this.sink.name && row.position <= this.cursor && !this.lanes.has(row.position)) this.lanes.add(row);
+        if (row.sink !== this.sink.name || this.lanes.has(row.position)) continue;
+        // Behind the cursor no read will meet it. Past it, a relay reading the table meets it in
+        // turn; a live one reads nothing, and every batch committed from now on has higher
+        // positions (a failure fails every batch in flight), so it moves the cursor.
+        if (row.position <= this.cursor) this.lanes.add(row);
+        else if (this.live) this.hold(row);
       }
       if (found.length > 0) this.log.warn({ sink: this.sink.name, rows: found.length }, 'outbox: rows of a batch whose commit had timed out landed; delivering them');
     } catch (error) {

@@ -204,6 +204,31 @@ for (const kind of databaseKinds()) {
     assert.is(sink.delivered.length, late.length + after.length, 'each row sent once');
   });
 
+  it('rows of a timed-out batch that land late are delivered though nothing committed after them', async ({ database, store }) => {
+    const sink = new ScriptedSink();
+    const relay = new Relay(sink, store, options(), recorder().observer, quiet);
+    relay.start();
+    await until(() => relay.status().live, 'the relay has read the empty table');
+    const before = rows(2, 1);
+    await insert(database, before);
+    relay.offer(before);
+    await until(() => sink.delivered.length === before.length, 'the earlier batch delivered');
+    // The last batch of a sale times out and lands late: its rows lie past everything offered.
+    const late = rows(3, 2);
+    relay.lookFor(late.map((r) => r.position));
+    await insert(database, late);
+    await until(() => sink.delivered.length === before.length + late.length, 'the late rows found and delivered', 30_000);
+    // What commits next is offered as usual and goes out once.
+    const after = rows(2, 1);
+    await insert(database, after);
+    relay.offer(after);
+    await until(() => sink.delivered.length === before.length + late.length + after.length, 'the next batch delivered');
+    await until(async () => (await waiting(database)) === 0, 'delivered rows are deleted');
+    await relay.close();
+    assert.is(new Set(sink.delivered).size, sink.delivered.length, 'each row sent once');
+    for (const [key, positions] of acceptedOrderByKey(sink, [...before, ...late, ...after])) assert.ok(ascending(positions), `${key} in order`);
+  });
+
   it('a row out of attempts becomes a dead letter with its last error, and its order goes on', async ({ database, store }) => {
     const written = rows(3, 3);
     const poison = written[4]!;
