@@ -415,7 +415,7 @@ export class Entity {
     const sequenceNr = this.sequenceNr;
     let snapshot: AppendEntry['snapshot'];
     if (sequenceNr - this.snapshotSequenceNr >= this.options.snapshotEvery) {
-      snapshot = { sequenceNr, state: encodeSnapshot(module, state, this.window) };
+      snapshot = { sequenceNr, state: encodeSnapshot(module, state) };
       this.snapshotSequenceNr = sequenceNr;
     }
     const row = this.hosted.project(state, events);
@@ -488,7 +488,7 @@ export class Entity {
     const state = this.committed;
     this.snapshotSequenceNr = sequenceNr;
     try {
-      await appended(this.journal, { key: this.key, events: [], creates: false, snapshot: { sequenceNr, state: encodeSnapshot(this.hosted.module, state, this.window) } });
+      await appended(this.journal, { key: this.key, events: [], creates: false, snapshot: { sequenceNr, state: encodeSnapshot(this.hosted.module, state) } });
     } catch {
       return unavailable();
     }

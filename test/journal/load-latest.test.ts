@@ -79,34 +79,46 @@ for (const kind of databaseKinds()) {
     assert.equal(read, range(3, 12).map(noted));
   });
 
-  it('an actor restored from its snapshot and later events equals one rebuilt from its events alone', async ({ store }) => {
+  it('an actor restored from its snapshot and later events equals one rebuilt from its events alone; ids before the snapshot are in the journal', async ({ store }) => {
     const key = 'product-p1';
     const all = productEvents('p1', 20);
     const atSnapshot = 7;
     let state = productModule.initial('p1');
-    const window = new RefWindow(100);
-    for (const e of all.slice(0, atSnapshot)) {
-      state = productModule.evolve(state, JSON.parse(e.payload) as ProductEvent);
-      if (e.ref !== null) window.note(e.ref, e.type);
-    }
-    await store.writeBatch([{ key, events: all.slice(0, atSnapshot), creates: true, snapshot: { sequenceNr: atSnapshot, state: encodeSnapshot(productModule, state, window) } }]);
+    for (const e of all.slice(0, atSnapshot)) state = productModule.evolve(state, JSON.parse(e.payload) as ProductEvent);
+    await store.writeBatch([{ key, events: all.slice(0, atSnapshot), creates: true, snapshot: { sequenceNr: atSnapshot, state: encodeSnapshot(productModule, state) } }]);
     await store.writeBatch([{ key, events: all.slice(atSnapshot), creates: false }]);
 
     const counting = new CountingStore(store);
+    const journal = new BatchWriter(counting, { maxBatchEvents: 100, maxQueuedEvents: 100, timeoutMs: 5000 });
     const restoredWindow = new RefWindow(100);
-    const restored = await recover(productModule, new BatchWriter(counting, { maxBatchEvents: 100, maxQueuedEvents: 100, timeoutMs: 5000 }), key, 'p1', 3, restoredWindow);
+    const restored = await recover(productModule, journal, key, 'p1', 3, restoredWindow);
     assert.is(restored.snapshotSequenceNr, atSnapshot, 'restored from the snapshot');
     assert.equal([counting.latestReads, counting.eventReads], [1, 4], '13 events after the snapshot: 3 in the first read, then 3, 3, 3, 1');
 
-    const rebuiltWindow = new RefWindow(100);
     let rebuilt = productModule.initial('p1');
-    for (const e of await store.readEvents(key, 0, 100)) {
-      rebuilt = productModule.evolve(rebuilt, JSON.parse(e.payload) as ProductEvent);
-      if (e.ref !== null) rebuiltWindow.note(e.ref, e.type);
-    }
+    for (const e of await store.readEvents(key, 0, 100)) rebuilt = productModule.evolve(rebuilt, JSON.parse(e.payload) as ProductEvent);
     assert.equal(restored.state, rebuilt);
     assert.is(restored.sequenceNr, 20);
-    assert.equal(restoredWindow.toJSON(), rebuiltWindow.toJSON());
+    // The window holds the ids of the events after the snapshot; those before it are the journal's to tell.
+    const windowAfter = new RefWindow(100);
+    for (const e of all.slice(atSnapshot)) if (e.ref !== null) windowAfter.note(e.ref, e.type);
+    assert.equal(restoredWindow.toJSON(), windowAfter.toJSON());
+    const before = all.slice(0, atSnapshot).filter((e) => e.ref !== null && restoredWindow.get(e.ref) === undefined);
+    assert.ok(before.length > 0, 'some ids appear only before the snapshot');
+    for (const e of before) assert.ok((await journal.refTypes(key, e.ref!)).includes(e.type), `${e.ref} found in the journal`);
+  });
+
+  it('a snapshot that carries a window of command ids (as written before) restores it', async ({ store }) => {
+    const key = 'product-p3';
+    const all = productEvents('p3', 4);
+    let state = productModule.initial('p3');
+    for (const e of all) state = productModule.evolve(state, JSON.parse(e.payload) as ProductEvent);
+    const old = JSON.stringify({ state: productModule.snapshot(state), window: [['restock-2', ['Restocked']], ['order-3', ['StockReserved']]] });
+    await store.writeBatch([{ key, events: all, creates: true, snapshot: { sequenceNr: 4, state: old } }]);
+    const window = new RefWindow(100);
+    const restored = await recover(productModule, new BatchWriter(store, { maxBatchEvents: 100, maxQueuedEvents: 100 }), key, 'p3', 10, window);
+    assert.equal(restored.state, state);
+    assert.equal(window.toJSON(), [['restock-2', ['Restocked']], ['order-3', ['StockReserved']]]);
   });
 
   it('an actor whose events all fit in the first read is restored in one round trip', async ({ store }) => {
