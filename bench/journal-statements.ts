@@ -151,7 +151,8 @@ function recordsetStatements(db: Kysely<Schema>, plan: BatchPlan): CompiledQuery
 }
 
 const build = (db: Kysely<Schema>, plan: BatchPlan, variant: Variant): CompiledQuery[] =>
-  variant === 'recordset' ? recordsetStatements(db, plan) : arrayStatements(db, plan, variant === 'arrays' ? (values) => values : arrayLiteral);
+  variant === 'recordset' ? recordsetStatements(db, plan) : flat(arrayStatements(db, plan, variant === 'arrays' ? (values) => values : arrayLiteral));
+const flat = ({ fresh, rest }: { fresh: CompiledQuery[]; rest: CompiledQuery[] }) => [...fresh, ...rest];
 
 /** What postgres.js's Bind does to each parameter once the statement's types are known, then the UTF-8 bytes it writes. */
 function serialise(queries: readonly CompiledQuery[]): number {

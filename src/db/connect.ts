@@ -3,7 +3,7 @@
 import { Kysely, sql, type CompiledQuery } from 'kysely';
 import type { DialectTraits } from './dialect-traits.js';
 import { openMysql } from './mysql/open-mysql.js';
-import type { OpenedDialect } from './opened-dialect.js';
+import type { OpenedDialect, TransactionInOrder } from './opened-dialect.js';
 import { openPglite } from './pglite/open-pglite.js';
 import { openPostgres } from './postgres/open-postgres.js';
 import type { Schema } from './schema.js';
@@ -30,11 +30,13 @@ export interface Database {
    * Like `transact`, but may be called again before the last call has finished: the
    * transactions commit in call order, and each only if every one before it that is still on
    * its way commits. So a caller keeps several batches on their way and none of them commits
-   * after one that failed. `chain` starts a new sequence when it changes: a caller that has
-   * given up on the transactions still on their way (a time-out) goes on without waiting
+   * after one that failed. Each runs on a connection of its own: its `fresh` statements while
+   * the one before still runs, the `rest` once the one before has run all of its statements,
+   * COMMIT once it has committed. `chain` starts a new sequence when it changes: a caller that
+   * has given up on the transactions still on their way (a time-out) goes on without waiting
    * behind them. PostgreSQL only; elsewhere batches go one at a time.
    */
-  readonly transactInOrder?: (queries: readonly CompiledQuery[], chain: number) => Promise<void>;
+  readonly transactInOrder?: TransactionInOrder;
   /**
    * The lock that keeps a second engine process off this database. Absent on PGlite, which
    * runs inside the one process that opened it. `shared`: the members of a cluster hold it

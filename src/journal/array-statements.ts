@@ -33,23 +33,43 @@ export const arrayLiteral: ColumnParameter = (values) => {
 };
 
 /**
- * The batch's statements. `parameter` is how a column is bound: `arrayLiteral` unless a
- * benchmark compares it with postgres.js's own serialisation (`(values) => values`).
+ * The batch's statements in two parts: `fresh` writes rows that no other batch writes (its
+ * events and outbox rows, under keys and positions of their own), so it waits for no other
+ * transaction's lock and none waits for its own; `rest` reads and changes shared rows (the
+ * read model, snapshots, sales). See `TransactionInOrder`.
+ */
+export interface BatchStatements {
+  readonly fresh: CompiledQuery[];
+  readonly rest: CompiledQuery[];
+}
+
+/**
+ * The batch's statements, `fresh` first. `parameter` is how a column is bound: `arrayLiteral`
+ * unless a benchmark compares it with postgres.js's own serialisation (`(values) => values`).
  *
  * ```ts
- * await database.transact(arrayStatements(db, planBatch(entries)));
+ * const { fresh, rest } = arrayStatements(db, planBatch(entries));
+ * await database.transact([...fresh, ...rest]);
  * ```
  */
-export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan, parameter: ColumnParameter = arrayLiteral): CompiledQuery[] {
+export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan, parameter: ColumnParameter = arrayLiteral): BatchStatements {
   const column = <R extends Record<K, ColumnValue>, K extends keyof R>(rows: readonly R[], key: K) => parameter(rows.map((r) => r[key]));
+  const fresh: CompiledQuery[] = [];
   const queries: CompiledQuery[] = [];
   const add = (query: { compile(executor: Kysely<Schema>): CompiledQuery }) => queries.push(query.compile(db));
   const { events, snapshots, users, products, orders, orderItems } = plan;
   if (events.length > 0) {
-    add(sql`insert into journal (persistence_key, sequence_nr, event_type, ref, payload, created_at)
+    fresh.push(sql`insert into journal (persistence_key, sequence_nr, event_type, ref, payload, created_at)
       select * from unnest(${column(events, 'persistence_key')}::text[], ${column(events, 'sequence_nr')}::int8[],
         ${column(events, 'event_type')}::text[], ${column(events, 'ref')}::text[], ${column(events, 'payload')}::text[],
-        ${column(events, 'created_at')}::int8[])`);
+        ${column(events, 'created_at')}::int8[])`.compile(db));
+  }
+  if (plan.outbox.length > 0) {
+    const r = plan.outbox;
+    fresh.push(sql`insert into outbox (position, sink, event_id, order_key, event_type, payload, created_at, shard, trace_parent)
+      select * from unnest(${column(r, 'position')}::int8[], ${column(r, 'sink')}::text[], ${column(r, 'event_id')}::text[],
+        ${column(r, 'order_key')}::text[], ${column(r, 'event_type')}::text[], ${column(r, 'payload')}::text[], ${column(r, 'created_at')}::int8[],
+        ${column(r, 'shard')}::int4[], ${column(r, 'trace_parent')}::text[])`.compile(db));
   }
   if (snapshots.length > 0) {
     add(sql`insert into snapshots (persistence_key, sequence_nr, state, created_at)
@@ -105,13 +125,6 @@ export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan, parameter: 
       select * from unnest(${column(r, 'product_id')}::text[], ${column(r, 'day')}::int4[], ${column(r, 'units')}::int8[])
       on conflict (product_id, day) do update set units = product_sales_daily.units + excluded.units`);
   }
-  if (plan.outbox.length > 0) {
-    const r = plan.outbox;
-    add(sql`insert into outbox (position, sink, event_id, order_key, event_type, payload, created_at, shard, trace_parent)
-      select * from unnest(${column(r, 'position')}::int8[], ${column(r, 'sink')}::text[], ${column(r, 'event_id')}::text[],
-        ${column(r, 'order_key')}::text[], ${column(r, 'event_type')}::text[], ${column(r, 'payload')}::text[], ${column(r, 'created_at')}::int8[],
-        ${column(r, 'shard')}::int4[], ${column(r, 'trace_parent')}::text[])`);
-  }
   if (users.updates.length > 0) {
     const r = users.updates;
     add(sql`update users t set points = v.points, updated_at = v.updated_at
@@ -137,5 +150,5 @@ export function arrayStatements(db: Kysely<Schema>, plan: BatchPlan, parameter: 
       from unnest(${column(r, 'id')}::text[], ${column(r, 'issued')}::int8[], ${column(r, 'updated_at')}::int8[]) v(id, issued, updated_at)
       where t.id = v.id`);
   }
-  return queries;
+  return { fresh, rest: queries };
 }

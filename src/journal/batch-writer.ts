@@ -85,6 +85,8 @@ export class BatchWriter implements Journal {
   /** Counts failures: a batch sent before the latest failure cannot be taken as committed. */
   private failures = 0;
   private scheduled = false;
+  /** Settles when the last batch sent has been dealt with: outcomes are taken in the order sent. */
+  private lastDealtWith: Promise<void> = Promise.resolve();
   private idleWaiters: Array<() => void> = [];
   private resolveWaiters: Array<{ readonly dependency: Dependency; resolve(committed: boolean): void }> = [];
   private position = 0;
@@ -217,6 +219,11 @@ export class BatchWriter implements Journal {
     // Where the store keeps batches in order, the next one may be cut while this one commits.
     if (this.queue.length > 0) this.schedule();
     let outbox: OutboxTable[] = [];
+    // A later batch may fail before an earlier one commits (its own statements failed at
+    // once): its outcome waits for the earlier one's, so what failed is always what came after.
+    const before = this.lastDealtWith;
+    let dealtWith!: () => void;
+    this.lastDealtWith = new Promise((resolve) => (dealtWith = resolve));
     try {
       // On time-out the batch counts as failed though it may still commit: its callers get 503
       // (outcome unknown), its actors rebuild from what the journal holds, the (key, sequence)
@@ -227,7 +234,12 @@ export class BatchWriter implements Journal {
       // must not, wait behind batches the writer has given up on.
       const inOrder = this.maxInFlight > 1 ? { chain: failuresBefore } : undefined;
       const fences = this.options.fencing?.fencesFor(entries) ?? [];
-      await this.bounded(this.store.writeBatch(entries, outbox, inOrder, fences), 'a journal commit');
+      const written = await this.bounded(this.store.writeBatch(entries, outbox, inOrder, fences), 'a journal commit').then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
+      await before;
+      if (written) throw written.error;
       // A lease lost while the batch was on its way: the database took it, but nobody hears of it
       // from here, since another process may already serve these shards.
       if (fences.length > 0 && !this.options.fencing?.holds(fences)) throw new Error('a shard this batch writes changed owner while it committed');
@@ -259,6 +271,7 @@ export class BatchWriter implements Journal {
       }
       if (outbox.length > 0) this.options.outbox?.uncertain(outbox);
     } finally {
+      dealtWith();
       this.inFlight--;
       this.notifyResolved();
     }

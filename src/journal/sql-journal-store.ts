@@ -28,9 +28,12 @@ export class SqlJournalStore implements JournalStore {
   async writeBatch(entries: readonly AppendEntry[], outbox: readonly OutboxTable[] = [], inOrder?: { chain: number }, fences: readonly Fence[] = []): Promise<void> {
     const plan = planBatch(entries, Date.now(), outbox);
     const { traits, transactInOrder } = this.database;
-    const rows = traits.arrayParameters ? arrayStatements(this.db, plan) : rowStatements(this.db, traits, plan);
-    const statements = fences.length === 0 ? rows : [...fenceStatements(this.db, traits, fences), ...rows];
-    await (inOrder && transactInOrder ? transactInOrder(statements, inOrder.chain) : this.database.transact(statements));
+    const fenced = fences.length === 0 ? [] : fenceStatements(this.db, traits, fences);
+    if (!traits.arrayParameters) return this.database.transact([...fenced, ...rowStatements(this.db, traits, plan)]);
+    const { fresh, rest } = arrayStatements(this.db, plan);
+    // The fences prove this process still owns the shards: checked after the fresh rows, before the commit.
+    if (inOrder && transactInOrder) return transactInOrder({ fresh, rest: [...fenced, ...rest] }, inOrder.chain);
+    return this.database.transact([...fenced, ...fresh, ...rest]);
   }
 
   /**

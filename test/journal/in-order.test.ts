@@ -36,6 +36,9 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
     ctx.database = await connect({ url: ctx.tdb.url, dataDir: '', poolSize: 4 });
     await migrateToLatest(ctx.database);
     await sql`create table probe (n int primary key, sent int not null)`.execute(ctx.database.db);
+    await sql`create table fresh_rows (sent int primary key)`.execute(ctx.database.db);
+    await sql`create table counter (id int primary key, v int not null)`.execute(ctx.database.db);
+    await sql`insert into counter values (1, 0)`.execute(ctx.database.db);
   });
   it.after(async (ctx) => {
     await ctx.database?.close();
@@ -43,26 +46,77 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
   });
 
   const insert = (database: Database, n: number) => sql`insert into probe (n, sent) values (${n}, ${n})`.compile(database.db);
+  /** Only the statements that change shared rows: everything waits for the transaction before. */
+  const shared = (...rest: ReturnType<typeof insert>[]) => ({ fresh: [], rest });
 
-  it('transactions sent at once commit in the order sent', async ({ database }) => {
+  it('transactions sent at once commit in the order sent, each its fresh rows beside the rest', async ({ database }) => {
     const run = database.transactInOrder;
     assert.ok(run, 'PostgreSQL commits in order');
-    await Promise.all(Array.from({ length: 200 }, (_, i) => run([insert(database, i)], 0)));
-    // Transaction ids grow in the order transactions start; they started back to back in order sent.
-    const rows = await sql<{ n: number }>`select n from probe order by xmin::text::bigint, n`.execute(database.db);
+    const db = database.db;
+    // Each takes the next number from one shared row: a transaction waits on that row until the
+    // one holding it commits, so the numbers are handed out in the order of the commits.
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        run(
+          {
+            fresh: [sql`insert into fresh_rows (sent) values (${i})`.compile(db)],
+            rest: [sql`update counter set v = v + 1 where id = 1`.compile(db), sql`insert into probe (n, sent) select v, ${i} from counter where id = 1`.compile(db)],
+          },
+          0,
+        ),
+      ),
+    );
+    const rows = await sql<{ sent: number }>`select sent from probe order by n`.execute(db);
     assert.equal(
-      rows.rows.map((r) => r.n),
+      rows.rows.map((r) => r.sent),
       Array.from({ length: 200 }, (_, i) => i),
     );
+    assert.is((await sql<{ n: number }>`select count(*)::int as n from fresh_rows`.execute(db)).rows[0]?.n, 200);
+  });
+
+  it('the fresh rows of the next transaction go in while the one before still waits; its shared rows and commit wait', async ({ database, tdb }) => {
+    const run = database.transactInOrder;
+    assert.ok(run);
+    const db = database.db;
+    await sql`delete from probe`.execute(db);
+    await sql`delete from fresh_rows`.execute(db);
+    const blocker = await connect({ url: tdb.url, dataDir: '', poolSize: 1 });
+    const watcher = await connect({ url: tdb.url, dataDir: '', poolSize: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked = false;
+    const locking = blocker.db.transaction().execute(async (trx) => {
+      await sql`lock table probe in access exclusive mode`.execute(trx);
+      locked = true;
+      await held;
+    });
+    await until(() => locked, 'the other session holds the lock');
+    const done: string[] = [];
+    const first = run(shared(insert(database, 1)), 3).then(() => done.push('first'));
+    const second = run({ fresh: [sql`insert into fresh_rows (sent) values (2)`.compile(db)], rest: [insert(database, 2)] }, 3).then(() => done.push('second'));
+    // The second's new row is written (its lock on fresh_rows granted) while the first waits for probe.
+    const grantedOnFresh = () =>
+      sql<{ n: number }>`select count(*)::int as n from pg_locks where relation = 'fresh_rows'::regclass and mode = 'RowExclusiveLock' and granted`.execute(watcher.db);
+    await until(async () => (await grantedOnFresh()).rows[0]?.n === 1, 'the second transaction wrote its fresh row');
+    const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_locks where relation = 'probe'::regclass and not granted`.execute(watcher.db);
+    assert.is(waiting.rows[0]?.n, 1, 'only the first waits for probe: the second has not touched it');
+    assert.equal(done, []);
+    release();
+    await locking;
+    await Promise.all([first, second]);
+    assert.equal(done, ['first', 'second']);
+    assert.equal((await sql<{ n: number }>`select n from probe order by n`.execute(db)).rows.map((r) => r.n), [1, 2]);
+    await blocker.close();
+    await watcher.close();
   });
 
   it('after a failed transaction, every one sent behind it fails and leaves nothing; later ones commit', async ({ database }) => {
     const run = database.transactInOrder;
     assert.ok(run);
     await sql`delete from probe`.execute(database.db);
-    await run([insert(database, 1)], 0);
+    await run(shared(insert(database, 1)), 0);
     // 3 fails (1 exists); 4 and 5 were sent before it failed.
-    const outcomes = await Promise.allSettled([run([insert(database, 2)], 0), run([insert(database, 3), insert(database, 1)], 0), run([insert(database, 4)], 0), run([insert(database, 5)], 0)]);
+    const outcomes = await Promise.allSettled([run(shared(insert(database, 2)), 0), run(shared(insert(database, 3), insert(database, 1)), 0), run(shared(insert(database, 4)), 0), run(shared(insert(database, 5)), 0)]);
     assert.equal(
       outcomes.map((o) => o.status),
       ['fulfilled', 'rejected', 'rejected', 'rejected'],
@@ -71,7 +125,7 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
     assert.match(reasons[1] as string, /duplicate key/);
     assert.match(reasons[2] as string, /did not commit/);
     assert.match(reasons[3] as string, /did not commit/);
-    await run([insert(database, 6)], 0);
+    await run(shared(insert(database, 6)), 0);
     const rows = await sql<{ n: number }>`select n from probe order by n`.execute(database.db);
     assert.equal(
       rows.rows.map((r) => r.n),
@@ -97,12 +151,12 @@ for (const kind of databaseKinds().filter((k) => k.name === 'postgres')) {
     });
     await until(() => locked, 'the other session holds the lock');
     let hungDone = false;
-    const hung = run([insert(database, 1)], 1).finally(() => (hungDone = true));
+    const hung = run(shared(insert(database, 1)), 1).finally(() => (hungDone = true));
     // Chain 1 is seen waiting for the lock before chain 2 goes.
     const watcher = await connect({ url: tdb.url, dataDir: '', poolSize: 1 });
     await until(async () => (await sql<{ n: number }>`select count(*)::int as n from pg_locks where not granted and relation = 'probe'::regclass`.execute(watcher.db)).rows[0]?.n === 1, 'chain 1 waits for the lock');
     await watcher.close();
-    await run([sql`insert into other (n) values (1)`.compile(database.db)], 2);
+    await run(shared(sql`insert into other (n) values (1)`.compile(database.db)), 2);
     assert.not.ok(hungDone, 'chain 1 is still waiting');
     release();
     await locking;

@@ -2,12 +2,19 @@
 
 import type { CompiledQuery } from 'kysely';
 import type postgres from 'postgres';
+import type { TransactionInOrder } from '../opened-dialect.js';
 import { connectionLost } from '../unavailable.js';
 
 /** `Database.transact` and `Database.transactInOrder` on PostgreSQL. */
 export interface PostgresPipeline {
   run(queries: readonly CompiledQuery[]): Promise<void>;
-  runInOrder(queries: readonly CompiledQuery[], chain: number): Promise<void>;
+  runInOrder: TransactionInOrder;
+}
+
+/** How far a transaction sent in order has come: each resolves true when reached, false when it failed first. */
+interface Link {
+  readonly ran: Promise<boolean>;
+  readonly committed: Promise<boolean>;
 }
 
 /**
@@ -29,9 +36,8 @@ export function postgresPipeline(client: postgres.Sql): PostgresPipeline {
   const runPrepared = (connection: postgres.ReservedSql, q: CompiledQuery) =>
     connection.unsafe(q.sql, q.parameters as postgres.ParameterOrJSON<never>[], { prepare: true });
 
-  /** Where transactions sent in order go while any of them is on its way; none once all have finished. */
-  let chain: { readonly id: number; readonly connection: Promise<postgres.ReservedSql>; onTheirWay: number; last: string } | undefined;
-  let marks = 0;
+  /** The last transaction sent in order, and its chain. */
+  let chain: { readonly id: number; last: Link } | undefined;
 
   return {
     async run(queries) {
@@ -44,47 +50,57 @@ export function postgresPipeline(client: postgres.Sql): PostgresPipeline {
     },
 
     /**
-     * Transactions sent while an earlier one is on its way go on its connection, right behind
-     * it, so PostgreSQL runs them back to back and the engine never waits a round trip in
-     * between. Each one's last statement records its mark in a session setting, which a failed
-     * transaction takes back; the next one's first statement divides by zero unless the mark
-     * is its predecessor's. So one failure fails everything sent behind it.
+     * Each transaction on a connection of its own, so PostgreSQL works on two batches at once:
+     * the next one's new journal and outbox rows go in while this one changes the read model
+     * and commits. The `rest` of a transaction goes only after the one before has run all of
+     * its statements, so the one before never waits for a row this one holds (it could not
+     * commit: this one's COMMIT waits for it); COMMIT goes only after the one before committed,
+     * and a transaction whose predecessor failed rolls back. Each settles after the one before.
      */
-    async runInOrder(queries, id) {
-      const chained = chain !== undefined && chain.id === id;
-      const link = chained && chain ? chain : (chain = { id, connection: client.reserve(), onTheirWay: 0, last: '' });
-      const previous = link.last;
-      const mark = String(++marks);
-      link.last = mark;
-      link.onTheirWay++;
+    async runInOrder({ fresh, rest }, id) {
+      const previous = chain !== undefined && chain.id === id ? chain.last : undefined;
+      let ran!: (ok: boolean) => void;
+      let committed!: (ok: boolean) => void;
+      const link: Link = { ran: new Promise((resolve) => (ran = resolve)), committed: new Promise((resolve) => (committed = resolve)) };
+      if (chain !== undefined && chain.id === id) chain.last = link;
+      else chain = { id, last: link };
+      let connection: postgres.ReservedSql | undefined;
       try {
-        const connection = await link.connection;
-        // Statements go out in the order they are made: BEGIN first, then the guard.
-        const begin = connection.unsafe('begin');
-        const guard = chained ? connection.unsafe(PREDECESSOR_COMMITTED, [previous], { prepare: true }) : undefined;
-        const sent = [
-          begin,
-          ...(guard ? [guard] : []),
-          ...queries.map((q) => runPrepared(connection, q)),
-          connection.unsafe(RECORD_MARK, [mark], { prepare: true }),
-          // After a failed statement PostgreSQL turns this COMMIT into a rollback. No explicit
-          // ROLLBACK may follow: the next transaction may already be queued on this connection.
-          connection.unsafe(COMMIT),
-        ];
+        connection = await client.reserve();
+        const c = connection;
+        const first = [c.unsafe('begin'), ...fresh.map((q) => runPrepared(c, q))];
+        const predecessorRan = previous === undefined || (await previous.ran);
+        const sent = predecessorRan ? [...first, ...rest.map((q) => runPrepared(c, q))] : first;
         const failed = await awaitStatements(sent);
-        if (failed === undefined) return;
-        // Every statement after a failed one fails as "transaction aborted": name the first cause.
-        const guardFailed = guard !== undefined && (await guard.then(() => false, () => true));
-        throw guardFailed ? new Error('a transaction sent before this one did not commit', { cause: failed }) : failed;
-      } finally {
-        if (--link.onTheirWay === 0) {
-          if (chain === link) chain = undefined;
-          void link.connection.then((c) => c.release(), () => undefined);
+        if (failed !== undefined || !predecessorRan) {
+          ran(false);
+          await c.unsafe('rollback').catch(() => undefined);
+          throw failed ?? predecessorFailed();
         }
+        ran(true);
+        if (previous !== undefined && !(await previous.committed)) {
+          await c.unsafe('rollback').catch(() => undefined);
+          throw predecessorFailed();
+        }
+        const commitFailed = await awaitStatements([c.unsafe(COMMIT)]);
+        if (commitFailed !== undefined) throw commitFailed;
+        committed(true);
+      } catch (error) {
+        ran(false);
+        committed(false);
+        // Outcomes are told in the order sent: a caller hears of this failure only once it
+        // knows whether the transactions before this one committed.
+        if (previous !== undefined) await previous.committed;
+        throw error;
+      } finally {
+        connection?.release();
+        if (chain?.last === link) chain = undefined;
       }
     },
   };
 }
+
+const predecessorFailed = () => new Error('a transaction sent before this one did not commit');
 
 /**
  * COMMIT, padded to 1 KiB with a comment. postgres.js sends what it has buffered at once when
@@ -94,9 +110,6 @@ export function postgresPipeline(client: postgres.Sql): PostgresPipeline {
  */
 const COMMIT = `commit /*${' '.repeat(1024)}*/`;
 
-/** The session setting that carries the mark of the last transaction committed in order. */
-const PREDECESSOR_COMMITTED = `select 1 / coalesce((current_setting('orderengine.batch', true) = $1)::int, 0)`;
-const RECORD_MARK = `select set_config('orderengine.batch', $1, false)`;
 
 /**
  * Waits for a pipelined transaction's statements; the first failure, or undefined. When the
