@@ -136,8 +136,6 @@ const REVIEWED: Record<string, string> = {
   "src/db/postgres/postgres-pipeline.ts: .unsafe('rollback')": 'constant',
   'src/db/postgres/postgres-pipeline.ts: .unsafe(q.sql)': 'compiled Kysely query with bound parameters',
   // Batches committed in order: constant text, the marks travel as bound parameters.
-  'src/db/postgres/postgres-pipeline.ts: .unsafe(PREDECESSOR_COMMITTED)': 'constant with bound parameter',
-  'src/db/postgres/postgres-pipeline.ts: .unsafe(RECORD_MARK)': 'constant with bound parameter',
   // The read dialect: Kysely's compiled read queries, values bound the same way.
   'src/db/postgres/pipelined-read-driver.ts: .unsafe(query.sql)': 'compiled Kysely query with bound parameters',
   // MariaDB's session variable: constant text, the seconds travel as a bound parameter.
