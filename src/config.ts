@@ -136,7 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       JOURNAL_MAX_BATCH: int({ default: 2000 }),
       JOURNAL_MAX_QUEUED: int({ default: 100_000 }),
       JOURNAL_TIMEOUT_MS: int({ default: 5000 }),
-      JOURNAL_IN_FLIGHT: int({ default: 2, desc: 'batches on their way at once (PostgreSQL), each on a connection of its own, committing in order; 1 sends the next only after the last committed' }),
+      JOURNAL_IN_FLIGHT: int({ default: 1, desc: 'batches on their way at once (PostgreSQL), each on a connection of its own, committing in order; 1 sends the next only after the last committed' }),
       JOURNAL_SETTLE_MS: int({ default: 2, desc: 'ms a batch may wait for sagas still moving in memory before it is cut' }),
       SNAPSHOT_EVERY: int({ default: 500 }),
       ACTORS_MAX_LIVE: int({ default: 200_000 }),
