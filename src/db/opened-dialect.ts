@@ -7,10 +7,12 @@ import type { SoleWriterLock } from './sole-writer-lock.js';
 /**
  * One transaction of a sequence that commits in call order, each only if every one before it
  * that is still on its way commits. `fresh` statements write only rows no other transaction
- * writes, so they may run while the one before is still on its way; `rest` runs after the
+ * of the sequence writes, or wait only for locks the ones before hold (a shard fence), so they
+ * may run while the one before is still on its way; `rest` runs after the
  * one before has run all of its statements (so a transaction never waits for a lock its
- * successor holds), and COMMIT goes once the one before has committed. `chain` starts a new
- * sequence when it changes.
+ * successor holds), and COMMIT goes once the one before has committed. Once one has failed,
+ * every one sent into its sequence fails, even after it settled; `chain` starts a new sequence
+ * when it changes.
  */
 export type TransactionInOrder = (batch: { readonly fresh: readonly CompiledQuery[]; readonly rest: readonly CompiledQuery[] }, chain: number) => Promise<void>;
 

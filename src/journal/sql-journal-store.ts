@@ -31,8 +31,9 @@ export class SqlJournalStore implements JournalStore {
     const fenced = fences.length === 0 ? [] : fenceStatements(this.db, traits, fences);
     if (!traits.arrayParameters) return this.database.transact([...fenced, ...rowStatements(this.db, traits, plan)]);
     const { fresh, rest } = arrayStatements(this.db, plan);
-    // The fences prove this process still owns the shards: checked after the fresh rows, before the commit.
-    if (inOrder && transactInOrder) return transactInOrder({ fresh, rest: [...fenced, ...rest] }, inOrder.chain);
+    // The fences come first, as in one transaction at a time: a batch of a process that lost its
+    // shards must not hold journal rows another process's batch waits for while it waits itself.
+    if (inOrder && transactInOrder) return transactInOrder({ fresh: [...fenced, ...fresh], rest }, inOrder.chain);
     return this.database.transact([...fenced, ...fresh, ...rest]);
   }
 

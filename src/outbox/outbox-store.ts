@@ -62,11 +62,21 @@ export class OutboxStore {
     return rows.map(normalize);
   }
 
-  /** Those of `positions` that are in the table (a batch whose commit timed out may have landed late). */
-  async at(positions: readonly number[]): Promise<OutboxTable[]> {
-    const rows: OutboxTable[] = [];
-    for (const chunk of chunks(positions)) rows.push(...(await this.db.selectFrom('outbox').select(COLUMNS).where('position', 'in', chunk).orderBy('position').execute()).map(normalize));
-    return rows;
+  /**
+   * A sink's rows from `from` to `to` in position order, in one statement: the rows of a batch
+   * whose commit timed out (it may have landed late) are all there or none is.
+   */
+  async between(sink: string, from: number, to: number, limit: number): Promise<OutboxTable[]> {
+    const rows = await this.db
+      .selectFrom('outbox')
+      .select(COLUMNS)
+      .where('sink', '=', sink)
+      .where('position', '>=', from)
+      .where('position', '<=', to)
+      .orderBy('position')
+      .limit(limit)
+      .execute();
+    return rows.map(normalize);
   }
 
   /** Rows waiting per sink and the oldest one's time: the lag until the relay has read them, and a warning for sinks no longer configured. */

@@ -62,6 +62,8 @@ const DATABASE_RETRY_MS = 1000;
 const LOOK_STEPS = 9;
 /** At most this many positions are looked for; beyond, rows that land late wait for the next start. */
 const LOOK_FOR_MAX = 100_000;
+/** A look that meets a read under way tries again this much later. */
+const LOOK_AFTER_READ_MS = 50;
 
 class RelayClosedError extends Error {
   override readonly name = 'RelayClosedError';
@@ -225,12 +227,23 @@ export class Relay {
 
   private async look(): Promise<void> {
     this.lookTimer = undefined;
+    // A read under way may have begun before these rows landed, and pass over them before the
+    // relay goes live; rows being deleted are delivered ones: look once both are done. A read
+    // that begins from here on sees the rows.
+    if (this.reading || this.recording) {
+      this.lookTimer = setTimeout(() => void this.look(), LOOK_AFTER_READ_MS).unref();
+      return;
+    }
     try {
-      const found = await this.store.at([...this.lookingFor].sort((a, b) => a - b));
+      const wanted = [...this.lookingFor].sort((a, b) => a - b);
+      const rows = await this.store.between(this.sink.name, wanted[0] ?? 0, wanted[wanted.length - 1] ?? 0, LOOK_FOR_MAX);
       if (this.closed) return;
+      const found = rows.filter((row) => this.lookingFor.has(row.position));
+      // Delivered, their deletion not yet recorded: not to be sent again.
+      const delivered = new Set(this.toDelete);
       for (const row of found) {
         this.lookingFor.delete(row.position);
-        if (row.sink !== this.sink.name || this.lanes.has(row.position)) continue;
+        if (this.lanes.has(row.position) || delivered.has(row.position)) continue;
         // Behind the cursor no read will meet it. Past it, a relay reading the table meets it in
         // turn; a live one reads nothing, and every batch committed from now on has higher
         // positions (a failure fails every batch in flight), so it moves the cursor.

@@ -65,10 +65,12 @@ export function postgresPipeline(client: postgres.Sql): PostgresPipeline {
       if (chain !== undefined && chain.id === id) chain.last = link;
       else chain = { id, last: link };
       let connection: postgres.ReservedSql | undefined;
+      let ok = false;
       try {
         connection = await client.reserve();
         const c = connection;
-        const first = [c.unsafe('begin'), ...fresh.map((q) => runPrepared(c, q))];
+        // Sent now, not when awaited (postgres.js runs a query once something awaits it).
+        const first = [c.unsafe('begin').execute(), ...fresh.map((q) => runPrepared(c, q).execute())];
         const predecessorRan = previous === undefined || (await previous.ran);
         const sent = predecessorRan ? [...first, ...rest.map((q) => runPrepared(c, q))] : first;
         const failed = await awaitStatements(sent);
@@ -85,6 +87,7 @@ export function postgresPipeline(client: postgres.Sql): PostgresPipeline {
         const commitFailed = await awaitStatements([c.unsafe(COMMIT)]);
         if (commitFailed !== undefined) throw commitFailed;
         committed(true);
+        ok = true;
       } catch (error) {
         ran(false);
         committed(false);
@@ -94,7 +97,9 @@ export function postgresPipeline(client: postgres.Sql): PostgresPipeline {
         throw error;
       } finally {
         connection?.release();
-        if (chain?.last === link) chain = undefined;
+        // A chain whose last transaction failed stays failed: one sent into it later rolls back
+        // (the caller may not have heard of the failure yet when it sends).
+        if (ok && chain?.last === link) chain = undefined;
       }
     },
   };
