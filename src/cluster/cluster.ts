@@ -67,6 +67,9 @@ export class Cluster {
   private readonly gone = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private prober: NodeJS.Timeout | undefined;
+  private heart: NodeJS.Timeout | undefined;
+  /** The heartbeat on its way, if one is. */
+  private beating: Promise<void> | undefined;
   private ticking = false;
   private probing = false;
   private leaving = false;
@@ -172,6 +175,10 @@ export class Cluster {
     this.timer.unref();
     this.prober = setInterval(() => void this.probe(), PROBE_MS);
     this.prober.unref();
+    // On a timer of its own: a round that takes long (a handoff waits for the journal) must not
+    // let this member's name lapse, or the others count one member fewer and take its share.
+    this.heart = setInterval(() => void this.beat(), every);
+    this.heart.unref();
     void this.tick();
   }
 
@@ -223,6 +230,7 @@ export class Cluster {
     this.leaving = true;
     clearInterval(this.timer);
     clearInterval(this.prober);
+    clearInterval(this.heart);
     const shards = [...this.serving];
     this.serving.clear();
     await this.drain();
@@ -230,6 +238,7 @@ export class Cluster {
     this.outbox?.forget(() => true);
     this.observer?.moved('handed_off', shards.length);
     await this.leases.close();
+    await this.beating;
     await this.members.delete(this.config.node).catch(() => undefined);
     await this.transport.close();
     await this.nc.close();
@@ -273,7 +282,7 @@ export class Cluster {
     if (this.ticking || this.leaving) return;
     this.ticking = true;
     try {
-      await this.members.put(this.config.node, JSON.stringify({ at: Date.now() }));
+      await this.beat();
       // Distinct names: a member that writes while the keys are listed can be listed twice, and
       // counting it twice made every member hand off a third of its shards and take them back.
       const names = new Set<string>();
@@ -290,6 +299,20 @@ export class Cluster {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Says this member is here: its name lives in the members bucket for a lease's time. */
+  private beat(): Promise<void> {
+    if (this.leaving) return Promise.resolve();
+    this.beating ??= this.members
+      .put(this.config.node, JSON.stringify({ at: Date.now() }))
+      .then(
+        () => undefined,
+        // NATS is away: the name lapses, as the leases do; the next beat writes it again.
+        () => undefined,
+      )
+      .finally(() => (this.beating = undefined));
+    return this.beating;
   }
 
   private async takeFree(wanted: number): Promise<void> {

@@ -38,17 +38,20 @@ export async function clusterOf(url: string): Promise<ClusterView | undefined> {
 /** Waits until every one of `engines` sees exactly `names` as the members, every shard owned, none above its fair share. */
 export function untilShared(engines: readonly EngineProcess[], names: readonly string[], shards: number): Promise<void> {
   const expected = [...names].sort().join();
+  // What each member saw last, for the failure message.
+  const seen = new Map<string, string>();
   return until(
     async () => {
       for (const e of engines) {
         const view = await clusterOf(e.url);
+        seen.set(e.url, view ? `${view.node}: ${view.members.map((m) => `${m.node}×${m.shardsOwned}`).join(' ')}, ${Object.keys(view.owners).length} owned, serves ${view.served.length}` : 'no answer');
         if (!view || Object.keys(view.owners).length !== shards) return false;
         if (view.members.map((m) => m.node).sort().join() !== expected) return false;
         if (view.members.some((m) => m.shardsOwned > Math.ceil(shards / names.length))) return false;
       }
       return true;
     },
-    `${names.join(', ')} share the ${shards} shards`,
+    () => `${names.join(', ')} share the ${shards} shards (last seen: ${[...seen.values()].join('; ')})`,
     60_000,
     100,
   );
