@@ -1,5 +1,6 @@
 // This process's membership of a cluster: the shards it serves, a fair share of them, leases kept and handed off, and where every other actor lives.
 
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Address } from '../../actors/shared/entity.js';
@@ -10,6 +11,7 @@ import type { AppendEntry } from '../journal/journal.js';
 import type { JournalStore } from '../journal/journal-store.js';
 import type { Fence } from '../journal/shard-fence.js';
 import { POSITION_SLOTS } from '../outbox/outbox.js';
+import { kvKeys } from './kv-keys.js';
 import { NatsTransport, type LocalDelivery } from './nats-transport.js';
 import { ShardCountMismatchError } from './shard-count-mismatch-error.js';
 import { ShardLeases, type LeaseHolder } from './shard-leases.js';
@@ -83,6 +85,7 @@ export class Cluster {
     private readonly nc: NatsConnection,
     private readonly leases: ShardLeases,
     private readonly members: KV,
+    private readonly jsm: JetStreamManager,
     private readonly store: JournalStore,
     waitForOwnerMs: number,
     /** This member's slot among the live ones: the low part of its outbox positions. */
@@ -115,7 +118,7 @@ export class Cluster {
       ...(observer ? { renewalFailed: () => observer.renewalFailed() } : {}),
     });
     const members = await new Kvm(nc).create(`${config.name}_members`, { history: 1, ttl: config.leaseMs });
-    return new Cluster(config, nc, leases, members, store, waitForOwnerMs, slot, observer);
+    return new Cluster(config, nc, leases, members, await jetstreamManager(nc), store, waitForOwnerMs, slot, observer);
   }
 
   /** For the outbox: where an order's rows belong, this member's slot, the shards it serves. */
@@ -283,10 +286,15 @@ export class Cluster {
     this.ticking = true;
     try {
       await this.beat();
-      // Distinct names: a member that writes while the keys are listed can be listed twice, and
-      // counting it twice made every member hand off a third of its shards and take them back.
-      const names = new Set<string>();
-      for await (const name of await this.members.keys()) names.add(name);
+      // Each name once (counting one twice made every member hand off a third of its shards and
+      // take them back); one that left (a delete marker) or is past its TTL and not yet expired
+      // by the server (see `ShardLeases.stale`) is not counted.
+      const listed = await kvKeys(this.jsm, `${this.config.name}_members`);
+      const entries = await Promise.all(listed.map((name) => this.members.get(name)));
+      const names = new Set<string>([this.config.node]);
+      entries.forEach((entry, i) => {
+        if (entry && entry.operation === 'PUT' && !this.leases.stale(entry.created)) names.add(listed[i]!);
+      });
       this.owners = await this.leases.holders();
       for (const node of this.gone) if (!names.has(node) && ![...this.owners.values()].some((h) => h.node === node)) this.gone.delete(node);
       this.memberCount = Math.max(1, [...names].filter((name) => !this.gone.has(name)).length);

@@ -1,7 +1,9 @@
 // Shard ownership by lease in a JetStream KV bucket: taken with create, renewed with compare-and-swap, lost at once on a failed CAS or a late renewal.
 
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { kvKeys } from './kv-keys.js';
 
 export interface ShardLeasesOptions {
   /** The bucket: one per cluster (`<CLUSTER_NAME>_shards`). */
@@ -54,6 +56,7 @@ export class ShardLeases {
 
   private constructor(
     private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
     private readonly options: ShardLeasesOptions,
   ) {
     this.timer = setInterval(() => void this.renewAll(), Math.max(50, Math.floor(options.leaseMs / 3)));
@@ -62,7 +65,7 @@ export class ShardLeases {
 
   static async open(nc: NatsConnection, options: ShardLeasesOptions): Promise<ShardLeases> {
     const kv = await new Kvm(nc).create(options.bucket, { history: 1, ttl: options.leaseMs });
-    return new ShardLeases(kv, options);
+    return new ShardLeases(kv, await jetstreamManager(nc), options);
   }
 
   /** Lost leases are dropped from `owned` before the listener hears of them. */
@@ -83,18 +86,44 @@ export class ShardLeases {
     return false;
   }
 
-  /** Takes the shard if no process holds it; undefined when one does. */
+  /**
+   * Takes the shard if no process holds it; undefined when one does. A lease the server has not
+   * expired though nobody renewed it for `staleAfter` (NATS 2.9 was seen to keep one for over a
+   * minute past its TTL) is taken over by compare-and-swap on its revision: its holder stopped
+   * serving it long before, and a renewal since would have changed the revision.
+   */
   async tryAcquire(shard: number): Promise<Lease | undefined> {
     const sentAt = performance.now();
+    const value = JSON.stringify({ node: this.options.node });
     try {
-      const revision = await this.kv.create(key(shard), JSON.stringify({ node: this.options.node }));
-      const lease: Lease = { shard, epoch: revision, revision, renewedAt: sentAt };
-      this.held.set(shard, lease);
-      return lease;
+      return this.hold(shard, await this.kv.create(key(shard), value), sentAt);
+    } catch (error) {
+      if (!isWrongRevision(error)) throw error;
+    }
+    const entry = await this.kv.get(key(shard));
+    if (!entry || entry.operation !== 'PUT' || !this.stale(entry.created)) return undefined;
+    try {
+      return this.hold(shard, await this.kv.update(key(shard), value, entry.revision), sentAt);
     } catch (error) {
       if (isWrongRevision(error)) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Whether a lease (or a member's name) written at `created` (the server's clock) is past its TTL
+   * by half again: the server should have expired it. The margin covers the clocks of this host
+   * and the server's; beyond it, the epoch fence in the database still refuses a writer that
+   * had not noticed.
+   */
+  stale(created: Date, now = Date.now()): boolean {
+    return now - created.getTime() > this.options.leaseMs * STALE_AFTER_TTLS;
+  }
+
+  private hold(shard: number, revision: number, sentAt: number): Lease {
+    const lease: Lease = { shard, epoch: revision, revision, renewedAt: sentAt };
+    this.held.set(shard, lease);
+    return lease;
   }
 
   /** Gives the shard up at once (a graceful handoff): the next process may take it without waiting for the TTL. */
@@ -108,12 +137,12 @@ export class ShardLeases {
   /** Every shard's holder as the bucket says now (a lease may have lapsed since). */
   async holders(): Promise<Map<number, LeaseHolder>> {
     const out = new Map<number, LeaseHolder>();
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys('shard.*')) keys.push(k);
+    const keys = await kvKeys(this.jsm, this.options.bucket, 'shard.*');
     // Asked together: one at a time, a few hundred shards took a round its whole period on a busy process.
     const entries = await Promise.all(keys.map((k) => this.kv.get(k)));
     for (const entry of entries) {
-      if (!entry || entry.operation !== 'PUT') continue;
+      // A lease past its TTL that the server has not expired yet is free (see `tryAcquire`).
+      if (!entry || entry.operation !== 'PUT' || this.stale(entry.created)) continue;
       const { node } = entry.json<{ node: string }>();
       out.set(Number(entry.key.slice('shard.'.length)), { node, epoch: entry.revision });
     }
@@ -166,6 +195,9 @@ export class ShardLeases {
 }
 
 const key = (shard: number) => `shard.${shard}`;
+
+/** A lease unrenewed for this many TTLs is taken as expired, whether or not the server has expired it. */
+const STALE_AFTER_TTLS = 1.5;
 
 /** JetStream refuses a create or an update whose expected last revision does not match (error 10071). */
 function isWrongRevision(error: unknown): boolean {

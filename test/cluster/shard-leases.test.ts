@@ -105,6 +105,26 @@ it('an owner cut off from NATS stops serving before another process can take its
   assert.not.ok(a.leases.holds(2));
 });
 
+it('a lease nobody renewed that the server keeps past its TTL is free, and is taken over with a higher epoch', async (ctx) => {
+  const bucket = `leases_${++buckets}`;
+  // The bucket keeps entries for a minute: as a server that does not expire them when due.
+  const x = await member(ctx, 'x', bucket, 60_000);
+  const held = await x.leases.tryAcquire(5);
+  assert.ok(held);
+  await x.nc.close();
+  const b = await member(ctx, 'b', bucket, 600);
+  assert.is(await b.leases.tryAcquire(5), undefined, 'just written: still held');
+  assert.equal((await b.leases.holders()).get(5)?.node, 'x');
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.is((await b.leases.holders()).get(5), undefined, 'unrenewed for 1.5 of b\'s lease: free');
+  const taken = await b.leases.tryAcquire(5);
+  assert.ok(taken, 'b takes it over');
+  assert.ok(taken.epoch > held.epoch, `epoch ${taken.epoch} > ${held.epoch}`);
+  assert.equal((await b.leases.holders()).get(5)?.node, 'b');
+  const c = await member(ctx, 'c', bucket, 600);
+  assert.is(await c.leases.tryAcquire(5), undefined, 'renewed by b: held');
+});
+
 it('a renewal that finds another owner loses the lease at once', async (ctx) => {
   const bucket = `leases_${++buckets}`;
   const a = await member(ctx, 'a', bucket, 3000);

@@ -42,14 +42,17 @@ export function untilShared(engines: readonly EngineProcess[], names: readonly s
   const seen = new Map<string, string>();
   return until(
     async () => {
-      for (const e of engines) {
-        const view = await clusterOf(e.url);
-        seen.set(e.url, view ? `${view.node}: ${view.members.map((m) => `${m.node}×${m.shardsOwned}`).join(' ')}, ${Object.keys(view.owners).length} owned, serves ${view.served.length}` : 'no answer');
-        if (!view || Object.keys(view.owners).length !== shards) return false;
-        if (view.members.map((m) => m.node).sort().join() !== expected) return false;
-        if (view.members.some((m) => m.shardsOwned > Math.ceil(shards / names.length))) return false;
-      }
-      return true;
+      const views = await Promise.all(engines.map((e) => clusterOf(e.url)));
+      views.forEach((view, i) =>
+        seen.set(engines[i]!.url, view ? `${view.node}: ${view.members.map((m) => `${m.node}×${m.shardsOwned}`).join(' ')}, ${Object.keys(view.owners).length} owned, serves ${view.served.length}` : 'no answer'),
+      );
+      return views.every(
+        (view) =>
+          view !== undefined &&
+          Object.keys(view.owners).length === shards &&
+          view.members.map((m) => m.node).sort().join() === expected &&
+          view.members.every((m) => m.shardsOwned <= Math.ceil(shards / names.length)),
+      );
     },
     () => `${names.join(', ')} share the ${shards} shards (last seen: ${[...seen.values()].join('; ')})`,
     60_000,
