@@ -87,10 +87,10 @@ export class ShardLeases {
   }
 
   /**
-   * Takes the shard if no process holds it; undefined when one does. A lease the server has not
-   * expired though nobody renewed it for `staleAfter` (NATS 2.9 was seen to keep one for over a
-   * minute past its TTL) is taken over by compare-and-swap on its revision: its holder stopped
-   * serving it long before, and a renewal since would have changed the revision.
+   * Takes the shard if no process holds it; undefined when one does. A lease nobody renewed for
+   * 1.5 TTLs that the server has not expired (nats-server#3653 reports KV entries kept past their
+   * TTL) is taken over by compare-and-swap on its revision: its holder stopped serving it long
+   * before, and a renewal since would have changed the revision.
    */
   async tryAcquire(shard: number): Promise<Lease | undefined> {
     const sentAt = performance.now();
