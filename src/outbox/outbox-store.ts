@@ -42,13 +42,18 @@ export class OutboxStore {
     return Math.max(Number(pending?.max ?? 0), Number(dead?.max ?? 0));
   }
 
-  /** A sink's rows after `afterPosition`, in position (commit) order. */
-  async pending(sink: string, afterPosition: number, limit: number): Promise<OutboxTable[]> {
+  /**
+   * A sink's rows after `afterPosition` (and up to `through`, if given), in position (commit)
+   * order, in one statement: the rows of one batch are all there or none is (a batch whose
+   * commit timed out may land late).
+   */
+  async pending(sink: string, afterPosition: number, limit: number, through?: number): Promise<OutboxTable[]> {
     const rows = await this.db
       .selectFrom('outbox')
       .select(COLUMNS)
       .where('sink', '=', sink)
       .where('position', '>', afterPosition)
+      .$if(through !== undefined, (q) => q.where('position', '<=', through!))
       .orderBy('position')
       .limit(limit)
       .execute();
@@ -59,23 +64,6 @@ export class OutboxStore {
   async pendingIn(sink: string, shards: readonly number[], limit: number): Promise<OutboxTable[]> {
     if (shards.length === 0) return [];
     const rows = await this.db.selectFrom('outbox').select(COLUMNS).where('sink', '=', sink).where('shard', 'in', [...shards]).orderBy('position').limit(limit).execute();
-    return rows.map(normalize);
-  }
-
-  /**
-   * A sink's rows from `from` to `to` in position order, in one statement: the rows of a batch
-   * whose commit timed out (it may have landed late) are all there or none is.
-   */
-  async between(sink: string, from: number, to: number, limit: number): Promise<OutboxTable[]> {
-    const rows = await this.db
-      .selectFrom('outbox')
-      .select(COLUMNS)
-      .where('sink', '=', sink)
-      .where('position', '>=', from)
-      .where('position', '<=', to)
-      .orderBy('position')
-      .limit(limit)
-      .execute();
     return rows.map(normalize);
   }
 

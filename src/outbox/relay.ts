@@ -236,7 +236,7 @@ export class Relay {
     }
     try {
       const wanted = [...this.lookingFor].sort((a, b) => a - b);
-      const rows = await this.store.between(this.sink.name, wanted[0] ?? 0, wanted[wanted.length - 1] ?? 0, LOOK_FOR_MAX);
+      const rows = await this.store.pending(this.sink.name, (wanted[0] ?? 0) - 1, LOOK_FOR_MAX, wanted[wanted.length - 1] ?? 0);
       if (this.closed) return;
       const found = rows.filter((row) => this.lookingFor.has(row.position));
       // Delivered, their deletion not yet recorded: not to be sent again.
