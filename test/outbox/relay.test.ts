@@ -109,6 +109,38 @@ function acceptedOrderByKey(sink: ScriptedSink, written: readonly OutboxTable[])
   return out;
 }
 
+/** An outbox store whose reads of the table (not the looks for given positions) answer only once released, with what the table held when they ran. */
+class HeldTableReads extends OutboxStore {
+  tableReads = 0;
+  private open!: () => void;
+  private readonly opened = new Promise<void>((resolve) => (this.open = resolve));
+  release(): void {
+    this.open();
+  }
+  override async pending(sink: string, afterPosition: number, limit: number, through?: number): Promise<OutboxTable[]> {
+    if (through !== undefined) return super.pending(sink, afterPosition, limit, through);
+    this.tableReads++;
+    const found = await super.pending(sink, afterPosition, limit);
+    await this.opened;
+    return found;
+  }
+}
+
+/** An outbox store whose deletions of delivered rows finish only once released. */
+class HeldDeletions extends OutboxStore {
+  deletions = 0;
+  private open!: () => void;
+  private readonly opened = new Promise<void>((resolve) => (this.open = resolve));
+  release(): void {
+    this.open();
+  }
+  override async deleteDelivered(positions: readonly number[]): Promise<void> {
+    this.deletions++;
+    await this.opened;
+    return super.deleteDelivered(positions);
+  }
+}
+
 const ascending = (xs: readonly number[]) => xs.every((x, i) => i === 0 || (xs[i - 1] as number) < x);
 const quiet = pino({ level: 'silent' });
 
@@ -227,6 +259,49 @@ for (const kind of databaseKinds()) {
     await relay.close();
     assert.is(new Set(sink.delivered).size, sink.delivered.length, 'each row sent once');
     for (const [key, positions] of acceptedOrderByKey(sink, [...before, ...late, ...after])) assert.ok(ascending(positions), `${key} in order`);
+  });
+
+  it('a look for late rows that meets a read of the table under way waits for it; the read began before they landed', async ({ database }) => {
+    const store = new HeldTableReads(database);
+    const sink = new ScriptedSink();
+    const early = rows(2, 1);
+    await insert(database, early);
+    const relay = new Relay(sink, store, options(), recorder().observer, quiet);
+    relay.start();
+    await until(() => store.tableReads === 1, 'the start-up read under way');
+    // A batch timed out; its rows land now, after the read under way took its look at the table.
+    const late = rows(3, 1);
+    relay.lookFor(late.map((r) => r.position));
+    await insert(database, late);
+    // The first look is due after 1 s, while the read is still held: had it run, it would have
+    // found the rows ahead of a relay not yet live, left them to the read, and the read misses them.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    store.release();
+    await until(() => new Set(sink.delivered).size === early.length + late.length, 'the late rows delivered too', 30_000);
+    await until(async () => (await waiting(database)) === 0, 'delivered rows are deleted');
+    await relay.close();
+    assert.is(sink.delivered.length, early.length + late.length, 'each row sent once');
+  });
+
+  it('a look for late rows that meets a deletion under way waits for it: rows delivered meanwhile are not sent again', async ({ database }) => {
+    const store = new HeldDeletions(database);
+    const sink = new ScriptedSink();
+    // The rows of a timed-out batch landed before the relay started: its start-up read delivers them.
+    const late = rows(3, 1);
+    await insert(database, late);
+    const relay = new Relay(sink, store, options(), recorder().observer, quiet);
+    relay.lookFor(late.map((r) => r.position));
+    relay.start();
+    await until(() => sink.delivered.length === late.length && store.deletions === 1, 'delivered, their deletion under way');
+    // The first look is due after 1 s, while the deletion is held: the rows are still in the table,
+    // and out of the relay's memory; had it run, it would have taken them for undelivered ones.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    store.release();
+    await until(async () => (await waiting(database)) === 0, 'delivered rows are deleted');
+    // The look waited for the deletion and runs 50 ms after it: give it time to send anything.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await relay.close();
+    assert.is(sink.delivered.length, late.length, 'each row sent once');
   });
 
   it('a row out of attempts becomes a dead letter with its last error, and its order goes on', async ({ database, store }) => {
