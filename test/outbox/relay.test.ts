@@ -109,34 +109,33 @@ function acceptedOrderByKey(sink: ScriptedSink, written: readonly OutboxTable[])
   return out;
 }
 
-/** An outbox store whose reads of the table (not the looks for given positions) answer only once released, with what the table held when they ran. */
-class HeldTableReads extends OutboxStore {
-  tableReads = 0;
+/** An outbox store some of whose calls finish only once the test releases them. */
+class HeldStore extends OutboxStore {
   private open!: () => void;
-  private readonly opened = new Promise<void>((resolve) => (this.open = resolve));
+  protected readonly released = new Promise<void>((resolve) => (this.open = resolve));
   release(): void {
     this.open();
   }
+}
+
+/** Reads of the table (not the looks for given positions) answer only once released, with what the table held when they ran. */
+class HeldTableReads extends HeldStore {
+  tableReads = 0;
   override async pending(sink: string, afterPosition: number, limit: number, through?: number): Promise<OutboxTable[]> {
     if (through !== undefined) return super.pending(sink, afterPosition, limit, through);
     this.tableReads++;
     const found = await super.pending(sink, afterPosition, limit);
-    await this.opened;
+    await this.released;
     return found;
   }
 }
 
-/** An outbox store whose deletions of delivered rows finish only once released. */
-class HeldDeletions extends OutboxStore {
+/** Deletions of delivered rows finish only once released. */
+class HeldDeletions extends HeldStore {
   deletions = 0;
-  private open!: () => void;
-  private readonly opened = new Promise<void>((resolve) => (this.open = resolve));
-  release(): void {
-    this.open();
-  }
   override async deleteDelivered(positions: readonly number[]): Promise<void> {
     this.deletions++;
-    await this.opened;
+    await this.released;
     return super.deleteDelivered(positions);
   }
 }
