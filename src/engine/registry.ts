@@ -61,6 +61,9 @@ type Wake = 'wake';
 /** Envelopes an actor handles per turn of its nact mailbox before yielding to others. */
 const THROUGHPUT = 256;
 
+/** Turns run after a nact turn in the same turn of the event loop, at most, before others wait for nact. */
+const FOLLOW_TURNS = 1024;
+
 interface Waiting {
   resolve(result: Result<unknown>): void;
   readonly to: Address;
@@ -95,6 +98,8 @@ export class Registry implements Postman {
   private readonly waiting = new Map<number, Waiting>();
   /** Steps of sagas here sent to actors in other processes, awaiting their answers (in send order). */
   private readonly farSteps = new Map<string, { replyTo: { readonly actor: Address; readonly step: unknown; readonly incarnation: number }; readonly to: Address; deadline: number }>();
+  /** Actors woken during the turns now running, to run after them; undefined outside a turn. */
+  private following: Live[] | undefined;
   private nextCorrelationId = 1;
   /** Envelopes sent and not yet taken from an inbox. */
   private queued = 0;
@@ -128,7 +133,45 @@ export class Registry implements Postman {
     }
     const live = this.activate(to);
     this.queued++;
-    if (live.entity.enqueue(envelope)) dispatch(live.ref, 'wake');
+    if (live.entity.enqueue(envelope)) this.wake(live);
+  }
+
+  /**
+   * Wakes an actor with queued envelopes. Within another actor's turn it is not given a turn of
+   * the event loop of its own: it runs right after, in the same one (up to `FOLLOW_TURNS`), so
+   * a payment's saga moves through its order, product and user at once and its events reach
+   * the same batch.
+   */
+  private wake(live: Live): void {
+    if (this.following !== undefined && this.following.length < FOLLOW_TURNS) this.following.push(live);
+    else dispatch(live.ref, 'wake');
+  }
+
+  /** nact's turn of `live`, then the turns of the actors it (and they) woke. */
+  private run(live: Live): void | Promise<void> {
+    const following: Live[] = (this.following = []);
+    let next = 0;
+    try {
+      const first = this.turnOf(live);
+      while (next < following.length) this.turnOf(following[next++]!);
+      return first;
+    } finally {
+      this.following = undefined;
+      // Only if a turn threw: those not run yet still wait for theirs.
+      while (next < following.length) dispatch(following[next++]!.ref, 'wake');
+    }
+  }
+
+  private turnOf(live: Live): void | Promise<void> {
+    // Usually handled at once; a promise only when the actor waited for the journal.
+    const more = live.entity.turn(THROUGHPUT);
+    if (typeof more === 'boolean') {
+      if (more) this.wake(live);
+      return;
+    }
+    return more.then((again) => {
+      if (again) dispatch(live.ref, 'wake');
+    });
   }
 
   taken(): void {
@@ -362,15 +405,7 @@ export class Registry implements Postman {
       return existing;
     }
     const entity = new Entity(to, this.hosted[to.kind], this.journal, this, this.options);
-    const wakeAgain = (more: boolean) => {
-      if (more) dispatch(ref, 'wake');
-    };
-    const ref: ActorRef<Wake> = spawnActor<Wake>(this.system, `a${++this.spawned}`, () => {
-      // Usually handled at once; a promise only when the actor waited for the journal.
-      const more = entity.turn(THROUGHPUT);
-      if (typeof more === 'boolean') return wakeAgain(more);
-      return more.then(wakeAgain);
-    });
+    const ref: ActorRef<Wake> = spawnActor<Wake>(this.system, `a${++this.spawned}`, () => this.run(live));
     const live: Live = { entity, ref, used: this.ticks, placed: this.ticks };
     this.live.set(entity.key, live);
     this.byId[to.kind].set(to.id, live);
