@@ -50,6 +50,20 @@ it('keeps live actors within the cap by passivating idle ones; a passivated acto
   assert.not.ok(registry.passivate({ kind: 'product', id: 'p0' }), 'not live any more');
 });
 
+it('passivates actors idle for longer than the idle time, not those used since; a passivated one comes back', async (ctx) => {
+  const registry = make(ctx, new FakeJournal(), { maxLive: 100, idleMs: 400 });
+  assert.ok((await registry.create({ kind: 'user', id: 'old' }, { type: 'CreateUser', name: 'old', points: 1 })).ok);
+  await new Promise((resolve) => setTimeout(resolve, 450));
+  assert.ok((await registry.create({ kind: 'user', id: 'new' }, { type: 'CreateUser', name: 'new', points: 1 })).ok);
+  assert.is(registry.sweepIdle(), 1);
+  assert.equal(registry.liveActors().map((a) => a.id), ['new']);
+  // A clock given to the sweep: by then 'new' has been idle for longer than 400 ms too.
+  assert.is(registry.sweepIdle(Date.now() + 450), 1);
+  assert.equal(registry.liveActors(), []);
+  const back = await registry.read({ kind: 'user', id: 'old' });
+  assert.is(back.ok && back.value.points, 1);
+});
+
 it('a caller whose actor does not answer in time gets TIMEOUT; a busy actor is not passivated', async (ctx) => {
   const journal = new FakeJournal(false);
   const registry = make(ctx, journal, { askTimeoutMs: 300 });
