@@ -13,4 +13,4 @@ if [ -z "$heap" ]; then
   # cgroup v1 reports "no limit" as a huge number: leave V8 its default then.
   if [ -n "$heap" ] && [ "$heap" -gt 65536 ]; then heap=; fi
 fi
-exec node ${heap:+--max-old-space-size=$heap} --max-semi-space-size=64 dist/src/main.js
+exec node ${heap:+--max-old-space-size=$heap} --max-semi-space-size=64 --no-allocation-site-pretenuring dist/src/main.js

@@ -60,8 +60,9 @@ export async function startServer(side: Side, databaseUrl: string, logFile: stri
   // BENCH_SERVER_NODE_ARGS adds flags for the server's Node.js only, e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof".
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   // The engine runs as `npm start` runs it: a young generation big enough that the allocation
-  // churn of thousands of payments a second is collected cheaply (about 7% less CPU per payment).
-  if (side === 'engine') nodeArgs.unshift('--max-semi-space-size=64');
+  // churn of thousands of payments a second is collected cheaply (about 7% less CPU per payment),
+  // and no allocation site pretenured (docs/operations.md#memory).
+  if (side === 'engine') nodeArgs.unshift('--max-semi-space-size=64', '--no-allocation-site-pretenuring');
   const compiled = side === 'engine' ? engineEntry() : undefined;
   const child = spawn(process.execPath, compiled ? [...nodeArgs, compiled] : [...nodeArgs, '--import', 'tsx', entry], {
     cwd: ROOT,

@@ -372,6 +372,11 @@ it('Dockerfile: node 20, non-root, HOST=0.0.0.0, a readiness check, the compiled
   const start = read('docker/start.sh');
   assert.match(start, /^exec node \$\{heap:\+--max-old-space-size=\$heap\} .*dist\/src\/main\.js$/m, 'start.sh execs node on the compiled engine with the heap limit');
   assert.match(start, /\/sys\/fs\/cgroup\/memory\.max/, "the heap limit follows the container's memory");
+  // The image tunes V8 as `npm start` does (the young generation, no pretenuring: docs/operations.md#memory).
+  const v8Flags = (line: string) => [...line.matchAll(/--(?!max-old-space-size)[a-z-]+(?:=\d+)?/g)].map((m) => m[0]);
+  const npmStart = JSON.parse(read('package.json')).scripts.start as string;
+  assert.equal(v8Flags(start.split('\n').find((l) => l.startsWith('exec node'))!), v8Flags(npmStart));
+  assert.ok(v8Flags(npmStart).includes('--no-allocation-site-pretenuring'));
   assert.ok(existsSync(join(root, 'tsconfig.build.json')), 'npm run build has its tsconfig');
 });
 
