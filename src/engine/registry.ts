@@ -166,7 +166,8 @@ export class Registry implements Postman {
     // Usually handled at once; a promise only when the actor waited for the journal.
     const more = live.entity.turn(THROUGHPUT);
     if (typeof more === 'boolean') {
-      if (more) this.wake(live);
+      // An actor with more than a turn's worth queued waits for nact: others get the event loop first.
+      if (more) dispatch(live.ref, 'wake');
       return;
     }
     return more.then((again) => {
