@@ -1,7 +1,8 @@
-// The registry on its own, over a fake journal: activation, the live-actor cap, time-outs, a full mailbox, the transport seam and the trace context it carries.
+// The registry on its own, over a fake journal: activation, the live-actor cap, time-outs, a full mailbox, the turn limit of actors run in one callback, the transport seam and the trace context it carries.
 
 import * as assert from 'uvu/assert';
-import type { Address } from '../../actors/shared/entity.js';
+import type { ActorKind, Address, EntityModule } from '../../actors/shared/entity.js';
+import type { Hosted } from '../../src/engine/entity.js';
 import type { Envelope } from '../../src/engine/envelope.js';
 import { hostedKinds } from '../../src/engine/kinds.js';
 import { startSystem, type ActorSystem } from '../../src/engine/nact.js';
@@ -62,6 +63,47 @@ it('passivates actors idle for longer than the idle time, not those used since; 
   assert.equal(registry.liveActors(), []);
   const back = await registry.read({ kind: 'user', id: 'old' });
   assert.is(back.ok && back.value.points, 1);
+});
+
+it('an actor sent more than a turn of messages within a turn yields the event loop before handling the rest', async (ctx) => {
+  // Two kinds written for this test: a fan that sends 300 steps to one sink in a single decision,
+  // and the sink, which logs each. The fan also queues an I/O-like callback as it decides.
+  type Command = { readonly type: string; readonly i?: number };
+  const log: string[] = [];
+  const plain = <C extends Command>(kind: ActorKind, decide: EntityModule<{ id: string }, C, { type: string }, { id: string }, number>['decide']) =>
+    ({
+      kind,
+      initial: (id) => ({ id }),
+      decide,
+      evolve: (state) => state,
+      isDurable: () => false,
+      refOf: () => undefined,
+      exists: () => true,
+      view: (state) => state,
+      snapshot: (state) => state,
+      replied: (step) => ({ type: 'Replied', i: step }) as C,
+    }) satisfies EntityModule<{ id: string }, C, { type: string }, { id: string }, number>;
+  const sink = plain<Command>('user', (_state, command) => {
+    if (command.type === 'Tick') log.push(`tick ${command.i}`);
+    return { events: [], reply: 'view' };
+  });
+  const fan = plain<Command>('coupon', (_state, command) => {
+    if (command.type !== 'Fan') return { events: [], reply: 'view' };
+    setImmediate(() => log.push('io'));
+    const effects = Array.from({ length: 300 }, (_, i) => ({ to: { kind: 'user' as const, id: 'sink' }, command: { type: 'Tick', i }, step: i }));
+    return { events: [], reply: 'view', effects };
+  });
+  const hosted = { ...hostedKinds, user: { module: sink, project: () => undefined }, coupon: { module: fan, project: () => undefined } } as unknown as Record<ActorKind, Hosted>;
+  const registry = new Registry(ctx.system, hosted, new FakeJournal(), { ...base, maxLive: 10 });
+  ctx.registries.push(registry);
+  // Both start empty (no journal read), so every turn below is handled at once.
+  await registry.create({ kind: 'user', id: 'sink' }, { type: 'Start' } as never);
+  await registry.create({ kind: 'coupon', id: 'fan' }, { type: 'Start' } as never);
+  assert.ok((await registry.ask({ kind: 'coupon', id: 'fan' }, { type: 'Fan' } as never)).ok);
+  await until(() => log.length === 301, 'every step handled and the callback run');
+  const ticks = Array.from({ length: 300 }, (_, i) => `tick ${i}`);
+  // A turn's worth (256) right after the fan's turn, then the event loop, then the rest.
+  assert.equal(log, [...ticks.slice(0, 256), 'io', ...ticks.slice(256)]);
 });
 
 it('a caller whose actor does not answer in time gets TIMEOUT; a busy actor is not passivated', async (ctx) => {
